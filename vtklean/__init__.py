@@ -1,0 +1,8 @@
+"""vtklean: validated datasets and reports on Lean gains and resource use for Vestre Toten."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("vtklean")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"

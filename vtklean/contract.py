@@ -1,0 +1,227 @@
+"""The raw-data contract (tables, columns, types and rules) written down once, as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """The value kinds a raw column can hold."""
+
+    TEXT = "text"
+    CODE = "code"
+    DATE = "date"
+    MONTH = "month"
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+
+
+# Words used in user documentation and messages for each kind (bokmål).
+KIND_TEXT: dict[Kind, str] = {
+    Kind.TEXT: "tekst",
+    Kind.CODE: "kode",
+    Kind.DATE: "dato (DD.MM.ÅÅÅÅ eller ÅÅÅÅ-MM-DD)",
+    Kind.MONTH: "måned (MM.ÅÅÅÅ, ÅÅÅÅ-MM eller en dato i måneden)",
+    Kind.DECIMAL: "tall (desimalkomma eller -punktum)",
+    Kind.INTEGER: "heltall",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column of a raw table and its single-column rules."""
+
+    name: str
+    kind: Kind
+    required: bool
+    description: str
+    unique: bool = False
+    codes: tuple[str, ...] = ()
+    minimum: float | None = None
+    minimum_inclusive: bool = True
+    maximum: float | None = None
+    references: str | None = None  # "table.column" the value must exist in
+
+    def range_text(self) -> str:
+        """Describe the allowed range in bokmål, or return '' when there is none."""
+        parts = []
+        if self.minimum is not None:
+            op = ">=" if self.minimum_inclusive else ">"
+            parts.append(f"{op} {_num(self.minimum)}")
+        if self.maximum is not None:
+            parts.append(f"<= {_num(self.maximum)}")
+        return " og ".join(parts)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x).replace(".", ",")
+
+
+class RuleKind(StrEnum):
+    """Kinds of rules that involve more than one column of a row."""
+
+    NOT_BEFORE = "not_before"  # left >= right where both are present
+    NOT_ABOVE = "not_above"  # left <= right where both are present
+    ONLY_WITH = "only_with"  # left may only be present when right is present
+    NOT_BOTH = "not_both"  # left and right are never both present
+    POSITIVE_WHEN = "positive_when"  # left > 0 when right > 0
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule relating two columns of the same row."""
+
+    kind: RuleKind
+    left: str
+    right: str
+
+    def describe(self) -> str:
+        """Describe the rule in bokmål, as shown in messages and documentation."""
+        match self.kind:
+            case RuleKind.NOT_BEFORE:
+                return f"{self.left} kan ikke være før {self.right}"
+            case RuleKind.NOT_ABOVE:
+                return f"{self.left} kan ikke være større enn {self.right}"
+            case RuleKind.ONLY_WITH:
+                return f"{self.left} kan bare fylles ut når {self.right} er fylt ut"
+            case RuleKind.NOT_BOTH:
+                return f"{self.left} og {self.right} kan ikke begge være fylt ut"
+            case RuleKind.POSITIVE_WHEN:
+                return f"{self.left} må være større enn 0 når {self.right} er større enn 0"
+        raise AssertionError(self.kind)  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Table:
+    """A raw table: its file-name prefix, columns, key and row rules."""
+
+    name: str
+    description: str
+    required: bool
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    unique_together: tuple[str, ...] = ()
+    row_rules: tuple[RowRule, ...] = field(default_factory=tuple)
+
+    def column(self, name: str) -> Column:
+        """Return the column called `name`."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> list[str]:
+        """Canonical column names in contract order."""
+        return [c.name for c in self.columns]
+
+
+METODER = ("verdistromsanalyse", "forbedringstavle", "5s", "annet")
+KATEGORIER = ("kvalitet", "kvantitet", "besparelse")
+STATUSER = ("ny", "pagar", "gjennomfort", "avvist")
+
+ENHETER = Table(
+    name="enheter",
+    description="Én rad per organisatorisk enhet.",
+    required=True,
+    key=("enhet_id",),
+    columns=(
+        Column("enhet_id", Kind.TEXT, True, "Enhetens ID.", unique=True),
+        Column("enhet", Kind.TEXT, True, "Visningsnavn."),
+        Column(
+            "tjenesteomrade", Kind.TEXT, True, "Tjenesteområde; hvert område får sin rapport."
+        ),
+        Column("lean_start", Kind.DATE, False, "Datoen enheten startet Lean-opplæring."),
+        Column("pilot", Kind.INTEGER, False, "Pilotbølge (1, 2, ...).", minimum=1),
+        Column("lagt_ned", Kind.DATE, False, "Enheten er lagt ned fra denne datoen."),
+        Column(
+            "volumenhet", Kind.TEXT, False, "Hva ressursbruk.volum teller (brukere, saker ...)."
+        ),
+    ),
+)
+
+GEVINSTER = Table(
+    name="gevinster",
+    description="Gevinstregisteret, én rad per gevinst.",
+    required=True,
+    key=("gevinst_id",),
+    columns=(
+        Column("gevinst_id", Kind.TEXT, True, "Gevinstens ID.", unique=True),
+        Column(
+            "enhet_id", Kind.TEXT, True, "Enheten gevinsten hører til.", references="enheter.enhet_id"
+        ),
+        Column("beskrivelse", Kind.TEXT, False, "Fritekst."),
+        Column("metode", Kind.CODE, True, "Metoden som fant gevinsten.", codes=METODER),
+        Column("kategori", Kind.CODE, True, "Hvordan gevinsten tas ut.", codes=KATEGORIER),
+        Column(
+            "arsverk",
+            Kind.DECIMAL,
+            True,
+            "Gevinst i årsverk per år.",
+            minimum=0,
+            minimum_inclusive=False,
+            maximum=50,
+        ),
+        Column("belop_kr", Kind.DECIMAL, False, "Gevinst i kroner per år.", minimum=0),
+        Column("identifisert", Kind.DATE, True, "Datoen gevinsten ble identifisert."),
+        Column("realisert", Kind.DATE, False, "Datoen gevinsten ble realisert."),
+        Column(
+            "realisert_arsverk",
+            Kind.DECIMAL,
+            False,
+            "Realiserte årsverk; tom betyr hele gevinsten.",
+            minimum=0,
+            minimum_inclusive=False,
+        ),
+        Column("forkastet", Kind.DATE, False, "Datoen gevinsten ble forkastet."),
+        Column("ansvarlig", Kind.TEXT, False, "Gevinstansvarlig (rolle eller leder)."),
+    ),
+    row_rules=(
+        RowRule(RuleKind.NOT_BEFORE, "realisert", "identifisert"),
+        RowRule(RuleKind.NOT_BEFORE, "forkastet", "identifisert"),
+        RowRule(RuleKind.NOT_BOTH, "realisert", "forkastet"),
+        RowRule(RuleKind.ONLY_WITH, "realisert_arsverk", "realisert"),
+        RowRule(RuleKind.NOT_ABOVE, "realisert_arsverk", "arsverk"),
+    ),
+)
+
+RESSURSBRUK = Table(
+    name="ressursbruk",
+    description="Ressursbruk, én rad per enhet per måned.",
+    required=True,
+    key=("enhet_id", "maned"),
+    unique_together=("enhet_id", "maned"),
+    columns=(
+        Column("enhet_id", Kind.TEXT, True, "Enheten.", references="enheter.enhet_id"),
+        Column("maned", Kind.MONTH, True, "Måneden."),
+        Column("budsjett_kr", Kind.DECIMAL, True, "Budsjett for måneden, kroner."),
+        Column("regnskap_kr", Kind.DECIMAL, True, "Faktisk netto forbruk, kroner (kan være negativt)."),
+        Column("arsverk", Kind.DECIMAL, True, "Årsverk i måneden.", minimum=0),
+        Column("ansatte", Kind.INTEGER, False, "Antall ansatte (hoder).", minimum=0),
+        Column("avtalte_dagsverk", Kind.DECIMAL, True, "Avtalte dagsverk.", minimum=0),
+        Column("fravaer_dagsverk", Kind.DECIMAL, True, "Sykefravær i dagsverk.", minimum=0),
+        Column("volum", Kind.DECIMAL, False, "Tjenestevolum (se enheter.volumenhet).", minimum=0),
+    ),
+    row_rules=(
+        RowRule(RuleKind.POSITIVE_WHEN, "avtalte_dagsverk", "arsverk"),
+        RowRule(RuleKind.NOT_ABOVE, "fravaer_dagsverk", "avtalte_dagsverk"),
+    ),
+)
+
+FORBEDRINGER = Table(
+    name="forbedringer",
+    description="Forbedringsforslag fra forbedringstavlene (valgfri tabell).",
+    required=False,
+    key=("forslag_id",),
+    columns=(
+        Column("forslag_id", Kind.TEXT, True, "Forslagets ID.", unique=True),
+        Column("enhet_id", Kind.TEXT, True, "Enheten.", references="enheter.enhet_id"),
+        Column("registrert", Kind.DATE, True, "Datoen forslaget ble registrert."),
+        Column("status", Kind.CODE, True, "Status.", codes=STATUSER),
+        Column("avsluttet", Kind.DATE, False, "Datoen forslaget ble avsluttet."),
+    ),
+    row_rules=(RowRule(RuleKind.NOT_BEFORE, "avsluttet", "registrert"),),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (ENHETER, GEVINSTER, RESSURSBRUK, FORBEDRINGER)}

@@ -1,0 +1,280 @@
+"""Processed datasets as of a date: units, gains with status, unit-month, unit-year, area-year.
+
+All functions are pure: typed frames in, frames out. The as-of rules are the data
+contract's: a report as of D shows the registers as they stood on D.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+WHOLE = "Hele kommunen"
+
+# Gain status as of D.
+NOT_YET = "ikke_registrert"  # identified after D
+REJECTED = "forkastet"
+REALISED = "realisert"
+PENDING = "identifisert"  # identified, not realised, not rejected
+
+
+@dataclass(frozen=True)
+class Period:
+    """The months of a report year that are complete on the as-of date."""
+
+    year: int
+    as_of: dt.date
+
+    @property
+    def first(self) -> dt.date:
+        """First month of the period."""
+        return dt.date(self.year, 1, 1)
+
+    @property
+    def cutoff(self) -> dt.date:
+        """First day of the last month, of any year, that is complete on the as-of date."""
+        month = dt.date(self.as_of.year, self.as_of.month, 1)
+        if (self.as_of + dt.timedelta(days=1)).day == 1:
+            return month
+        prev = month - dt.timedelta(days=1)
+        return dt.date(prev.year, prev.month, 1)
+
+    @property
+    def last(self) -> dt.date | None:
+        """Last month of the period (first day), or None when no month is complete."""
+        last = min(self.cutoff, dt.date(self.year, 12, 1))
+        return last if last >= self.first else None
+
+    @property
+    def months(self) -> int:
+        """Number of months in the period (12 for a whole year)."""
+        return 0 if self.last is None else self.last.month
+
+
+def units(enheter: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Units with their status as of D: `aktiv` unless closed on or before D, `trent`."""
+    d = pl.lit(as_of, pl.Date)
+    return (
+        enheter.select(
+            "enhet_id",
+            "enhet",
+            "tjenesteomrade",
+            "lean_start",
+            "pilot",
+            "lagt_ned",
+            "volumenhet",
+        )
+        .with_columns(
+            aktiv=pl.col("lagt_ned").is_null() | (pl.col("lagt_ned") > d),
+            trent=pl.col("lean_start").is_not_null() & (pl.col("lean_start") <= d),
+        )
+        .with_columns(lean=pl.col("aktiv") & pl.col("trent"))
+        .sort("enhet_id")
+    )
+
+
+def gains(gevinster: pl.DataFrame, unit_frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Gains with their status and counted årsverk and kroner as of D.
+
+    `identifisert_arsverk` is the gain's årsverk when it counts as identified on D;
+    `realisert_arsverk_dato` what counts as realised on D (`realisert_arsverk`, or the
+    whole gain where that is empty); kroner are realised in the same share.
+    """
+    d = pl.lit(as_of, pl.Date)
+    known = pl.col("identifisert") <= d
+    rejected = known & pl.col("forkastet").is_not_null() & (pl.col("forkastet") <= d)
+    realised = known & pl.col("realisert").is_not_null() & (pl.col("realisert") <= d)
+    counted = known & ~rejected
+    realised_fte = pl.coalesce(pl.col("realisert_arsverk"), pl.col("arsverk"))
+    share = realised_fte / pl.col("arsverk")
+    return (
+        gevinster.select(
+            "gevinst_id",
+            "enhet_id",
+            "beskrivelse",
+            "metode",
+            "kategori",
+            "arsverk",
+            "belop_kr",
+            "identifisert",
+            "realisert",
+            "realisert_arsverk",
+            "forkastet",
+            "ansvarlig",
+        )
+        .join(
+            unit_frame.select("enhet_id", "enhet", "tjenesteomrade"),
+            on="enhet_id",
+            how="left",
+        )
+        .with_columns(
+            status=pl.when(~known)
+            .then(pl.lit(NOT_YET))
+            .when(rejected)
+            .then(pl.lit(REJECTED))
+            .when(realised)
+            .then(pl.lit(REALISED))
+            .otherwise(pl.lit(PENDING)),
+            identifisert_arsverk=pl.when(counted).then(pl.col("arsverk")).otherwise(0.0),
+            identifisert_kr=pl.when(counted).then(pl.col("belop_kr")),
+            realisert_arsverk_dato=pl.when(counted & realised).then(realised_fte).otherwise(0.0),
+            realisert_kr_dato=pl.when(counted & realised).then(pl.col("belop_kr") * share),
+            ventet_dager=pl.when(counted & ~realised)
+            .then((d - pl.col("identifisert")).dt.total_days())
+            .cast(pl.Int64),
+        )
+        .sort("gevinst_id")
+    )
+
+
+def unit_months(ressursbruk: pl.DataFrame, unit_frame: pl.DataFrame, cutoff: dt.date) -> pl.DataFrame:
+    """Monthly resource rows up to the cutoff month, with the unit's area and Lean timing."""
+    frame = (
+        ressursbruk.filter(pl.col("maned") <= pl.lit(cutoff, pl.Date))
+        .select(
+            "enhet_id",
+            "maned",
+            "budsjett_kr",
+            "regnskap_kr",
+            "arsverk",
+            "ansatte",
+            "avtalte_dagsverk",
+            "fravaer_dagsverk",
+            "volum",
+        )
+        .join(
+            unit_frame.select("enhet_id", "enhet", "tjenesteomrade", "lean_start", "pilot"),
+            on="enhet_id",
+            how="left",
+        )
+    )
+    lean_month = pl.col("lean_start").dt.month_start()
+    months_since = (pl.col("maned").dt.year() - lean_month.dt.year()) * 12 + (
+        pl.col("maned").dt.month() - lean_month.dt.month()
+    )
+    return frame.with_columns(
+        ar=pl.col("maned").dt.year(),
+        lean_maned=months_since.cast(pl.Int64),
+        sykefravaer_prosent=_ratio(pl.col("fravaer_dagsverk"), pl.col("avtalte_dagsverk")),
+        budsjettavvik_prosent=_ratio(
+            pl.col("regnskap_kr") - pl.col("budsjett_kr"), pl.col("budsjett_kr")
+        ),
+        kostnad_per_volum=pl.when(pl.col("volum") > 0).then(
+            pl.col("regnskap_kr") / pl.col("volum")
+        ),
+    ).sort("enhet_id", "maned")
+
+
+def _ratio(num: pl.Expr, den: pl.Expr, factor: float = 100.0) -> pl.Expr:
+    """num / den x factor, null where den is zero or missing (never 0, never an error)."""
+    return pl.when(den != 0).then(num / den * factor)
+
+
+_SUMS = ("budsjett_kr", "regnskap_kr", "arsverk", "avtalte_dagsverk", "fravaer_dagsverk", "volum")
+
+
+def _year_aggregate(frame: pl.DataFrame, keys: list[str], period: Period) -> pl.DataFrame:
+    """Sum months to years; årsverk is the sum over months / months in the year's period."""
+    months_in_year = (
+        pl.when(pl.col("ar") == period.year).then(period.months).otherwise(12).cast(pl.Float64)
+    )
+    last_month = frame.group_by("ar").agg(pl.col("maned").max().alias("_last"))
+    heads = (
+        frame.join(last_month, on="ar")
+        .filter(pl.col("maned") == pl.col("_last"))
+        .group_by([*keys, "ar"])
+        .agg(pl.col("ansatte").sum().alias("ansatte"))
+    )
+    out = (
+        frame.group_by([*keys, "ar"])
+        .agg(
+            *[pl.col(c).sum() for c in _SUMS],
+            pl.len().alias("maneder"),
+        )
+        .join(heads, on=[*keys, "ar"], how="left")
+        .with_columns(
+            arsverk=pl.col("arsverk") / months_in_year,
+            ansatte=pl.col("ansatte").fill_null(0),
+            sykefravaer_prosent=_ratio(pl.col("fravaer_dagsverk"), pl.col("avtalte_dagsverk")),
+            budsjettavvik_prosent=_ratio(
+                pl.col("regnskap_kr") - pl.col("budsjett_kr"), pl.col("budsjett_kr")
+            ),
+            kostnad_per_volum=pl.when(pl.col("volum") > 0).then(
+                pl.col("regnskap_kr") / pl.col("volum")
+            ),
+        )
+    )
+    return out.sort([*keys, "ar"])
+
+
+def unit_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Yearly resource figures per unit (ratios of sums, never averages of ratios)."""
+    return _year_aggregate(month_frame, ["enhet_id", "enhet", "tjenesteomrade"], period)
+
+
+def area_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Yearly resource figures per service area, plus one row per year for the municipality."""
+    per_area = _year_aggregate(month_frame, ["tjenesteomrade"], period)
+    whole = _year_aggregate(
+        month_frame.with_columns(tjenesteomrade=pl.lit(WHOLE)), ["tjenesteomrade"], period
+    )
+    return pl.concat([per_area, whole]).sort("tjenesteomrade", "ar")
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """Every processed dataset of one build."""
+
+    period: Period
+    units: pl.DataFrame
+    gains: pl.DataFrame
+    unit_months: pl.DataFrame
+    unit_years: pl.DataFrame
+    area_years: pl.DataFrame
+    ideas: pl.DataFrame | None
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """The datasets by file stem, as written to the processed folder."""
+        out = {
+            "enheter": self.units,
+            "gevinster": self.gains,
+            "enhet_maned": self.unit_months,
+            "enhet_ar": self.unit_years,
+            "tjenesteomrade_ar": self.area_years,
+        }
+        if self.ideas is not None:
+            out["forbedringer"] = self.ideas
+        return out
+
+
+def build(tables: dict[str, pl.DataFrame], period: Period) -> Datasets:
+    """Build every dataset from typed raw tables for a report period."""
+    unit_frame = units(tables["enheter"], period.as_of)
+    months = unit_months(tables["ressursbruk"], unit_frame, period.cutoff)
+    ideas = tables.get("forbedringer")
+    if ideas is not None:
+        ideas = (
+            ideas.filter(pl.col("registrert") <= pl.lit(period.as_of, pl.Date))
+            .select("forslag_id", "enhet_id", "registrert", "status", "avsluttet")
+            .with_columns(
+                # Status as it stood on D: a proposal closed after D was still in progress.
+                status=pl.when(pl.col("avsluttet") > pl.lit(period.as_of, pl.Date))
+                .then(pl.lit("pagar"))
+                .otherwise(pl.col("status")),
+                avsluttet=pl.when(pl.col("avsluttet") <= pl.lit(period.as_of, pl.Date)).then(
+                    pl.col("avsluttet")
+                ),
+            )
+            .sort("forslag_id")
+        )
+    return Datasets(
+        period=period,
+        units=unit_frame,
+        gains=gains(tables["gevinster"], unit_frame, period.as_of),
+        unit_months=months,
+        unit_years=unit_years(months, period),
+        area_years=area_years(months, period),
+        ideas=ideas,
+    )

@@ -1,0 +1,50 @@
+"""Norwegian (bokmål) formatting of numbers, money, percentages and dates, and sorting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+LOCALE = "nb_NO"
+MISSING = "–"
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value: float | None, decimals: int = 1) -> str:
+    """Format a number the Norwegian way: `46,3`, `1 234 567` (no-break space groups)."""
+    if _missing(value):
+        return MISSING
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=LOCALE)
+
+
+def kroner(value: float | None) -> str:
+    """Format whole kroner: `1 234 567 kr`."""
+    return MISSING if _missing(value) else f"{number(value, 0)}\u00a0kr"
+
+
+def millions(value: float | None, decimals: int = 1) -> str:
+    """Format kroner in millions: `2,5 mill. kr`."""
+    return MISSING if _missing(value) else f"{number(value / 1e6, decimals)}\u00a0mill.\u00a0kr"
+
+
+def percent(value: float | None, decimals: int = 1) -> str:
+    """Format a percentage given in percent units: `7,8 %`."""
+    return MISSING if _missing(value) else f"{number(value, decimals)}\u00a0%"
+
+
+def date(value: dt.date | None) -> str:
+    """Format a date as `31.12.2017`."""
+    return MISSING if value is None else format_date(value, "dd.MM.yyyy", locale=LOCALE)
+
+
+def sort_key(text: str) -> str:
+    """Sort key that puts æ, ø, å after z, as Norwegian alphabetical order does."""
+    table = str.maketrans({"æ": "z\u0001", "ø": "z\u0002", "å": "z\u0003"})
+    return text.lower().translate(table)

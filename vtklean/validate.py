@@ -1,0 +1,473 @@
+"""Expectation suites derived from the contract, run with Great Expectations; errors and warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from vtklean.contract import KIND_TEXT, TABLES, Column, Kind, RowRule, RuleKind, Table
+from vtklean.problems import MAX_EXAMPLES, Problem, Severity
+from vtklean.read import FILE, ROW, RawData, TableData, record_key
+
+# Great Expectations must never phone home: this suite runs offline.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+import great_expectations as gx  # noqa: E402
+import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.data_context.types.base import (  # noqa: E402
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+
+log = logging.getLogger(__name__)
+
+BUDGET_OUTLIER_PERCENT = 50.0
+
+
+@dataclass
+class Check:
+    """One expectation (or structural check) and its outcome, for the data-quality page."""
+
+    table: str
+    description: str
+    column: str | None
+    severity: Severity
+    checked: int
+    failed: int
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        """True when no row broke the rule."""
+        return self.failed == 0
+
+
+@dataclass
+class Validation:
+    """The outcome of validating a raw folder: every check and every problem."""
+
+    checks: list[Check]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that stop the build."""
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems shown in the data-quality report that do not stop the build."""
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An expectation to run on one table, with how to describe its failures."""
+
+    rule: str
+    heading: str
+    expected: str
+    column: str
+    expectation: gxe.Expectation
+    severity: Severity = Severity.ERROR
+    detail: Callable[[TableData, int], str] | None = None
+
+
+def _context() -> gx.data_context.AbstractDataContext:
+    config = DataContextConfig(
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _column_rules(table: Table, col: Column, ids: list[str] | None) -> list[Rule]:
+    rules: list[Rule] = []
+    name = col.name
+    if col.required:
+        rules.append(
+            Rule(
+                "pakrevd",
+                "Påkrevde verdier som mangler",
+                f"{name} må fylles ut",
+                name,
+                gxe.ExpectColumnValuesToNotBeNull(column=name),
+            )
+        )
+    if col.unique:
+        rules.append(
+            Rule(
+                "unik",
+                "Verdier som skal være unike, men står flere ganger",
+                f"{name} må være unik",
+                name,
+                gxe.ExpectColumnValuesToBeUnique(column=name),
+                detail=_duplicate_detail(name),
+            )
+        )
+    if col.codes:
+        allowed = ", ".join(col.codes)
+        rules.append(
+            Rule(
+                "kode",
+                "Ukjente koder",
+                f"forventet en av: {allowed}",
+                name,
+                gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(col.codes)),
+            )
+        )
+    if col.minimum is not None or col.maximum is not None:
+        rules.append(
+            Rule(
+                "intervall",
+                "Tall utenfor tillatt område",
+                f"{name} må være {col.range_text()}",
+                name,
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=name,
+                    min_value=col.minimum,
+                    max_value=col.maximum,
+                    strict_min=not col.minimum_inclusive,
+                ),
+            )
+        )
+    if col.references and ids is not None:
+        ref_table, ref_col = col.references.split(".")
+        rules.append(
+            Rule(
+                "referanse",
+                "Henvisninger til enheter som ikke finnes",
+                f"{ref_col} finnes ikke i tabellen «{ref_table}»",
+                name,
+                gxe.ExpectColumnValuesToBeInSet(column=name, value_set=ids),
+            )
+        )
+    return rules
+
+
+def _duplicate_detail(column: str) -> Callable[[TableData, int], str]:
+    def detail(td: TableData, index: int) -> str:
+        values = td.data.get_column(column)
+        value = values[index]
+        others = td.data.with_row_index("_i").filter(
+            (pl.col(column) == value) & (pl.col("_i") != index)
+        )
+        if others.is_empty():
+            return ""
+        first = others.row(0, named=True)
+        return f" (står også i {first[FILE]} rad {first[ROW]})"
+
+    return detail
+
+
+def _row_rule(rule: RowRule) -> Rule:
+    text = rule.describe()
+    left, right = rule.left, rule.right
+    match rule.kind:
+        case RuleKind.NOT_BEFORE:
+            exp = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=left, column_B=right, or_equal=True, ignore_row_if="either_value_is_missing"
+            )
+        case RuleKind.NOT_ABOVE:
+            exp = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=right, column_B=left, or_equal=True, ignore_row_if="either_value_is_missing"
+            )
+        case RuleKind.ONLY_WITH:
+            exp = gxe.ExpectColumnValuesToBeNull(
+                column=left, row_condition=f"{right}.isnull()", condition_parser="pandas"
+            )
+        case RuleKind.NOT_BOTH:
+            exp = gxe.ExpectColumnValuesToBeNull(
+                column=right, row_condition=f"{left}.notnull()", condition_parser="pandas"
+            )
+        case RuleKind.POSITIVE_WHEN:
+            exp = gxe.ExpectColumnValuesToBeBetween(
+                column=left,
+                min_value=0,
+                strict_min=True,
+                row_condition=f"{right} > 0",
+                condition_parser="pandas",
+            )
+    column = right if rule.kind is RuleKind.NOT_BOTH else left
+    detail = _pair_detail(right if column == left else left)
+    return Rule(f"rad_{rule.kind}", "Verdier i samme rad som ikke passer sammen", text, column, exp, detail=detail)
+
+
+def _pair_detail(other: str) -> Callable[[TableData, int], str]:
+    def detail(td: TableData, index: int) -> str:
+        value = td.raw.get_column(other)[index]
+        file = td.raw.get_column(FILE)[index]
+        return f" ({td.written(file, other)} er «{value if value is not None else ''}»)"
+
+    return detail
+
+
+def suite_rules(table: Table, ids: list[str] | None, budget_outlier: float) -> list[Rule]:
+    """Every rule of the contract for one table, as expectations."""
+    rules = [r for col in table.columns for r in _column_rules(table, col, ids)]
+    if table.unique_together:
+        cols = list(table.unique_together)
+        rules.append(
+            Rule(
+                "unik",
+                "Verdier som skal være unike, men står flere ganger",
+                f"kombinasjonen {' + '.join(cols)} må være unik på tvers av alle filer",
+                cols[-1],
+                gxe.ExpectCompoundColumnsToBeUnique(column_list=cols),
+            )
+        )
+    rules += [_row_rule(r) for r in table.row_rules]
+    if table.name == "ressursbruk":
+        rules.append(
+            Rule(
+                "avvik",
+                f"Måneder med budsjettavvik over {budget_outlier:g} % (kontroller tallene)",
+                f"regnskap avviker mer enn {budget_outlier:g} % fra budsjett",
+                "regnskap_kr",
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="_budsjettavvik_prosent",
+                    min_value=-budget_outlier,
+                    max_value=budget_outlier,
+                ),
+                severity=Severity.WARNING,
+                detail=_pair_detail("budsjett_kr"),
+            )
+        )
+    return rules
+
+
+def _frame_for(td: TableData) -> pl.DataFrame:
+    frame = td.data
+    if td.table.name == "ressursbruk":
+        frame = frame.with_columns(
+            _budsjettavvik_prosent=pl.when(pl.col("budsjett_kr") != 0).then(
+                (pl.col("regnskap_kr") - pl.col("budsjett_kr")) / pl.col("budsjett_kr").abs() * 100
+            )
+        )
+    return frame
+
+
+def _run_suite(ctx, td: TableData, rules: list[Rule]) -> list:
+    source = ctx.data_sources.add_pandas(f"raw_{td.table.name}")
+    asset = source.add_dataframe_asset(td.table.name)
+    batch = asset.add_batch_definition_whole_dataframe("alle_rader")
+    suite = ctx.suites.add(gx.ExpectationSuite(name=f"kontrakt_{td.table.name}"))
+    for r in rules:
+        suite.add_expectation(r.expectation)
+    definition = ctx.validation_definitions.add(
+        gx.ValidationDefinition(name=f"kontroll_{td.table.name}", data=batch, suite=suite)
+    )
+    frame = _frame_for(td).to_pandas()
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        result_format={"result_format": "COMPLETE"},
+    )
+    return result.results
+
+
+def _problems_for(td: TableData, rule: Rule, indexes: list[int]) -> list[Problem]:
+    raw = td.raw
+    files = raw.get_column(FILE)
+    rows = raw.get_column(ROW)
+    values = raw.get_column(rule.column)
+    out = []
+    for i in indexes:
+        file = files[i]
+        rec = {k: raw.get_column(k)[i] for k in td.table.key}
+        extra = rule.detail(td, i) if rule.detail is not None else ""
+        value = values[i]
+        out.append(
+            Problem(
+                rule=f"{td.table.name}.{rule.rule}.{rule.column}",
+                heading=f"{rule.heading}: {td.table.name}.{rule.column}",
+                severity=rule.severity,
+                expected=rule.expected + extra,
+                file=file,
+                row=rows[i],
+                column=td.written(file, rule.column),
+                value="" if value is None else value,
+                key=record_key(td.table, rec),
+            )
+        )
+    return out
+
+
+def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
+    """Warnings about the resource series: gaps, and active units with no rows."""
+    checks: list[Check] = []
+    units = raw.tables.get("enheter")
+    res = raw.tables.get("ressursbruk")
+    if units is None or res is None:
+        return checks
+    months = res.data.select("enhet_id", "maned").drop_nulls().unique()
+    span = months.group_by("enhet_id").agg(
+        first=pl.col("maned").min(), last=pl.col("maned").max(), n=pl.len()
+    )
+    span = span.with_columns(
+        expected=(pl.col("last").dt.year() - pl.col("first").dt.year()) * 12
+        + pl.col("last").dt.month()
+        - pl.col("first").dt.month()
+        + 1
+    )
+    gaps = span.filter(pl.col("n") < pl.col("expected")).sort("enhet_id")
+    gap_problems = []
+    for rec in gaps.iter_rows(named=True):
+        have = set(months.filter(pl.col("enhet_id") == rec["enhet_id"]).get_column("maned"))
+        missing = [
+            m
+            for m in pl.date_range(rec["first"], rec["last"], "1mo", eager=True).to_list()
+            if m not in have
+        ]
+        shown = ", ".join(m.strftime("%m.%Y") for m in missing[:6])
+        more = f" og {len(missing) - 6} til" if len(missing) > 6 else ""
+        gap_problems.append(
+            Problem(
+                rule="ressursbruk.hull",
+                heading="Hull i en enhets månedsserie",
+                severity=Severity.WARNING,
+                expected=f"mangler {len(missing)} måned(er): {shown}{more}",
+                key=f"enhet_id={rec['enhet_id']}",
+            )
+        )
+    checks.append(
+        Check(
+            "ressursbruk",
+            "Hver enhet har en sammenhengende månedsserie",
+            "maned",
+            Severity.WARNING,
+            span.height,
+            len(gap_problems),
+            gap_problems,
+        )
+    )
+    if as_of is not None:
+        d = pl.lit(as_of, pl.Date)
+        active = units.data.filter(pl.col("lagt_ned").is_null() | (pl.col("lagt_ned") > d))
+        with_rows = set(
+            months.filter(pl.col("maned").dt.year() == as_of.year).get_column("enhet_id")
+        )
+        missing_units = active.filter(~pl.col("enhet_id").is_in(list(with_rows))).sort("enhet_id")
+        unit_problems = [
+            Problem(
+                rule="enheter.uten_ressursbruk",
+                heading=f"Aktive enheter uten ressursbruk i {as_of.year}",
+                severity=Severity.WARNING,
+                expected=f"enheten er aktiv per {as_of:%d.%m.%Y}, men har ingen rader i ressursbruk "
+                f"for {as_of.year}",
+                file=rec[FILE],
+                row=rec[ROW],
+                key=f"enhet_id={rec['enhet_id']}",
+                value=rec["enhet"],
+                column=units.written(rec[FILE], "enhet"),
+            )
+            for rec in missing_units.iter_rows(named=True)
+        ]
+        checks.append(
+            Check(
+                "enheter",
+                f"Aktive enheter har ressursbruk i {as_of.year}",
+                "enhet_id",
+                Severity.WARNING,
+                active.height,
+                len(unit_problems),
+                unit_problems,
+            )
+        )
+    return checks
+
+
+def _describe(rule: Rule) -> str:
+    return rule.expected[:1].upper() + rule.expected[1:]
+
+
+def _read_checks(raw: RawData) -> list[Check]:
+    """The checks the reader made (encodings, headers, types), as rows of the report."""
+    checks = []
+    for name, td in raw.tables.items():
+        for col in td.table.columns:
+            if col.kind in (Kind.TEXT, Kind.CODE):
+                continue
+            failed = [
+                p
+                for p in raw.problems
+                if p.rule.startswith("ugyldig")
+                and p.file in td.files
+                and p.column in {td.written(f, col.name) for f in td.files}
+            ]
+            checks.append(
+                Check(
+                    name,
+                    f"{col.name} kan leses som {KIND_TEXT[col.kind]}",
+                    col.name,
+                    Severity.ERROR,
+                    td.data.height,
+                    len(failed),
+                    failed,
+                )
+            )
+    file_problems = [p for p in raw.problems if not p.rule.startswith("ugyldig")]
+    checks.insert(
+        0,
+        Check(
+            "filer",
+            "Filene kan leses (tegnkoding, format, overskrifter, påkrevde tabeller og kolonner)",
+            None,
+            Severity.ERROR,
+            len(raw.sha256),
+            len([p for p in file_problems if p.severity is Severity.ERROR]),
+            file_problems,
+        ),
+    )
+    return checks
+
+
+def validate(
+    raw: RawData, as_of: dt.date | None = None, budget_outlier: float = BUDGET_OUTLIER_PERCENT
+) -> Validation:
+    """Run every contract rule on every table read; collect all problems of the run."""
+    checks = _read_checks(raw)
+    problems: list[Problem] = list(raw.problems)
+    # A value the reader could not parse is reported once, by the reader.
+    seen = {(p.file, p.row, p.column) for p in raw.problems if p.row is not None}
+    units = raw.tables.get("enheter")
+    ids = None
+    if units is not None:
+        ids = units.data.get_column("enhet_id").drop_nulls().unique().sort().to_list()
+    ctx = _context()
+    for name, table in TABLES.items():
+        td = raw.tables.get(name)
+        if td is None:
+            continue
+        rules = suite_rules(table, ids, budget_outlier)
+        log.info("Kontrollerer %s (%d regler, %d rader)", name, len(rules), td.data.height)
+        results = _run_suite(ctx, td, rules)
+        for rule, result in zip(rules, results, strict=True):
+            indexes = list(result.result.get("unexpected_index_list") or [])
+            if not result.success and not indexes and result.exception_info.get("raised_exception"):
+                raise RuntimeError(result.exception_info)  # a bug in a rule, not in the data
+            found = [
+                p for p in _problems_for(td, rule, indexes) if (p.file, p.row, p.column) not in seen
+            ]
+            problems += found
+            checks.append(
+                Check(
+                    name,
+                    _describe(rule),
+                    rule.column,
+                    rule.severity,
+                    td.data.height,
+                    len(found),
+                    found[:MAX_EXAMPLES],
+                )
+            )
+    structure = _structure_checks(raw, as_of)
+    checks += structure
+    problems += [p for c in structure for p in c.problems]
+    return Validation(checks=checks, problems=problems)
