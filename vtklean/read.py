@@ -106,7 +106,7 @@ def discover(folder: Path) -> tuple[dict[str, list[Path]], list[Problem]]:
     """
     found: dict[str, list[Path]] = {name: [] for name in TABLES}
     problems: list[Problem] = []
-    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+    for path in sorted(folder.iterdir(), key=lambda p: (p.name.lower(), p.name)):
         name = path.name
         if name.startswith(("~$", ".")) or not path.is_file():
             continue

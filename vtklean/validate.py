@@ -19,6 +19,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.expectations.row_conditions import Column as Col  # noqa: E402
 from great_expectations.data_context.types.base import (  # noqa: E402
     DataContextConfig,
     InMemoryStoreBackendDefaults,
@@ -180,20 +181,17 @@ def _row_rule(rule: RowRule) -> Rule:
                 column_A=right, column_B=left, or_equal=True, ignore_row_if="either_value_is_missing"
             )
         case RuleKind.ONLY_WITH:
-            exp = gxe.ExpectColumnValuesToBeNull(
-                column=left, row_condition=f"{right}.isnull()", condition_parser="pandas"
-            )
+            exp = gxe.ExpectColumnValuesToBeNull(column=left, row_condition=Col(right).is_null())
         case RuleKind.NOT_BOTH:
             exp = gxe.ExpectColumnValuesToBeNull(
-                column=right, row_condition=f"{left}.notnull()", condition_parser="pandas"
+                column=right, row_condition=Col(left).is_not_null()
             )
         case RuleKind.POSITIVE_WHEN:
             exp = gxe.ExpectColumnValuesToBeBetween(
                 column=left,
                 min_value=0,
                 strict_min=True,
-                row_condition=f"{right} > 0",
-                condition_parser="pandas",
+                row_condition=Col(right) > 0,
             )
     column = right if rule.kind is RuleKind.NOT_BOTH else left
     detail = _pair_detail(right if column == left else left)

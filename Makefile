@@ -1,0 +1,41 @@
+# vtklean: `make report` builds this year's reports, `make test` runs every test.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installert
+
+.PHONY: help setup report test lint format sample docs bench lab clean
+
+help: ## Vis alle mål med en linje om hvert
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vtklean trenger Python 3.11 eller nyere")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Lag .venv og installer prosjektet (gjøres automatisk av de andre målene)
+
+report: $(STAMP) ## Bygg datasett og rapporter for siste hele år fra data/raw
+	$(BIN)/vtklean build
+
+test: $(STAMP) ## Kjør hele testsuiten (også ruff og kjøring av notatbøkene)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## Sjekk kodestil med ruff
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP) ## Formater koden med ruff
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+sample: $(STAMP) ## Lag eksempeldataene i data/raw på nytt (syntetiske)
+	$(BIN)/vtklean sample --overwrite
+
+docs: $(STAMP) ## Skriv docs/datakontrakt.md på nytt fra kontrakten i koden
+	$(BIN)/python -m vtklean.docs > docs/datakontrakt.md
+
+clean: ## Slett genererte datasett og rapporter (de kan lages på nytt)
+	find data/processed reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

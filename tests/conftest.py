@@ -1,0 +1,47 @@
+"""Shared fixtures: hand-made raw folders and builds of the shipped sample data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import helpers
+from vtklean import cli, paths
+
+
+@pytest.fixture
+def tiny_raw(tmp_path: Path) -> Path:
+    """A small hand-made raw folder in plain CSV."""
+    return helpers.write_folder(tmp_path / "raw")
+
+
+def run_build(raw: Path, out: Path, *args: str) -> int:
+    """Run `vtklean build` in-process into `out`/processed and `out`/reports."""
+    return cli.main(
+        ["build", "--raw", str(raw), "--processed", str(out / "processed"),
+         "--reports", str(out / "reports"), *args]
+    )
+
+
+@pytest.fixture(scope="session")
+def shipped_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The shipped data built as of every published date; name -> reports/<year> folder."""
+    raw = tmp_path_factory.mktemp("shipped") / "raw"
+    shutil.copytree(paths.RAW, raw)
+    runs = {
+        "2017": ("--year", "2017"),
+        "2018": ("--year", "2018"),
+        "2015": ("--year", "2015"),
+        "2016-04-30": ("--as-of", "2016-04-30"),
+        "2012-06-14": ("--as-of", "2012-06-14"),
+    }
+    out = {}
+    for name, args in runs.items():
+        target = tmp_path_factory.mktemp(f"build-{name}")
+        assert run_build(raw, target, *args) == 0
+        year = name[:4]
+        out[name] = target / "reports" / year
+        out[name + ":processed"] = target / "processed" / year
+    return out

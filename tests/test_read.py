@@ -1,0 +1,234 @@
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests import helpers
+from vtklean import read
+from vtklean.contract import TABLES
+from vtklean.problems import Severity
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Tjenesteområde", "tjenesteomrade"),
+        ("Beløp (kr)", "belop_kr"),
+        ("Enhet-ID", "enhet_id"),
+        ("  Fravær  dagsverk ", "fravaer_dagsverk"),
+        ("Verdistrømsanalyse", "verdistromsanalyse"),
+        ("5S", "5s"),
+        ("Pågår", "pagar"),
+        ("Gjennomført", "gjennomfort"),
+        ("__Årsverk__", "arsverk"),
+    ],
+)
+def test_normalise_name(header, expected):
+    assert read.normalise_name(header) == expected
+
+
+def _read(folder: Path, table: str = "enheter"):
+    data = read.read_folder(folder)
+    return data, data.tables.get(table)
+
+
+def _units_csv(folder: Path, text: str, encoding: str = "utf-8", name: str = "enheter.csv"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(text.encode(encoding))
+
+
+def test_windows_1252_keeps_norwegian_letters(tmp_path):
+    _units_csv(tmp_path, "Enhet-ID;Enhet;Tjenesteområde\r\nE1;Bøverbru skole;Oppvekst\r\n", "cp1252")
+    data, td = _read(tmp_path)
+    assert td.data.get_column("enhet").to_list() == ["Bøverbru skole"]
+    assert td.written("enheter.csv", "tjenesteomrade") == "Tjenesteområde"
+
+
+def test_utf8_with_bom_and_comma_delimiter(tmp_path):
+    _units_csv(tmp_path, "\ufeffenhet_id,enhet,tjenesteomrade\nE1,Åsbakken,Oppvekst\n", "utf-8")
+    _, td = _read(tmp_path)
+    assert td.data.get_column("enhet_id").to_list() == ["E1"]
+    assert td.data.get_column("enhet").to_list() == ["Åsbakken"]
+
+
+def test_mixed_encoding_is_an_error_not_a_guess(tmp_path):
+    body = "enhet_id;enhet;tjenesteomrade\nE1;Bøverbru;Oppvekst\n".encode()
+    body += "E2;Ihle;Omsorg\nE3;Skjær;Oppvekst\n".encode("cp1252")
+    (tmp_path / "enheter.csv").write_bytes(body)
+    data, _ = _read(tmp_path)
+    [problem] = [p for p in data.problems if p.rule == "tegnkoding"]
+    assert problem.file == "enheter.csv"
+    assert problem.row == 4
+    assert "0xE6" in problem.expected
+
+
+def test_binary_file_is_not_a_csv(tmp_path):
+    (tmp_path / "enheter.csv").write_bytes(b"PK\x03\x04\x00\x00binary")
+    data, td = _read(tmp_path)
+    assert td is None
+    assert [p.rule for p in data.errors if p.file == "enheter.csv"] == ["ikke_csv"]
+
+
+def test_empty_file_is_an_error(tmp_path):
+    (tmp_path / "enheter.csv").write_bytes(b"")
+    data, _ = _read(tmp_path)
+    assert [p.rule for p in data.errors if p.file == "enheter.csv"] == ["tom_fil"]
+
+
+def test_ragged_row_is_located(tmp_path):
+    _units_csv(tmp_path, "enhet_id;enhet;tjenesteomrade\nE1;A;B\nE2;A;B;C;D\n")
+    data, _ = _read(tmp_path)
+    [problem] = [p for p in data.errors if p.file == "enheter.csv"]
+    assert problem.rule == "ikke_csv" and problem.row == 3
+
+
+def test_norwegian_numbers(tmp_path):
+    rows = helpers.tiny_tables()["ressursbruk"][:1]
+    helpers.write_csv(tmp_path / "ressursbruk.csv", rows, helpers.PLAIN)
+    text = (
+        "Enhet-ID;Måned;Budsjett (kr);Regnskap (kr);Årsverk;Ansatte;Avtalte dagsverk;"
+        "Fravær dagsverk;Volum\r\n"
+        "E1;01.2017;1 234 567,50;\u22121\u00a0000;10,5;12;200;10,25;\r\n"
+        "E1;2017-02;1234567.5;-1000;10.5;12;200;10.25;0\r\n"
+        "E1;15.03.2017;1\u202f234\u202f567,5;-1000,00;10,50;12,0;200;10,25;\r\n"
+    )
+    (tmp_path / "ressursbruk.csv").write_bytes(text.encode("utf-8"))
+    data = read.read_folder(tmp_path)
+    td = data.tables["ressursbruk"]
+    frame = td.data
+    assert frame.get_column("budsjett_kr").to_list() == [1234567.5] * 3
+    assert frame.get_column("regnskap_kr").to_list() == [-1000.0] * 3
+    assert frame.get_column("arsverk").to_list() == [10.5] * 3
+    assert frame.get_column("ansatte").to_list() == [12] * 3
+    assert frame.get_column("maned").to_list() == [dt.date(2017, m, 1) for m in (1, 2, 3)]
+    assert frame.get_column("volum").to_list() == [None, 0.0, None]
+    assert frame.schema["ansatte"] == pl.Int64
+    assert not [p for p in data.problems if p.file == "ressursbruk.csv"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "rule"),
+    [
+        ("Lean-start", "31.02.2016", "ugyldig_dato"),
+        ("Lean-start", "2016-13-01", "ugyldig_dato"),
+        ("Lean-start", "01.02.16", "ugyldig_dato"),
+        ("Lean-start", "i fjor", "ugyldig_dato"),
+        ("Pilot", "to", "ugyldig_heltall"),
+        ("Pilot", "1,5", "ugyldig_heltall"),
+    ],
+)
+def test_bad_values_are_located(tmp_path, column, value, rule):
+    header = ["Enhet-ID", "Enhet", "Tjenesteområde", "Lean-start", "Pilot"]
+    row = {"Enhet-ID": "E7", "Enhet": "A", "Tjenesteområde": "B", "Lean-start": "", "Pilot": ""}
+    row[column] = value
+    text = ";".join(header) + "\nE1;A;B;;\n" + ";".join(row[h] for h in header) + "\n"
+    _units_csv(tmp_path, text)
+    data, _ = _read(tmp_path)
+    [problem] = [p for p in data.errors if p.file == "enheter.csv"]
+    assert (problem.rule, problem.file, problem.row, problem.column, problem.value) == (
+        rule, "enheter.csv", 3, column, value
+    )
+    assert problem.key == "enhet_id=E7"
+
+
+def test_dates_in_both_formats_and_excel_datetimes(tmp_path):
+    text = (
+        "enhet_id;enhet;tjenesteomrade;lean_start;lagt_ned\n"
+        "E1;A;B;01.03.2016;2018-06-01\n"
+        "E2;A;B;1.3.2016;2018-06-01 00:00:00\n"
+    )
+    _units_csv(tmp_path, text)
+    _, td = _read(tmp_path)
+    assert td.data.get_column("lean_start").to_list() == [dt.date(2016, 3, 1)] * 2
+    assert td.data.get_column("lagt_ned").to_list() == [dt.date(2018, 6, 1)] * 2
+
+
+def test_headers_unknown_columns_warn_and_missing_required_errs(tmp_path):
+    _units_csv(tmp_path, "Enhet-ID;Enhet;Kommentar\nE1;A;x\n")
+    data, td = _read(tmp_path)
+    warn = [p for p in data.problems if p.severity is Severity.WARNING]
+    assert [(p.rule, p.column) for p in warn] == [("ukjent_kolonne", "Kommentar")]
+    [err] = [p for p in data.errors if p.file == "enheter.csv"]
+    assert (err.rule, err.row, err.column) == ("mangler_kolonne", 1, "tjenesteomrade")
+    assert td is None
+
+
+def test_duplicate_header_after_normalising(tmp_path):
+    _units_csv(tmp_path, "Enhet-ID;Enhet ID;Enhet;Tjenesteområde\nE1;E1;A;B\n")
+    data, _ = _read(tmp_path)
+    assert [p.rule for p in data.errors if p.file] == ["dobbel_kolonne"]
+
+
+def test_lock_and_hidden_files_ignored_split_files_stacked(tmp_path):
+    _units_csv(tmp_path, "enhet_id;enhet;tjenesteomrade\nE1;A;B\n", name="enheter_del1.csv")
+    _units_csv(tmp_path, "enhet_id,enhet,tjenesteomrade\nE2,C,D\n", name="Enheter_del2.csv")
+    (tmp_path / "~$enheter.xlsx").write_bytes(b"lock")
+    (tmp_path / ".enheter.csv").write_bytes(b"hidden")
+    _, td = _read(tmp_path)
+    assert td.data.get_column("enhet_id").to_list() == ["E1", "E2"]
+    assert td.data.get_column(read.FILE).to_list() == ["enheter_del1.csv", "Enheter_del2.csv"]
+    assert td.data.get_column(read.ROW).to_list() == [2, 2]
+
+
+def test_trailing_empty_rows_are_not_records(tmp_path):
+    _units_csv(tmp_path, "enhet_id;enhet;tjenesteomrade\nE1;A;B\n;;\n;;\n")
+    data, td = _read(tmp_path)
+    assert td.data.height == 1 and not [p for p in data.errors if p.file]
+
+
+def test_missing_required_table_and_old_excel_format(tmp_path):
+    (tmp_path / "gevinster.xls").write_bytes(b"old")
+    data = read.read_folder(tmp_path)
+    rules = sorted(p.rule for p in data.errors)
+    assert rules == ["filformat", "mangler_tabell", "mangler_tabell", "mangler_tabell"]
+    assert not [p for p in data.errors if "forbedringer" in p.expected]
+
+
+def test_damaged_xlsx(tmp_path):
+    (tmp_path / "enheter.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    data, _ = _read(tmp_path)
+    assert [p.rule for p in data.errors if p.file == "enheter.xlsx"] == ["ikke_excel"]
+
+
+def _frames(folder: Path) -> dict[str, pl.DataFrame]:
+    data = read.read_folder(folder)
+    assert not data.problems, [p.line() for p in data.problems]
+    return {
+        name: td.data.drop(read.FILE, read.ROW).sort(list(TABLES[name].key))
+        for name, td in data.tables.items()
+    }
+
+
+@pytest.mark.parametrize(
+    "flavour", [helpers.NORWEGIAN, helpers.NORWEGIAN_BOM], ids=["cp1252", "utf8-bom"]
+)
+def test_norwegian_excel_flavours_equal_plain_csv(tmp_path, flavour):
+    plain = _frames(helpers.write_folder(tmp_path / "plain"))
+    other = _frames(helpers.write_folder(tmp_path / "other", flavour=flavour))
+    assert plain.keys() == other.keys() == set(TABLES)
+    for name in plain:
+        assert plain[name].equals(other[name]), name
+
+
+def test_mixed_folder_equals_plain_csv(tmp_path):
+    plain = _frames(helpers.write_folder(tmp_path / "plain"))
+    mixed = _frames(helpers.write_mixed_folder(tmp_path / "mixed"))
+    for name in plain:
+        assert plain[name].equals(mixed[name]), name
+
+
+def test_types_are_explicit(tmp_path):
+    data = read.read_folder(helpers.write_folder(tmp_path / "raw"))
+    schema = data.tables["gevinster"].data.schema
+    assert schema["arsverk"] == pl.Float64
+    assert schema["identifisert"] == pl.Date
+    assert schema["metode"] == pl.String
+    assert data.tables["ressursbruk"].data.schema["maned"] == pl.Date
+
+
+def test_sha256_of_every_file(tmp_path):
+    folder = helpers.write_mixed_folder(tmp_path / "raw")
+    data = read.read_folder(folder)
+    hashes = helpers.tree_hashes(folder)
+    assert data.sha256 == {k: v for k, v in hashes.items() if not k.startswith(("~$", "README"))}

@@ -1,0 +1,71 @@
+"""The user documentation of the raw-data contract (bokmål), written from `contract` itself."""
+
+from __future__ import annotations
+
+import sys
+
+from vtklean.contract import KIND_TEXT, TABLES, Column, Table
+
+INTRO = """\
+# Datakontrakten: filene vtklean leser
+
+<!-- Skrevet av `make docs` fra vtklean/contract.py. Ikke rediger for hånd. -->
+
+Legg eksportfilene i `data/raw/`. En fil hører til en tabell når navnet begynner med
+tabellens navn (`enheter*.csv`, `gevinster*.xlsx`, `ressursbruk_2016.csv` +
+`ressursbruk_2017.xlsx` ...). Flere filer til samme tabell stables. Filer som begynner
+med `~$` (Excel-låsefiler) eller `.` hoppes over. Filene endres aldri.
+
+* **CSV**: UTF-8, UTF-8 med BOM eller Windows-1252; skilletegn `;` eller `,`;
+  desimalkomma eller -punktum; tusenskille med mellomrom (`1 234 567,50`); datoer
+  `DD.MM.ÅÅÅÅ` eller `ÅÅÅÅ-MM-DD`; måneder `MM.ÅÅÅÅ`, `ÅÅÅÅ-MM` eller en dato i måneden.
+* **Excel (.xlsx)**: første ark, overskrifter i første rad, vanlige Excel-datoer og -tall.
+* **Overskrifter** kan skrives fritt: `Tjenesteområde` blir `tjenesteomrade`, `Beløp (kr)`
+  blir `belop_kr`. Ukjente kolonner tas ikke med og vises som advarsel.
+* **Koder** (metode, kategori, status) kan skrives som `Verdistrømsanalyse` eller `5S`.
+"""
+
+
+def _rule(col: Column) -> str:
+    parts = ["påkrevd" if col.required else "valgfri"]
+    if col.unique:
+        parts.append("unik")
+    if col.codes:
+        parts.append("én av " + ", ".join(f"`{c}`" for c in col.codes))
+    if col.range_text():
+        parts.append(col.range_text())
+    if col.references:
+        parts.append(f"må finnes i `{col.references}`")
+    return "; ".join(parts)
+
+
+def table_markdown(table: Table) -> str:
+    """One table of the contract as a Markdown section."""
+    optional = "" if table.required else " (valgfri tabell)"
+    lines = [
+        f"## {table.name}{optional}",
+        "",
+        table.description,
+        "",
+        "| kolonne | type | regel | forklaring |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{c.name}` | {KIND_TEXT[c.kind]} | {_rule(c)} | {c.description} |"
+        for c in table.columns
+    ]
+    extra = [r.describe() for r in table.row_rules]
+    if table.unique_together:
+        extra.insert(0, f"kombinasjonen {' + '.join(table.unique_together)} er unik i alle filer")
+    if extra:
+        lines += ["", "Regler for hver rad:", ""] + [f"* {e}" for e in extra]
+    return "\n".join(lines) + "\n"
+
+
+def contract_markdown() -> str:
+    """The whole contract for users."""
+    return INTRO + "\n" + "\n".join(table_markdown(t) for t in TABLES.values())
+
+
+if __name__ == "__main__":
+    sys.stdout.write(contract_markdown())
