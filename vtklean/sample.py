@@ -44,6 +44,7 @@ DEFAULT_UNITS = 76
 DEFAULT_START = 2009
 DEFAULT_END = 2018
 DEFAULT_SEED = 2017
+MIN_UNITS = 40  # fewer units leave too few gains to reach every calibrated figure
 
 EFFECT_SICK_LEAVE_PP = 1.5
 EFFECT_COST_SHARE = 0.06
@@ -347,6 +348,7 @@ _METHOD_P = {"verdistromsanalyse": 0.78, "forbedringstavle": 0.12, "5s": 0.06, "
 _NON_VSA_P = {"forbedringstavle": 0.55, "5s": 0.27, "annet": 0.18}
 _CATEGORY_P = {"kvalitet": 0.55, "kvantitet": 0.27, "besparelse": 0.18}
 CHUNK = 150  # largest balancing gain, hundredths
+PARTIAL_LOSS_SHARE = 0.3
 
 
 def _choice(rng: np.random.Generator, probs: dict[str, float]) -> str:
@@ -369,8 +371,25 @@ def _new_gain(
     )
 
 
+class _Picker:
+    """Draws units for new gains: units without a gain yet first, then any eligible unit."""
+
+    def __init__(self, rng: np.random.Generator, eligible: list[Unit], has_gain: set[str]):
+        self.rng, self.eligible, self.has_gain = rng, eligible, has_gain
+        order = [eligible[int(i)] for i in rng.permutation(len(eligible))]
+        self.fresh = [u for u in order if u.enhet_id not in has_gain]
+
+    def __call__(self) -> Unit:
+        if self.fresh:
+            unit = self.fresh.pop()
+        else:
+            unit = self.eligible[int(self.rng.integers(0, len(self.eligible)))]
+        self.has_gain.add(unit.enhet_id)
+        return unit
+
+
 def _balance(
-    rng: np.random.Generator, eligible: list[Unit], lo: dt.date, hi: dt.date, amount: int, method
+    rng: np.random.Generator, pick: _Picker, lo: dt.date, hi: dt.date, amount: int, method
 ) -> list[Gain]:
     """Gains identified in [lo, hi] summing exactly to `amount`, in chunks of <= CHUNK."""
     gains = []
@@ -378,9 +397,8 @@ def _balance(
         size = min(amount, CHUNK)
         if 0 < amount - size < 10:  # keep the last piece from being a sliver
             size = amount - 10
-        unit = eligible[int(rng.integers(0, len(eligible)))]
         m = method if isinstance(method, str) else _choice(rng, method)
-        gains.append(_new_gain(rng, unit, lo, hi, size, m))
+        gains.append(_new_gain(rng, pick(), lo, hi, size, m))
         amount -= size
     return gains
 
@@ -425,13 +443,9 @@ def _make_gains(rng: np.random.Generator, units: list[Unit], end: int, scale: fl
         current = sum(g.identified_at(d) for g in gains)
         need = target_i - current
         reserve = min(max(round(need * 0.08), int(_SIZES.max()) + 50), 5000)
-        # Units without a gain yet come first: every trained unit finds something.
-        fresh = [eligible[int(i)] for i in rng.permutation(len(eligible))]
-        fresh = [u for u in fresh if u.enhet_id not in has_gain]
+        pick = _Picker(rng, eligible, has_gain)
         while need > reserve + _SIZES.max():
-            unit = fresh.pop() if fresh else eligible[int(rng.integers(0, len(eligible)))]
-            has_gain.add(unit.enhet_id)
-            g = _new_gain(rng, unit, prev, d, int(rng.choice(_SIZES)), _choice(rng, _METHOD_P))
+            g = _new_gain(rng, pick(), prev, d, int(rng.choice(_SIZES)), _choice(rng, _METHOD_P))
             if rng.random() < 0.07:
                 rejected = g.identified + dt.timedelta(days=int(rng.integers(30, 300)))
                 g.rejected = rejected if rejected <= export else None
@@ -443,10 +457,10 @@ def _make_gains(rng: np.random.Generator, units: list[Unit], end: int, scale: fl
             _flip_methods(rng, counted, target_vsa - need, target_vsa, _NON_VSA_P)
             vsa = sum(g.size for g in counted if g.method == "verdistromsanalyse")
             non_vsa = _NON_VSA_P
-            gains += _balance(rng, eligible, prev, d, target_vsa - vsa, "verdistromsanalyse")
-            gains += _balance(rng, eligible, prev, d, need - (target_vsa - vsa), non_vsa)
+            gains += _balance(rng, pick, prev, d, target_vsa - vsa, "verdistromsanalyse")
+            gains += _balance(rng, pick, prev, d, need - (target_vsa - vsa), non_vsa)
         else:
-            gains += _balance(rng, eligible, prev, d, need, _METHOD_P)
+            gains += _balance(rng, pick, prev, d, need, _METHOD_P)
         prev = d + dt.timedelta(days=1)
     _realise(rng, gains, points)
     _calibrate_categories(rng, gains)
@@ -458,36 +472,58 @@ def _make_gains(rng: np.random.Generator, units: list[Unit], end: int, scale: fl
 def _realise(
     rng: np.random.Generator, gains: list[Gain], points: list[tuple[dt.date, int, int | None]]
 ) -> None:
-    """Realise gains, oldest first, so that each checkpoint's realised total is exact."""
+    """Realise gains, oldest first, so that each checkpoint's realised total is exact.
+
+    Gains are realised at least 30 days after they were identified where possible; only
+    when that leaves too little (small registers) may a gain be realised sooner.
+    """
     prev = dt.date(2011, 1, 1)
-    for d, _, target_r in points:
+    for d, target_i, target_r in points:
         if target_r is None:
             continue
         need = target_r - sum(g.realised_at(d) for g in gains)
-        candidates = [
-            g
-            for g in gains
-            if g.rejected is None
-            and g.realised is None
-            and g.identified + dt.timedelta(days=30) <= d
-        ]
-        candidates.sort(key=lambda g: g.identified + dt.timedelta(days=g.lag_days))
-        for g in candidates:
-            if need <= 0:
-                break
-            natural = g.identified + dt.timedelta(days=g.lag_days)
-            if natural > d:
-                natural = _days(rng, max(prev, g.identified + dt.timedelta(days=30)), d)
-            g.realised = max(natural, prev)
-            amount = g.size
-            if rng.random() < 0.15:
-                amount = max(5, int(round(g.size * rng.uniform(0.4, 0.9) / 5) * 5))
-            amount = min(amount, need)
-            g.realised_size = amount if amount < g.size else None
-            need -= amount
+        # What partial realisations leave unrealised for good must not use up the room
+        # between identified and realised, or later targets could not be reached.
+        lost = sum(g.size - g.realised_size for g in gains if g.realised_size is not None)
+        budget = round(PARTIAL_LOSS_SHARE * (target_i - target_r)) - lost
+        for min_days in (30, 0):
+            need, budget = _realise_until(rng, gains, d, prev, need, min_days, budget)
         if need > 0:
             raise RuntimeError(f"not enough gains to realise at {d}")  # pragma: no cover
         prev = d + dt.timedelta(days=1)
+
+
+def _realise_until(
+    rng: np.random.Generator,
+    gains: list[Gain],
+    d: dt.date,
+    prev: dt.date,
+    need: int,
+    min_days: int,
+    budget: int,
+) -> tuple[int, int]:
+    wait = dt.timedelta(days=min_days)
+    candidates = [
+        g for g in gains if g.rejected is None and g.realised is None and g.identified + wait <= d
+    ]
+    candidates.sort(key=lambda g: g.identified + dt.timedelta(days=g.lag_days))
+    for g in candidates:
+        if need <= 0:
+            break
+        natural = g.identified + dt.timedelta(days=g.lag_days)
+        if natural > d:
+            natural = _days(rng, max(prev, g.identified + wait), d)
+        g.realised = max(natural, prev, g.identified)
+        amount = g.size
+        if min_days and rng.random() < 0.15:  # some gains are only partly realised
+            partial = max(5, int(round(g.size * rng.uniform(0.4, 0.9) / 5) * 5))
+            if g.size - partial <= budget:
+                amount = partial
+                budget -= g.size - partial
+        amount = min(amount, need)
+        g.realised_size = amount if amount < g.size else None
+        need -= amount
+    return need, budget
 
 
 def _calibrate_categories(rng: np.random.Generator, gains: list[Gain]) -> None:
@@ -690,8 +726,8 @@ def generate(
     seed: int = DEFAULT_SEED,
 ) -> Sample:
     """Generate the records of a synthetic raw folder (nothing is written)."""
-    if units < 10:
-        raise ValueError("units must be at least 10")
+    if units < MIN_UNITS:
+        raise ValueError(f"units must be at least {MIN_UNITS}")
     if not 2000 <= start <= end <= 2100:
         raise ValueError("start and end must be years with start <= end")
     if end < 2012:
