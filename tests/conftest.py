@@ -20,8 +20,16 @@ def tiny_raw(tmp_path: Path) -> Path:
 def run_build(raw: Path, out: Path, *args: str) -> int:
     """Run `vtklean build` in-process into `out`/processed and `out`/reports."""
     return cli.main(
-        ["build", "--raw", str(raw), "--processed", str(out / "processed"),
-         "--reports", str(out / "reports"), *args]
+        [
+            "build",
+            "--raw",
+            str(raw),
+            "--processed",
+            str(out / "processed"),
+            "--reports",
+            str(out / "reports"),
+            *args,
+        ]
     )
 
 

@@ -99,32 +99,103 @@ MONTH_COLUMNS = {"maned"}
 def tiny_tables() -> dict[str, list[dict]]:
     """A hand-made register whose figures as of 31.12.2017 are computed in the tests."""
     enheter = [
-        dict(enhet_id="E1", enhet="Avd A", tjenesteomrade="Omsorg", lean_start=D(2016, 3, 1),
-             pilot=1, lagt_ned=None, volumenhet="brukere"),
-        dict(enhet_id="E2", enhet="Avd B & <C>", tjenesteomrade="Omsorg",
-             lean_start=D(2018, 1, 1), pilot=None, lagt_ned=None, volumenhet="brukere"),
-        dict(enhet_id="E3", enhet="Skole", tjenesteomrade="Oppvekst", lean_start=None,
-             pilot=None, lagt_ned=D(2017, 12, 31), volumenhet="elever"),
-        dict(enhet_id="E4", enhet="Kontor", tjenesteomrade="Stab", lean_start=D(2017, 12, 31),
-             pilot=None, lagt_ned=D(2018, 6, 1), volumenhet="saker"),
-        dict(enhet_id="E5", enhet="Ny enhet", tjenesteomrade="Stab", lean_start=None,
-             pilot=None, lagt_ned=None, volumenhet=None),
+        dict(
+            enhet_id="E1",
+            enhet="Avd A",
+            tjenesteomrade="Omsorg",
+            lean_start=D(2016, 3, 1),
+            pilot=1,
+            lagt_ned=None,
+            volumenhet="brukere",
+        ),
+        dict(
+            enhet_id="E2",
+            enhet="Avd B & <C>",
+            tjenesteomrade="Omsorg",
+            lean_start=D(2018, 1, 1),
+            pilot=None,
+            lagt_ned=None,
+            volumenhet="brukere",
+        ),
+        dict(
+            enhet_id="E3",
+            enhet="Skole",
+            tjenesteomrade="Oppvekst",
+            lean_start=None,
+            pilot=None,
+            lagt_ned=D(2017, 12, 31),
+            volumenhet="elever",
+        ),
+        dict(
+            enhet_id="E4",
+            enhet="Kontor",
+            tjenesteomrade="Stab",
+            lean_start=D(2017, 12, 31),
+            pilot=None,
+            lagt_ned=D(2018, 6, 1),
+            volumenhet="saker",
+        ),
+        dict(
+            enhet_id="E5",
+            enhet="Ny enhet",
+            tjenesteomrade="Stab",
+            lean_start=None,
+            pilot=None,
+            lagt_ned=None,
+            volumenhet=None,
+        ),
     ]
 
-    def gain(gid, unit, metode, kategori, arsverk, identifisert, realisert=None,
-             realisert_arsverk=None, forkastet=None, belop_kr=None):
-        return dict(gevinst_id=gid, enhet_id=unit, beskrivelse=f"Gevinst {gid}", metode=metode,
-                    kategori=kategori, arsverk=arsverk, belop_kr=belop_kr,
-                    identifisert=identifisert, realisert=realisert,
-                    realisert_arsverk=realisert_arsverk, forkastet=forkastet,
-                    ansvarlig="Enhetsleder")
+    def gain(
+        gid,
+        unit,
+        metode,
+        kategori,
+        arsverk,
+        identifisert,
+        realisert=None,
+        realisert_arsverk=None,
+        forkastet=None,
+        belop_kr=None,
+    ):
+        return dict(
+            gevinst_id=gid,
+            enhet_id=unit,
+            beskrivelse=f"Gevinst {gid}",
+            metode=metode,
+            kategori=kategori,
+            arsverk=arsverk,
+            belop_kr=belop_kr,
+            identifisert=identifisert,
+            realisert=realisert,
+            realisert_arsverk=realisert_arsverk,
+            forkastet=forkastet,
+            ansvarlig="Enhetsleder",
+        )
 
     gevinster = [
-        gain("G1", "E1", "verdistromsanalyse", "kvalitet", 2.0, D(2016, 5, 1), D(2016, 10, 1),
-             belop_kr=1_300_000.0),
+        gain(
+            "G1",
+            "E1",
+            "verdistromsanalyse",
+            "kvalitet",
+            2.0,
+            D(2016, 5, 1),
+            D(2016, 10, 1),
+            belop_kr=1_300_000.0,
+        ),
         gain("G2", "E1", "forbedringstavle", "kvantitet", 1.0, D(2017, 12, 31)),
-        gain("G3", "E3", "verdistromsanalyse", "besparelse", 1.5, D(2017, 1, 1), D(2017, 6, 1),
-             realisert_arsverk=0.5, belop_kr=975_000.5),
+        gain(
+            "G3",
+            "E3",
+            "verdistromsanalyse",
+            "besparelse",
+            1.5,
+            D(2017, 1, 1),
+            D(2017, 6, 1),
+            realisert_arsverk=0.5,
+            belop_kr=975_000.5,
+        ),
         gain("G4", "E4", "5s", "kvalitet", 0.5, D(2017, 3, 1), forkastet=D(2018, 2, 1)),
         gain("G5", "E4", "annet", "kvalitet", 0.8, D(2017, 2, 1), forkastet=D(2017, 12, 31)),
         gain("G6", "E1", "verdistromsanalyse", "kvalitet", 3.0, D(2018, 1, 1)),
@@ -135,10 +206,19 @@ def tiny_tables() -> dict[str, list[dict]]:
         rows = []
         for i in range(n):
             y, m = divmod(first.month - 1 + i, 12)
-            rows.append(dict(enhet_id=unit, maned=D(first.year + y, m + 1, 1),
-                             budsjett_kr=budsjett, regnskap_kr=regnskap, arsverk=arsverk,
-                             ansatte=ansatte, avtalte_dagsverk=avtalte,
-                             fravaer_dagsverk=fravaer, volum=100.0))
+            rows.append(
+                dict(
+                    enhet_id=unit,
+                    maned=D(first.year + y, m + 1, 1),
+                    budsjett_kr=budsjett,
+                    regnskap_kr=regnskap,
+                    arsverk=arsverk,
+                    ansatte=ansatte,
+                    avtalte_dagsverk=avtalte,
+                    fravaer_dagsverk=fravaer,
+                    volum=100.0,
+                )
+            )
         return rows
 
     ressursbruk = (
@@ -148,13 +228,23 @@ def tiny_tables() -> dict[str, list[dict]]:
         + months("E4", D(2017, 1, 1), 6, 10_000.0, 12_000.0, 2.0, 40.0, 4.0, 2)
     )
     forbedringer = [
-        dict(forslag_id="F1", enhet_id="E1", registrert=D(2017, 2, 1), status="gjennomfort",
-             avsluttet=D(2017, 3, 1)),
-        dict(forslag_id="F2", enhet_id="E1", registrert=D(2017, 5, 1), status="pagar",
-             avsluttet=None),
+        dict(
+            forslag_id="F1",
+            enhet_id="E1",
+            registrert=D(2017, 2, 1),
+            status="gjennomfort",
+            avsluttet=D(2017, 3, 1),
+        ),
+        dict(
+            forslag_id="F2", enhet_id="E1", registrert=D(2017, 5, 1), status="pagar", avsluttet=None
+        ),
     ]
-    return {"enheter": enheter, "gevinster": gevinster, "ressursbruk": ressursbruk,
-            "forbedringer": forbedringer}
+    return {
+        "enheter": enheter,
+        "gevinster": gevinster,
+        "ressursbruk": ressursbruk,
+        "forbedringer": forbedringer,
+    }
 
 
 def _number(value: float | int, flavour: Flavour) -> str:
@@ -196,15 +286,17 @@ def _quote(text: str, sep: str) -> str:
     return text
 
 
-def write_csv(path: Path, rows: list[dict], flavour: Flavour = PLAIN,
-              columns: list[str] | None = None) -> Path:
+def write_csv(
+    path: Path, rows: list[dict], flavour: Flavour = PLAIN, columns: list[str] | None = None
+) -> Path:
     """Write rows as a CSV file in the given flavour."""
     columns = columns or list(rows[0])
     header = [DISPLAY_HEADERS.get(c, c) if flavour.display_headers else c for c in columns]
     lines = [flavour.sep.join(_quote(h, flavour.sep) for h in header)]
     for row in rows:
-        lines.append(flavour.sep.join(_quote(_cell(c, row.get(c), flavour), flavour.sep)
-                                      for c in columns))
+        lines.append(
+            flavour.sep.join(_quote(_cell(c, row.get(c), flavour), flavour.sep) for c in columns)
+        )
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode(flavour.encoding))
     return path
 
@@ -230,8 +322,9 @@ def write_xlsx(path: Path, rows: list[dict], columns: list[str] | None = None) -
     return path
 
 
-def write_folder(folder: Path, tables: dict[str, list[dict]] | None = None,
-                 flavour: Flavour = PLAIN) -> Path:
+def write_folder(
+    folder: Path, tables: dict[str, list[dict]] | None = None, flavour: Flavour = PLAIN
+) -> Path:
     """Write every table as one CSV file in `flavour`."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in (tables or tiny_tables()).items():
@@ -246,11 +339,13 @@ def write_mixed_folder(folder: Path, tables: dict[str, list[dict]] | None = None
     write_csv(folder / "enheter.csv", tables["enheter"], NORWEGIAN)
     write_xlsx(folder / "gevinster.xlsx", tables["gevinster"])
     res = tables["ressursbruk"]
-    write_csv(folder / "ressursbruk_2016.csv", [r for r in res if r["maned"].year == 2016],
-              NORWEGIAN_BOM)
+    write_csv(
+        folder / "ressursbruk_2016.csv", [r for r in res if r["maned"].year == 2016], NORWEGIAN_BOM
+    )
     write_xlsx(folder / "ressursbruk_2017.xlsx", [r for r in res if r["maned"].year == 2017])
-    write_csv(folder / "ressursbruk_2018.csv", [r for r in res if r["maned"].year == 2018],
-              NORWEGIAN)
+    write_csv(
+        folder / "ressursbruk_2018.csv", [r for r in res if r["maned"].year == 2018], NORWEGIAN
+    )
     write_csv(folder / "forbedringer.csv", tables["forbedringer"], NORWEGIAN_BOM)
     (folder / "~$gevinster.xlsx").write_bytes(b"lock file from Excel")
     (folder / "README.txt").write_text("not a table", encoding="utf-8")

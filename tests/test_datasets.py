@@ -108,4 +108,6 @@ def test_ideas_as_of(tables):
 def test_every_unit_has_an_area_in_gains(tables):
     ds = datasets.build(tables, datasets.Period(2017, D(2017, 12, 31)))
     assert ds.gains.get_column("tjenesteomrade").null_count() == 0
-    assert set(ds.gains.get_column("gevinst_id")) == {r["gevinst_id"] for r in helpers.tiny_tables()["gevinster"]}
+    assert set(ds.gains.get_column("gevinst_id")) == {
+        r["gevinst_id"] for r in helpers.tiny_tables()["gevinster"]
+    }

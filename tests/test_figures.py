@@ -61,7 +61,9 @@ def test_resources(built):
     omsorg = built["Omsorg"]
     assert _f(omsorg["budsjett_kr"]) == 12 * (100_000 + 50_000)
     assert _f(omsorg["regnskap_kr"]) == 12 * (90_000 + 70_000)
-    assert _f(omsorg["budsjettavvik_prosent"]) == round((1_920_000 - 1_800_000) / 1_800_000 * 100, 2)
+    assert _f(omsorg["budsjettavvik_prosent"]) == round(
+        (1_920_000 - 1_800_000) / 1_800_000 * 100, 2
+    )
     assert _f(omsorg["arsverk"]) == (12 * 10 + 12 * 5) / 12
     assert _f(omsorg["sykefravaer_prosent"]) == (12 * 10 + 12 * 20) / (12 * 200 + 12 * 100) * 100
     assert _f(omsorg["ansatte"]) == 12 + 6
@@ -93,8 +95,14 @@ def test_xlsx_holds_the_same_table(tiny_raw, tmp_path):
     from_csv = pl.read_csv(folder / "nokkeltall.csv")
     from_xlsx = pl.read_excel(folder / "nokkeltall.xlsx")
     assert from_xlsx.columns == from_csv.columns
-    assert from_xlsx.get_column("tjenesteomrade").to_list() == from_csv.get_column("tjenesteomrade").to_list()
-    assert from_xlsx.get_column("regnskap_kr").to_list() == from_csv.get_column("regnskap_kr").to_list()
+    assert (
+        from_xlsx.get_column("tjenesteomrade").to_list()
+        == from_csv.get_column("tjenesteomrade").to_list()
+    )
+    assert (
+        from_xlsx.get_column("regnskap_kr").to_list()
+        == from_csv.get_column("regnskap_kr").to_list()
+    )
 
 
 def test_mixed_formats_give_the_same_key_figures(tmp_path):

@@ -44,8 +44,10 @@ def test_value_stream_share_2017(shipped_builds):
 
 def test_largest_realised_category_2017_is_quality(shipped_builds):
     gains = pl.read_parquet(shipped_builds["2017:processed"] / "gevinster.parquet")
-    sums = gains.group_by("kategori").agg(pl.col("realisert_arsverk_dato").sum()).sort(
-        "realisert_arsverk_dato", descending=True
+    sums = (
+        gains.group_by("kategori")
+        .agg(pl.col("realisert_arsverk_dato").sum())
+        .sort("realisert_arsverk_dato", descending=True)
     )
     assert sums.get_column("kategori")[0] == "kvalitet"
 

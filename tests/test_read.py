@@ -39,8 +39,10 @@ def _units_csv(folder: Path, text: str, encoding: str = "utf-8", name: str = "en
 
 
 def test_windows_1252_keeps_norwegian_letters(tmp_path):
-    _units_csv(tmp_path, "Enhet-ID;Enhet;Tjenesteområde\r\nE1;Bøverbru skole;Oppvekst\r\n", "cp1252")
-    data, td = _read(tmp_path)
+    _units_csv(
+        tmp_path, "Enhet-ID;Enhet;Tjenesteområde\r\nE1;Bøverbru skole;Oppvekst\r\n", "cp1252"
+    )
+    _, td = _read(tmp_path)
     assert td.data.get_column("enhet").to_list() == ["Bøverbru skole"]
     assert td.written("enheter.csv", "tjenesteomrade") == "Tjenesteområde"
 
@@ -127,7 +129,11 @@ def test_bad_values_are_located(tmp_path, column, value, rule):
     data, _ = _read(tmp_path)
     [problem] = [p for p in data.errors if p.file == "enheter.csv"]
     assert (problem.rule, problem.file, problem.row, problem.column, problem.value) == (
-        rule, "enheter.csv", 3, column, value
+        rule,
+        "enheter.csv",
+        3,
+        column,
+        value,
     )
     assert problem.key == "enhet_id=E7"
 

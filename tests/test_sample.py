@@ -19,7 +19,12 @@ def test_shipped_data_is_exactly_what_the_generator_writes(tmp_path):
 
 def test_deterministic_and_seed_dependent(tmp_path):
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
-        assert cli.main(["sample", "--units", "120", "--seed", str(seed), "--out", str(tmp_path / name)]) == 0
+        assert (
+            cli.main(
+                ["sample", "--units", "120", "--seed", str(seed), "--out", str(tmp_path / name)]
+            )
+            == 0
+        )
     a, b, c = (helpers.tree_hashes(tmp_path / n) for n in "abc")
     assert a == b
     assert a != c
@@ -53,8 +58,14 @@ def test_planted_effect_on_sick_leave_is_in_the_records():
     late = res.filter(pl.col("maned") >= dt.date(2017, 1, 1))
     trained_early = late.filter(pl.col("lean_start") < dt.date(2014, 1, 1))
     early = res.filter(pl.col("maned") < dt.date(2011, 1, 1))
+
     def rate(frame):
-        return frame.get_column("fravaer_dagsverk").sum() / frame.get_column("avtalte_dagsverk").sum() * 100
+        return (
+            frame.get_column("fravaer_dagsverk").sum()
+            / frame.get_column("avtalte_dagsverk").sum()
+            * 100
+        )
+
     ids = trained_early.get_column("enhet_id").unique()
     others = late.filter(pl.col("lean_start").is_null())
     before_t = rate(early.filter(pl.col("enhet_id").is_in(ids.implode())))
@@ -65,9 +76,25 @@ def test_planted_effect_on_sick_leave_is_in_the_records():
 
 def test_units_range_and_years(tmp_path):
     assert cli.main(["sample", "--units", "39", "--out", str(tmp_path / "x")]) == 2
-    assert cli.main(["sample", "--start", "2015", "--end", "2014", "--out", str(tmp_path / "y")]) == 2
-    assert cli.main(["sample", "--units", "80", "--start", "2012", "--end", "2016",
-                     "--out", str(tmp_path / "z")]) == 0
+    assert (
+        cli.main(["sample", "--start", "2015", "--end", "2014", "--out", str(tmp_path / "y")]) == 2
+    )
+    assert (
+        cli.main(
+            [
+                "sample",
+                "--units",
+                "80",
+                "--start",
+                "2012",
+                "--end",
+                "2016",
+                "--out",
+                str(tmp_path / "z"),
+            ]
+        )
+        == 0
+    )
     res = read.read_folder(tmp_path / "z").tables["ressursbruk"].data.get_column("maned")
     assert (res.min(), res.max()) == (dt.date(2012, 1, 1), dt.date(2016, 12, 1))
 
@@ -86,8 +113,19 @@ def test_generator_records_match_targets_in_hundredths():
 
 def test_console_script_runs(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "vtklean.cli", "sample", "--units", "40", "--out", str(tmp_path / "r")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "vtklean.cli",
+            "sample",
+            "--units",
+            "40",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert "Skrev" in out.stdout

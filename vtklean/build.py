@@ -72,14 +72,18 @@ def load_params(path: Path) -> dict:
     return DEFAULT_PARAMS | loaded
 
 
-def resolve_period(resources: pl.DataFrame, year: int | None, as_of: dt.date | None) -> datasets.Period:
+def resolve_period(
+    resources: pl.DataFrame, year: int | None, as_of: dt.date | None
+) -> datasets.Period:
     """Pick the report year and as-of date: by default the last complete year in the data."""
     months = resources.get_column("maned").drop_nulls()
     if months.is_empty():
         raise UsageError("ressursbruk har ingen måneder; kan ikke velge rapportår")
     first, last = months.min(), months.max()
     if year is None:
-        year = as_of.year if as_of is not None else (last.year if last.month == 12 else last.year - 1)
+        year = (
+            as_of.year if as_of is not None else (last.year if last.month == 12 else last.year - 1)
+        )
     if as_of is None:
         as_of = dt.date(year, 12, 31)
     if as_of < dt.date(year, 1, 1):
@@ -108,7 +112,11 @@ def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date) -> None:
 
 def _pages() -> list[dict]:
     return [
-        {"title": "Datakvalitet", "href": "datakvalitet.html", "note": "alle kontroller av rådataene"},
+        {
+            "title": "Datakvalitet",
+            "href": "datakvalitet.html",
+            "note": "alle kontroller av rådataene",
+        },
         {"title": "Nøkkeltall (Excel)", "href": "nokkeltall.xlsx", "note": None},
     ]
 
@@ -131,9 +139,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     lap("les")
     period = None
     if "ressursbruk" in raw.tables and not raw.errors:
-        period = resolve_period(
-            raw.tables["ressursbruk"].data, options.year, options.as_of
-        )
+        period = resolve_period(raw.tables["ressursbruk"].data, options.year, options.as_of)
     say("Kontrollerer rådataene mot datakontrakten")
     validation = validate(
         raw,
@@ -179,4 +185,3 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         swap.discard(staged_reports)
     lap("skriv")
     return Result(period.year, period.as_of, processed, reports, table, validation, timings)
-

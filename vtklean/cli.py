@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--params", type=Path, default=None, help="parameterfil (YAML)")
     b.add_argument("--force", action="store_true", help="bygg alt på nytt")
 
-    from vtklean import sample  # noqa: PLC0415 - keeps `vtklean --help` quick
+    from vtklean import sample
 
     s = sub.add_parser("sample", help="lag syntetiske rådata (eksempeldata)")
     s.add_argument("--units", type=_positive, default=sample.DEFAULT_UNITS, help="antall enheter")
@@ -87,7 +87,7 @@ def _err(text: str) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from vtklean import build  # noqa: PLC0415 - heavy imports only when building
+    from vtklean import build
 
     options = build.Options(
         raw=args.raw,
@@ -122,7 +122,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from vtklean import sample  # noqa: PLC0415
+    from vtklean import sample
 
     if args.start > args.end:
         _err("Feil i kommandoen: --start kan ikke være etter --end")
@@ -141,8 +141,10 @@ def _sample(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     rows = data.resources.height
-    _out(f"Skrev {len(files)} filer til {args.out}: {len(data.units)} enheter, "
-         f"{len(data.gains)} gevinster og {rows} månedsrader ressursbruk.")
+    _out(
+        f"Skrev {len(files)} filer til {args.out}: {len(data.units)} enheter, "
+        f"{len(data.gains)} gevinster og {rows} månedsrader ressursbruk."
+    )
     return EXIT_OK
 
 

@@ -129,9 +129,7 @@ ENHETER = Table(
     columns=(
         Column("enhet_id", Kind.TEXT, True, "Enhetens ID.", unique=True),
         Column("enhet", Kind.TEXT, True, "Visningsnavn."),
-        Column(
-            "tjenesteomrade", Kind.TEXT, True, "Tjenesteområde; hvert område får sin rapport."
-        ),
+        Column("tjenesteomrade", Kind.TEXT, True, "Tjenesteområde; hvert område får sin rapport."),
         Column("lean_start", Kind.DATE, False, "Datoen enheten startet Lean-opplæring."),
         Column("pilot", Kind.INTEGER, False, "Pilotbølge (1, 2, ...).", minimum=1),
         Column("lagt_ned", Kind.DATE, False, "Enheten er lagt ned fra denne datoen."),
@@ -149,7 +147,11 @@ GEVINSTER = Table(
     columns=(
         Column("gevinst_id", Kind.TEXT, True, "Gevinstens ID.", unique=True),
         Column(
-            "enhet_id", Kind.TEXT, True, "Enheten gevinsten hører til.", references="enheter.enhet_id"
+            "enhet_id",
+            Kind.TEXT,
+            True,
+            "Enheten gevinsten hører til.",
+            references="enheter.enhet_id",
         ),
         Column("beskrivelse", Kind.TEXT, False, "Fritekst."),
         Column("metode", Kind.CODE, True, "Metoden som fant gevinsten.", codes=METODER),
@@ -196,7 +198,9 @@ RESSURSBRUK = Table(
         Column("enhet_id", Kind.TEXT, True, "Enheten.", references="enheter.enhet_id"),
         Column("maned", Kind.MONTH, True, "Måneden."),
         Column("budsjett_kr", Kind.DECIMAL, True, "Budsjett for måneden, kroner."),
-        Column("regnskap_kr", Kind.DECIMAL, True, "Faktisk netto forbruk, kroner (kan være negativt)."),
+        Column(
+            "regnskap_kr", Kind.DECIMAL, True, "Faktisk netto forbruk, kroner (kan være negativt)."
+        ),
         Column("arsverk", Kind.DECIMAL, True, "Årsverk i måneden.", minimum=0),
         Column("ansatte", Kind.INTEGER, False, "Antall ansatte (hoder).", minimum=0),
         Column("avtalte_dagsverk", Kind.DECIMAL, True, "Avtalte dagsverk.", minimum=0),

@@ -129,7 +129,9 @@ def gains(gevinster: pl.DataFrame, unit_frame: pl.DataFrame, as_of: dt.date) -> 
     )
 
 
-def unit_months(ressursbruk: pl.DataFrame, unit_frame: pl.DataFrame, cutoff: dt.date) -> pl.DataFrame:
+def unit_months(
+    ressursbruk: pl.DataFrame, unit_frame: pl.DataFrame, cutoff: dt.date
+) -> pl.DataFrame:
     """Monthly resource rows up to the cutoff month, with the unit's area and Lean timing."""
     frame = (
         ressursbruk.filter(pl.col("maned") <= pl.lit(cutoff, pl.Date))
@@ -168,7 +170,7 @@ def unit_months(ressursbruk: pl.DataFrame, unit_frame: pl.DataFrame, cutoff: dt.
 
 
 def _ratio(num: pl.Expr, den: pl.Expr, factor: float = 100.0) -> pl.Expr:
-    """num / den x factor, null where den is zero or missing (never 0, never an error)."""
+    """Num / den x factor, null where den is zero or missing (never 0, never an error)."""
     return pl.when(den != 0).then(num / den * factor)
 
 

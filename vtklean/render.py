@@ -153,4 +153,3 @@ def quality_page(validation: Validation, prov: Provenance) -> str:
         groups=groups,
         prov=prov,
     )
-

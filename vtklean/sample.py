@@ -1,4 +1,4 @@
-"""The synthetic sample-data generator: a contract-conformant raw folder, calibrated and deterministic.
+"""The synthetic sample-data generator: a calibrated, deterministic, contract-conformant raw folder.
 
 No record describes a real person or a real record of the municipality. With its defaults
 (76 units, 2009-2018, seed 2017) the records reproduce the municipality's published
@@ -67,7 +67,16 @@ SHAPE_GAINS = (
 GAINS_GROWTH_PER_YEAR = (3.0, 3.0)
 VSA_SHARE = (dt.date(2017, 12, 31), 0.80)
 # Trained units (active, lean_start <= 31.12.) at year end; 2015, 2017, 2018 are published.
-TRAINED_AT_YEAR_END = {2011: 5, 2012: 11, 2013: 17, 2014: 22, 2015: 27, 2016: 35, 2017: 43, 2018: 45}
+TRAINED_AT_YEAR_END = {
+    2011: 5,
+    2012: 11,
+    2013: 17,
+    2014: 22,
+    2015: 27,
+    2016: 35,
+    2017: 43,
+    2018: 45,
+}
 TRAINED_GROWTH_PER_YEAR = 2
 CLOSED_IN_2018 = 6  # 76 active at end of 2017, 70 at end of 2018
 TOTALS_2017 = {"arsverk": 785.0, "ansatte": 1100, "regnskap_kr": 1.2e9}
@@ -643,7 +652,9 @@ def _make_resources(
     ansatte = np.round(heads).astype(np.int64)
 
     volum = np.round(
-        fte * vol_per_fte[:, None] * VOLUME_SEASON[month_of_year][None, :]
+        fte
+        * vol_per_fte[:, None]
+        * VOLUME_SEASON[month_of_year][None, :]
         * rng.lognormal(0.0, 0.04, (n_u, n_m)),
         0,
     )

@@ -35,9 +35,7 @@ def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two directories (Linux renameat2); False where unsupported."""
     if _LIBC is None:
         return False
-    rc = _LIBC.renameat2(
-        _AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE
-    )
+    rc = _LIBC.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     if rc != 0:
         log.debug("renameat2 failed: %s", os.strerror(ctypes.get_errno()))
         return False

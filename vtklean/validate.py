@@ -1,4 +1,4 @@
-"""Expectation suites derived from the contract, run with Great Expectations; errors and warnings."""
+"""Expectation suites derived from the contract, run with Great Expectations: errors, warnings."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from vtklean.read import FILE, ROW, RawData, TableData, record_key
 # Great Expectations must never phone home: this suite runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-import great_expectations as gx  # noqa: E402
-import great_expectations.expectations as gxe  # noqa: E402
-from great_expectations.expectations.row_conditions import Column as Col  # noqa: E402
-from great_expectations.data_context.types.base import (  # noqa: E402
+import great_expectations as gx
+import great_expectations.expectations as gxe
+from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
+from great_expectations.expectations.row_conditions import Column as Col
 
 log = logging.getLogger(__name__)
 
@@ -174,11 +174,17 @@ def _row_rule(rule: RowRule) -> Rule:
     match rule.kind:
         case RuleKind.NOT_BEFORE:
             exp = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=left, column_B=right, or_equal=True, ignore_row_if="either_value_is_missing"
+                column_A=left,
+                column_B=right,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
             )
         case RuleKind.NOT_ABOVE:
             exp = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=right, column_B=left, or_equal=True, ignore_row_if="either_value_is_missing"
+                column_A=right,
+                column_B=left,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
             )
         case RuleKind.ONLY_WITH:
             exp = gxe.ExpectColumnValuesToBeNull(column=left, row_condition=Col(right).is_null())
@@ -195,7 +201,14 @@ def _row_rule(rule: RowRule) -> Rule:
             )
     column = right if rule.kind is RuleKind.NOT_BOTH else left
     detail = _pair_detail(right if column == left else left)
-    return Rule(f"rad_{rule.kind}", "Verdier i samme rad som ikke passer sammen", text, column, exp, detail=detail)
+    return Rule(
+        f"rad_{rule.kind}",
+        "Verdier i samme rad som ikke passer sammen",
+        text,
+        column,
+        exp,
+        detail=detail,
+    )
 
 
 def _pair_detail(other: str) -> Callable[[TableData, int], str]:
@@ -357,8 +370,8 @@ def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
                 rule="enheter.uten_ressursbruk",
                 heading=f"Aktive enheter uten ressursbruk i {as_of.year}",
                 severity=Severity.WARNING,
-                expected=f"enheten er aktiv per {as_of:%d.%m.%Y}, men har ingen rader i ressursbruk "
-                f"for {as_of.year}",
+                expected=f"enheten er aktiv per {as_of:%d.%m.%Y}, men har ingen rader i "
+                f"ressursbruk for {as_of.year}",
                 file=rec[FILE],
                 row=rec[ROW],
                 key=f"enhet_id={rec['enhet_id']}",

@@ -1,0 +1,80 @@
+import subprocess
+import sys
+
+from tests import helpers
+from tests.conftest import run_build
+
+
+def _vtklean(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "vtklean.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def test_bad_data_exit_1_in_bokmal_without_traceback(tmp_path):
+    tables = helpers.tiny_tables()
+    tables["gevinster"][0]["arsverk"] = 75.0
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    out = _vtklean(
+        "build",
+        "--raw",
+        str(raw),
+        "--processed",
+        str(tmp_path / "p"),
+        "--reports",
+        str(tmp_path / "r"),
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr + out.stdout
+    assert "Ingenting er skrevet" in out.stderr
+    assert "gevinster.csv, rad 2, kolonne «arsverk»: verdien «75»" in out.stderr
+    assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()
+
+
+def test_usage_errors_exit_2(tmp_path, tiny_raw):
+    assert run_build(tiny_raw, tmp_path / "a", "--year", "2031") == 2
+    assert run_build(tiny_raw, tmp_path / "b", "--year", "2017", "--as-of", "2016-05-01") == 2
+    params = tmp_path / "p.yaml"
+    params.write_text("ukjent_parameter: 3\n", encoding="utf-8")
+    assert run_build(tiny_raw, tmp_path / "c", "--params", str(params)) == 2
+    out = _vtklean("build", "--year", "tjuesytten")
+    assert out.returncode == 2
+    assert "er ikke et årstall" in out.stderr
+    assert _vtklean("finnes-ikke").returncode == 2
+
+
+def test_default_year_is_last_complete_year(tmp_path, tiny_raw):
+    # The tiny data runs to January 2018: 2017 is the last complete year.
+    assert run_build(tiny_raw, tmp_path / "out") == 0
+    assert (tmp_path / "out" / "reports" / "2017" / "nokkeltall.csv").is_file()
+    assert (tmp_path / "out" / "processed" / "2017" / "gevinster.parquet").is_file()
+
+
+def test_as_of_picks_its_year(tmp_path, tiny_raw):
+    assert run_build(tiny_raw, tmp_path / "out", "--as-of", "30.04.2017") == 0
+    assert (tmp_path / "out" / "reports" / "2017" / "nokkeltall.csv").is_file()
+
+
+def test_processed_datasets_written(tmp_path, tiny_raw):
+    assert run_build(tiny_raw, tmp_path / "out", "--year", "2017") == 0
+    names = {p.name for p in (tmp_path / "out" / "processed" / "2017").iterdir()}
+    assert names == {
+        "enheter.parquet",
+        "gevinster.parquet",
+        "enhet_maned.parquet",
+        "enhet_ar.parquet",
+        "tjenesteomrade_ar.parquet",
+        "forbedringer.parquet",
+    }
+
+
+def test_help_and_version():
+    out = _vtklean("--help")
+    assert out.returncode == 0 and "build" in out.stdout and "sample" in out.stdout
+    out = _vtklean("build", "--help")
+    assert "--as-of" in out.stdout and "rapportåret" in out.stdout
