@@ -29,6 +29,7 @@ from great_expectations.expectations.row_conditions import Column as Col
 log = logging.getLogger(__name__)
 
 BUDGET_OUTLIER_PERCENT = 50.0
+RULE_INDEX = "vtklean_regel"
 
 
 @dataclass
@@ -270,7 +271,8 @@ def _run_suite(ctx, td: TableData, rules: list[Rule]) -> list:
     asset = source.add_dataframe_asset(td.table.name)
     batch = asset.add_batch_definition_whole_dataframe("alle_rader")
     suite = ctx.suites.add(gx.ExpectationSuite(name=f"kontrakt_{td.table.name}"))
-    for r in rules:
+    for i, r in enumerate(rules):
+        r.expectation.meta = {RULE_INDEX: i}
         suite.add_expectation(r.expectation)
     definition = ctx.validation_definitions.add(
         gx.ValidationDefinition(name=f"kontroll_{td.table.name}", data=batch, suite=suite)
@@ -280,7 +282,9 @@ def _run_suite(ctx, td: TableData, rules: list[Rule]) -> list:
         batch_parameters={"dataframe": frame},
         result_format={"result_format": "COMPLETE"},
     )
-    return result.results
+    # GX does not keep the order in which expectations were added: match by our index.
+    by_rule = {r.expectation_config.meta[RULE_INDEX]: r for r in result.results}
+    return [by_rule[i] for i in range(len(rules))]
 
 
 def _problems_for(td: TableData, rule: Rule, indexes: list[int]) -> list[Problem]:
