@@ -169,6 +169,15 @@ def unit_months(
     ).sort("enhet_id", "maned")
 
 
+def exact_sum(column: str) -> pl.Expr:
+    """Sum a column in exact decimals (6 places), so the result never depends on the order.
+
+    Float sums in a parallel group-by depend on how rows are split between threads; exact
+    decimal sums make the processed files byte-identical from run to run.
+    """
+    return pl.col(column).cast(pl.Decimal(38, 6)).sum().cast(pl.Float64).alias(column)
+
+
 def _ratio(num: pl.Expr, den: pl.Expr, factor: float = 100.0) -> pl.Expr:
     """Num / den x factor, null where den is zero or missing (never 0, never an error)."""
     return pl.when(den != 0).then(num / den * factor)
@@ -192,7 +201,7 @@ def _year_aggregate(frame: pl.DataFrame, keys: list[str], period: Period) -> pl.
     out = (
         frame.group_by([*keys, "ar"])
         .agg(
-            *[pl.col(c).sum() for c in _SUMS],
+            *[exact_sum(c) for c in _SUMS],
             pl.len().alias("maneder"),
         )
         .join(heads, on=[*keys, "ar"], how="left")

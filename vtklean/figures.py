@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from vtklean.datasets import WHOLE, Datasets
+from vtklean.datasets import WHOLE, Datasets, exact_sum
 from vtklean.norsk import sort_key
 
 # The contract's columns first, in its order; then the extra columns this suite adds.
@@ -64,13 +64,14 @@ def key_figures(ds: Datasets) -> pl.DataFrame:
     is_vsa = pl.col("metode") == "verdistromsanalyse"
     gain_sums = (
         _with_whole(ds.gains)
+        .with_columns(_vsa=pl.when(is_vsa).then(pl.col("identifisert_arsverk")).otherwise(0.0))
         .group_by("tjenesteomrade")
         .agg(
-            gevinster_identifisert_arsverk=pl.col("identifisert_arsverk").sum(),
-            gevinster_realisert_arsverk=pl.col("realisert_arsverk_dato").sum(),
-            _vsa=pl.col("identifisert_arsverk").filter(is_vsa).sum(),
-            gevinster_identifisert_kr=pl.col("identifisert_kr").sum(),
-            gevinster_realisert_kr=pl.col("realisert_kr_dato").sum(),
+            exact_sum("identifisert_arsverk").alias("gevinster_identifisert_arsverk"),
+            exact_sum("realisert_arsverk_dato").alias("gevinster_realisert_arsverk"),
+            exact_sum("_vsa"),
+            exact_sum("identifisert_kr").alias("gevinster_identifisert_kr"),
+            exact_sum("realisert_kr_dato").alias("gevinster_realisert_kr"),
         )
     )
     year = ds.area_years.filter(pl.col("ar") == ds.period.year).select(
@@ -120,8 +121,8 @@ def category_totals(ds: Datasets) -> pl.DataFrame:
     return (
         ds.gains.group_by("kategori")
         .agg(
-            identifisert_arsverk=pl.col("identifisert_arsverk").sum(),
-            realisert_arsverk=pl.col("realisert_arsverk_dato").sum(),
+            exact_sum("identifisert_arsverk"),
+            exact_sum("realisert_arsverk_dato").alias("realisert_arsverk"),
         )
         .sort("realisert_arsverk", "kategori", descending=[True, False])
     )

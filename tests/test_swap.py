@@ -1,0 +1,154 @@
+"""Outputs are swapped in whole: killed builds, the fallback swap, determinism, raw files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import helpers
+from tests.conftest import run_build
+from vtklean import cli, swap
+
+
+def _sample(folder: Path, seed: int) -> Path:
+    assert cli.main(["sample", "--seed", str(seed), "--units", "120", "--out", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory):
+    """Builds of two different raw folders: what 'old' and 'new' outputs look like."""
+    base = tmp_path_factory.mktemp("versions")
+    old_raw, new_raw = _sample(base / "old_raw", 1), _sample(base / "new_raw", 2)
+    assert run_build(old_raw, base / "old", "--year", "2017") == 0
+    assert run_build(new_raw, base / "new", "--year", "2017") == 0
+    return base, old_raw, new_raw
+
+
+def _state(out: Path, which: str) -> dict[str, str]:
+    return helpers.tree_hashes(out / which / "2017")
+
+
+@pytest.mark.parametrize("delay", [None, 0.0, 0.05, 0.15])
+def test_killed_build_leaves_last_good_outputs_whole(two_versions, tmp_path, delay):
+    base, _, new_raw = two_versions
+    out = tmp_path / "out"
+    shutil.copytree(base / "old", out)
+    old_processed, old_reports = _state(out, "processed"), _state(out, "reports")
+    new_processed, new_reports = _state(base / "new", "processed"), _state(base / "new", "reports")
+    assert old_processed != new_processed
+
+    trigger = "Lager datasett" if delay is None else "Skriver datasett og rapporter"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vtklean.cli",
+            "build",
+            "--year",
+            "2017",
+            "--raw",
+            str(new_raw),
+            "--processed",
+            str(out / "processed"),
+            "--reports",
+            str(out / "reports"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    for line in proc.stdout:
+        if trigger in line:
+            break
+    if delay:
+        time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    processed, reports = _state(out, "processed"), _state(out, "reports")
+    assert processed in (old_processed, new_processed)  # whole, old or new, never a mix
+    assert reports == old_reports or (
+        reports.keys() == new_reports.keys()
+        and reports["nokkeltall.csv"] == new_reports["nokkeltall.csv"]
+    )
+    # The next build succeeds and leaves no staging folders behind.
+    assert run_build(new_raw, out, "--year", "2017") == 0
+    assert _state(out, "processed") == new_processed
+    leftovers = [p.name for p in (out / "processed").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_fallback_swap_recovers_after_a_crash_between_renames(tmp_path):
+    target = tmp_path / "2017"
+    target.mkdir()
+    (target / "a.txt").write_text("old", encoding="utf-8")
+    staged = swap.stage(target)
+    (staged / "a.txt").write_text("new", encoding="utf-8")
+    # Simulate the fallback swap dying after moving the old folder aside.
+    target.rename(tmp_path / ".2017.forrige")
+    swap.recover(target)
+    assert (target / "a.txt").read_text(encoding="utf-8") == "old"
+    assert not staged.exists()  # staging folders of killed builds are removed
+
+
+def test_swap_replaces_whole_folder(tmp_path):
+    target = tmp_path / "2017"
+    target.mkdir()
+    (target / "gammel.txt").write_text("x", encoding="utf-8")
+    staged = swap.stage(target)
+    (staged / "ny.txt").write_text("y", encoding="utf-8")
+    swap.swap_in(staged, target)
+    assert sorted(p.name for p in target.iterdir()) == ["ny.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2017"]
+
+
+def test_identical_inputs_give_byte_identical_outputs(two_versions, tmp_path):
+    """Separate processes (different thread scheduling) give the same bytes."""
+    _, raw, _ = two_versions
+    assert run_build(raw, tmp_path / "a", "--year", "2017") == 0
+    for name in ("b", "c"):
+        out = tmp_path / name
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vtklean.cli",
+                "build",
+                "--year",
+                "2017",
+                "--raw",
+                str(raw),
+                "--processed",
+                str(out / "processed"),
+                "--reports",
+                str(out / "reports"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    assert helpers.tree_hashes(tmp_path / "c" / "processed") == helpers.tree_hashes(
+        tmp_path / "b" / "processed"
+    )
+    a = helpers.tree_hashes(tmp_path / "a" / "processed")
+    assert a == helpers.tree_hashes(tmp_path / "b" / "processed")
+    assert len(a) == 6
+    for name in ("nokkeltall.csv", "nokkeltall.xlsx"):
+        assert (tmp_path / "a" / "reports" / "2017" / name).read_bytes() == (
+            tmp_path / "b" / "reports" / "2017" / name
+        ).read_bytes()
+
+
+def test_raw_files_are_never_modified(tmp_path):
+    raw = helpers.write_mixed_folder(tmp_path / "raw")
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in raw.iterdir()}
+    assert run_build(raw, tmp_path / "out", "--year", "2017") == 0
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in raw.iterdir()}
+    assert before == after
