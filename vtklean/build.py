@@ -1,11 +1,15 @@
-"""The yearly build as a readable recipe: read, validate, process, write, swap in."""
+"""The yearly build as a readable recipe: read, validate, process, render, swap in."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import logging
-import time
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,14 +17,15 @@ import polars as pl
 import xlsxwriter
 import yaml
 
-from vtklean import datasets, figures, paths, read, render, swap
+from vtklean import __version__, datasets, figures, paths, processed, read, render, swap
 from vtklean.problems import DataError
-from vtklean.validate import BUDGET_OUTLIER_PERCENT, Validation, validate
 
 log = logging.getLogger(__name__)
 
 BUILD_PARAMS = paths.PARAMS / "build.yaml"
-DEFAULT_PARAMS = {"budsjettavvik_advarsel_prosent": BUDGET_OUTLIER_PERCENT}
+DEFAULT_PARAMS = {"budsjettavvik_advarsel_prosent": 50.0}
+FINGERPRINT = ".bygg.json"
+WORKERS = 2  # the machines this runs on have two cores
 
 
 class UsageError(Exception):
@@ -38,19 +43,22 @@ class Options:
     as_of: dt.date | None = None
     params: Path = BUILD_PARAMS
     force: bool = False
+    notebooks: Path = paths.NOTEBOOKS
+    params_dir: Path = paths.PARAMS
 
 
 @dataclass
 class Result:
-    """What a build produced."""
+    """What a build produced (or that it had nothing to do)."""
 
     year: int
     as_of: dt.date
     processed: Path
     reports: Path
-    figures: pl.DataFrame
-    validation: Validation
-    timings: dict[str, float] = field(default_factory=dict)
+    figures: pl.DataFrame | None
+    warnings: list = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+    skipped: bool = False
 
 
 def load_params(path: Path) -> dict:
@@ -81,9 +89,10 @@ def resolve_period(
         raise UsageError("ressursbruk har ingen måneder; kan ikke velge rapportår")
     first, last = months.min(), months.max()
     if year is None:
-        year = (
-            as_of.year if as_of is not None else (last.year if last.month == 12 else last.year - 1)
-        )
+        if as_of is not None:
+            year = as_of.year
+        else:
+            year = last.year if last.month == 12 else last.year - 1
     if as_of is None:
         as_of = dt.date(year, 12, 31)
     if as_of < dt.date(year, 1, 1):
@@ -95,10 +104,33 @@ def resolve_period(
     return datasets.Period(year=year, as_of=as_of)
 
 
-def _write_parquet(ds: datasets.Datasets, folder: Path) -> None:
-    for stem, frame in ds.frames().items():
-        # No statistics timestamps exist in parquet; fixed compression keeps files identical.
-        frame.write_parquet(folder / f"{stem}.parquet", compression="zstd", statistics=True)
+def _digest_files(files: list[Path], root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(files)
+        if p.is_file()
+    }
+
+
+def fingerprint(options: Options, period: datasets.Period, raw_sha256: dict[str, str]) -> str:
+    """What a build depends on: raw files, parameters, notebooks, library code, the period."""
+    package = Path(__file__).parent
+    parts = {
+        "version": __version__,
+        "period": [period.year, period.as_of.isoformat()],
+        "raw": dict(sorted(raw_sha256.items())),
+        "params": _digest_files([*options.params_dir.glob("*.yaml"), options.params], Path("/")),
+        "notebooks": _digest_files(list(options.notebooks.glob("*.ipynb")), options.notebooks),
+        "code": _digest_files([*package.glob("*.py"), *(package / "templates").glob("*")], package),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _up_to_date(processed_dir: Path, reports_dir: Path, key: str) -> bool:
+    stamp = reports_dir / FINGERPRINT
+    if not (stamp.is_file() and processed_dir.is_dir() and (reports_dir / "index.html").is_file()):
+        return False
+    return json.loads(stamp.read_text("utf-8")).get("fingerprint") == key
 
 
 def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date) -> None:
@@ -110,43 +142,106 @@ def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date) -> None:
         table.write_excel(workbook=wb, worksheet="Nøkkeltall", autofit=True)
 
 
-def _pages() -> list[dict]:
-    return [
-        {
-            "title": "Datakvalitet",
-            "href": "datakvalitet.html",
-            "note": "alle kontroller av rådataene",
-        },
-        {"title": "Nøkkeltall (Excel)", "href": "nokkeltall.xlsx", "note": None},
+def _year_earlier(d: dt.date) -> dt.date:
+    """The same date a year earlier (28 February for 29 February)."""
+    return (
+        d.replace(year=d.year - 1, day=28)
+        if (d.month, d.day) == (2, 29)
+        else d.replace(year=d.year - 1)
+    )
+
+
+def jobs(options: Options, data_dir: Path, year: int, areas: list[str]) -> list[render.Job]:
+    """The notebook runs of a build: overview, one per service area, data quality."""
+    base = {"year": year, "processed_dir": str(data_dir)}
+
+    def job(page: str, notebook: str, title: str, **extra: object) -> render.Job:
+        try:
+            defaults = render.load_defaults(notebook, options.params_dir, options.notebooks)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        params = defaults | base | extra
+        return render.Job(page, notebook, title, tuple(sorted(params.items())))
+
+    out = [job("oversikt", "oversikt", f"Lean i Vestre Toten – oversikt {year}")]
+    out += [
+        job(
+            f"tjenesteomrade-{read.normalise_name(area)}",
+            "tjenesteomrade",
+            f"{area} – Lean og ressursbruk {year}",
+            tjenesteomrade=area,
+        )
+        for area in areas
     ]
+    out.append(job("datakvalitet", "datakvalitet", f"Datakvalitet {year}"))
+    return out
+
+
+def _render_all(
+    todo: list[render.Job], options: Options, staged: Path, say: Callable[[str], None]
+) -> dict[str, tuple[float, str]]:
+    """Run every notebook in parallel worker processes; stop at the first failure."""
+    done: dict[str, tuple[float, str]] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
+        futures = [pool.submit(render.execute, j, options.notebooks, staged) for j in todo]
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in finished:
+                error = future.exception()
+                if error is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise error
+                page, seconds, body = future.result()
+                done[page] = (seconds, body)
+                say(f"  {len(done)}/{len(todo)} {page} ({seconds:.1f} s)")
+    return done
+
+
+def _index_pages(todo: list[render.Job]) -> list[dict]:
+    pages = [{"title": j.title, "href": f"{j.page}.html", "note": None} for j in todo]
+    pages.insert(
+        len(pages) - 1,
+        {"title": "Pilot-effekter", "href": None, "note": "kommer (effekter for forskere)"},
+    )
+    pages += [
+        {"title": "Nøkkeltall (Excel)", "href": "nokkeltall.xlsx", "note": None},
+        {"title": "Nøkkeltall (CSV)", "href": "nokkeltall.csv", "note": None},
+        {
+            "title": "Kjørte notatbøker (for revisjon)",
+            "href": f"{render.NOTEBOOK_DIR}/",
+            "note": None,
+        },
+    ]
+    return pages
 
 
 def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
-    """Run the whole build. Raises DataError (bad data) or UsageError (wrong call)."""
+    """Run the whole build. Raises DataError (bad data), UsageError or render.RenderError."""
     say = step or log.info
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = now - clock
-        clock = now
-
     params = load_params(options.params)
     say(f"Leser rådata fra {options.raw}")
     raw = read.read_folder(options.raw)
-    lap("les")
     period = None
     if "ressursbruk" in raw.tables and not raw.errors:
         period = resolve_period(raw.tables["ressursbruk"].data, options.year, options.as_of)
+    processed_dir = options.processed / str(period.year) if period else None
+    reports_dir = options.reports / str(period.year) if period else None
+    if period is not None:
+        key = fingerprint(options, period, raw.sha256)
+        if not options.force and _up_to_date(processed_dir, reports_dir, key):
+            return Result(period.year, period.as_of, processed_dir, reports_dir, None, skipped=True)
+
+    from vtklean.validate import validate
+
     say("Kontrollerer rådataene mot datakontrakten")
     validation = validate(
         raw,
         as_of=period.as_of if period else options.as_of,
         budget_outlier=float(params["budsjettavvik_advarsel_prosent"]),
     )
-    lap("kontroll")
     if validation.errors:
         raise DataError(validation.errors)
     assert period is not None  # no errors means every required table was read
@@ -154,34 +249,54 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
     ds = datasets.build(tables, period)
     table = figures.rounded(figures.key_figures(ds))
-    lap("datasett")
-
-    processed = options.processed / str(period.year)
-    reports = options.reports / str(period.year)
-    staged_data = swap.stage(processed)
-    staged_reports = swap.stage(reports)
-    try:
-        say("Skriver datasett og rapporter")
-        _write_parquet(ds, staged_data)
-        _write_figures(table, staged_reports, period.as_of)
-        prov = render.provenance(period.as_of, period.year, raw.sha256)
-        (staged_reports / "datakvalitet.html").write_text(
-            render.quality_page(validation, prov), encoding="utf-8"
+    before = figures.rounded(
+        figures.key_figures(
+            datasets.build(tables, datasets.Period(period.year - 1, _year_earlier(period.as_of)))
         )
+    )
+
+    staged_data = swap.stage(processed_dir)
+    staged_reports = swap.stage(reports_dir)
+    try:
+        processed.write(
+            staged_data, ds, table, before, validation.checks, validation.problems, raw.sha256
+        )
+        areas = [a for a in table.get_column("tjenesteomrade") if a != datasets.WHOLE]
+        todo = jobs(options, staged_data, period.year, areas)
+        say(f"Kjører {len(todo)} rapporter ({WORKERS} om gangen)")
+        bodies = _render_all(todo, options, staged_reports, say)
+        prov = render.provenance(period.as_of, period.year, raw.sha256)
+        for job in todo:
+            shown = [(k, v) for k, v in job.parameters if k != "processed_dir"]
+            page_prov = dataclasses.replace(prov, parameters=tuple(shown))
+            (staged_reports / f"{job.page}.html").write_text(
+                render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
+            )
+        _write_figures(table, staged_reports, period.as_of)
         (staged_reports / "index.html").write_text(
             render.index_page(
                 f"Lean i Vestre Toten – rapporter for {period.year}",
                 period.as_of,
-                _pages(),
+                _index_pages(todo),
                 table,
                 prov,
             ),
             encoding="utf-8",
         )
-        swap.swap_in(staged_data, processed)
-        swap.swap_in(staged_reports, reports)
+        (staged_reports / FINGERPRINT).write_text(
+            json.dumps({"fingerprint": key}) + "\n", encoding="utf-8"
+        )
+        swap.swap_in(staged_data, processed_dir)
+        swap.swap_in(staged_reports, reports_dir)
     finally:
         swap.discard(staged_data)
         swap.discard(staged_reports)
-    lap("skriv")
-    return Result(period.year, period.as_of, processed, reports, table, validation, timings)
+    return Result(
+        period.year,
+        period.as_of,
+        processed_dir,
+        reports_dir,
+        table,
+        warnings=validation.warnings,
+        pages=[j.page for j in todo],
+    )

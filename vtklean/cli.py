@@ -13,7 +13,7 @@ from pathlib import Path
 from vtklean import __version__, paths
 from vtklean.problems import DataError, report_lines
 
-EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_RENDER = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,7 +110,19 @@ def _build(args: argparse.Namespace) -> int:
     except build.UsageError as err:
         _err(f"Feil i kommandoen: {err}")
         return EXIT_USAGE
-    warnings = result.validation.warnings
+    except RenderError as err:
+        _err(f"\nRapporten «{err.page}» feilet, og ingen rapporter er byttet ut:")
+        _err(f"  {err.message}")
+        _err("De forrige rapportene er urørt. Dette er en feil i vtklean; meld den gjerne.")
+        return EXIT_RENDER
+    if result.skipped:
+        _out(
+            f"Ingenting er endret siden forrige bygg for {result.year}; ingenting å gjøre "
+            f"({time.perf_counter() - started:.1f} s). Bruk --force for å bygge alt på nytt."
+        )
+        _out(f"Rapporter: {result.reports / 'index.html'}")
+        return EXIT_OK
+    warnings = result.warnings
     if warnings:
         _out(f"\n{len(warnings)} advarsler (stopper ikke byggingen; se datakvalitet.html):")
         for line in report_lines(warnings, limit=5):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
+from vtklean import datasets
 from vtklean.datasets import WHOLE, Datasets, exact_sum
 from vtklean.norsk import sort_key
 
@@ -116,13 +119,157 @@ def rounded(figures: pl.DataFrame) -> pl.DataFrame:
     return figures.with_columns(pl.col(c).round(n) for c, n in DECIMALS.items())
 
 
-def category_totals(ds: Datasets) -> pl.DataFrame:
+def category_totals(ds: Datasets, area: str | None = None) -> pl.DataFrame:
     """Identified and realised årsverk by category of gain, as of D, largest realised first."""
     return (
-        ds.gains.group_by("kategori")
+        _area(ds.gains, area)
+        .group_by("kategori")
         .agg(
             exact_sum("identifisert_arsverk"),
             exact_sum("realisert_arsverk_dato").alias("realisert_arsverk"),
         )
         .sort("realisert_arsverk", "kategori", descending=[True, False])
+    )
+
+
+def _area(frame: pl.DataFrame, area: str | None) -> pl.DataFrame:
+    return frame if area is None else frame.filter(pl.col("tjenesteomrade") == area)
+
+
+def method_totals(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+    """Identified and realised årsverk by method, as of D, largest identified first."""
+    return (
+        _area(ds.gains, area)
+        .group_by("metode")
+        .agg(
+            exact_sum("identifisert_arsverk"),
+            exact_sum("realisert_arsverk_dato").alias("realisert_arsverk"),
+        )
+        .sort("identifisert_arsverk", "metode", descending=[True, False])
+    )
+
+
+def gains_history(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+    """Identified and realised årsverk at each year end up to D (the last row is D itself)."""
+    gains = _area(ds.gains, area)
+    first = gains.get_column("identifisert").min()
+    if first is None:
+        return pl.DataFrame(
+            schema={
+                "ar": pl.Int64,
+                "dato": pl.Date,
+                "identifisert": pl.Float64,
+                "realisert": pl.Float64,
+            }
+        )
+    as_of = ds.period.as_of
+    dates = [dt.date(y, 12, 31) for y in range(first.year, as_of.year)] + [as_of]
+    rows = []
+    for d in dates:
+        status = datasets.gains(gains, ds.units, d)
+        rows.append(
+            {
+                "ar": d.year,
+                "dato": d,
+                "identifisert": status.select(exact_sum("identifisert_arsverk")).item(),
+                "realisert": status.select(exact_sum("realisert_arsverk_dato")).item(),
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def rollout(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+    """Active and trained units at each year end from the first Lean start up to D."""
+    units = _area(ds.units, area)
+    first = units.get_column("lean_start").min()
+    as_of = ds.period.as_of
+    if first is None:
+        return pl.DataFrame(schema={"ar": pl.Int64, "aktive": pl.Int64, "trent": pl.Int64})
+    rows = []
+    for year in range(first.year, as_of.year + 1):
+        d = min(dt.date(year, 12, 31), as_of)
+        status = datasets.units(units, d)
+        rows.append(
+            {
+                "ar": year,
+                "aktive": int(status.get_column("aktiv").sum()),
+                "trent": int(status.get_column("lean").sum()),
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def backlog(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+    """Gains identified but not yet realised as of D, by unit: how many, how much, how long."""
+    pending = _area(ds.gains, area).filter(pl.col("status") == datasets.PENDING)
+    return (
+        pending.group_by("enhet_id", "enhet", "tjenesteomrade")
+        .agg(
+            antall=pl.len(),
+            arsverk=exact_sum("arsverk"),
+            snitt_dager=pl.col("ventet_dager").mean().round(0),
+            lengst_dager=pl.col("ventet_dager").max(),
+            ansvarlige=pl.col("ansvarlig").drop_nulls().unique().sort().str.join(", "),
+        )
+        .sort(["arsverk", "enhet"], descending=[True, False])
+    )
+
+
+def monthly_sick_leave(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+    """Sick leave per month (sum of absence over sum of agreed days) for an area or all."""
+    return (
+        _area(ds.unit_months, area)
+        .group_by("maned")
+        .agg(exact_sum("fravaer_dagsverk"), exact_sum("avtalte_dagsverk"))
+        .with_columns(
+            sykefravaer_prosent=pl.when(pl.col("avtalte_dagsverk") > 0).then(
+                pl.col("fravaer_dagsverk") / pl.col("avtalte_dagsverk") * 100
+            )
+        )
+        .sort("maned")
+    )
+
+
+def lean_starts(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+    """Each unit's Lean start up to D, with the month it falls in."""
+    return (
+        _area(ds.units, area)
+        .filter(pl.col("trent"))
+        .select(
+            "enhet",
+            "tjenesteomrade",
+            "lean_start",
+            "pilot",
+            maned=pl.col("lean_start").dt.month_start(),
+        )
+        .sort("lean_start", "enhet")
+    )
+
+
+def unit_table(ds: Datasets, area: str) -> pl.DataFrame:
+    """One row per unit of an area: status, gains and this year's resource figures."""
+    year = ds.period.year
+    gains = (
+        _area(ds.gains, area)
+        .group_by("enhet_id")
+        .agg(
+            exact_sum("identifisert_arsverk"),
+            exact_sum("realisert_arsverk_dato").alias("realisert_arsverk"),
+        )
+    )
+    years = ds.unit_years.filter(pl.col("tjenesteomrade") == area)
+    this = years.filter(pl.col("ar") == year).select(
+        "enhet_id", "arsverk", "sykefravaer_prosent", "budsjettavvik_prosent"
+    )
+    before = years.filter(pl.col("ar") == year - 1).select(
+        "enhet_id", pl.col("sykefravaer_prosent").alias("sykefravaer_prosent_i_fjor")
+    )
+    return (
+        _area(ds.units, area)
+        .select("enhet_id", "enhet", "aktiv", "lean_start", "pilot", "lagt_ned")
+        .join(gains, on="enhet_id", how="left")
+        .join(this, on="enhet_id", how="left")
+        .join(before, on="enhet_id", how="left")
+        .with_columns(pl.col("identifisert_arsverk", "realisert_arsverk").fill_null(0.0))
+        .sort(pl.col("enhet").map_elements(sort_key, return_dtype=pl.String))
     )

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import jinja2
 import polars as pl
+import yaml
 
 from vtklean import __version__, norsk
 from vtklean.paths import ROOT
-from vtklean.problems import MAX_EXAMPLES, group
-from vtklean.validate import Validation
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("vtklean", "templates"),
@@ -49,6 +50,7 @@ class Provenance:
     version: str
     commit: str | None
     files: Sequence[tuple[str, str]]
+    parameters: Sequence[tuple[str, object]] = field(default_factory=tuple)
 
 
 def git_commit() -> str | None:
@@ -118,38 +120,102 @@ def index_page(
     )
 
 
-def quality_page(validation: Validation, prov: Provenance) -> str:
-    """The data-quality page: every check with its result, and every problem with examples."""
-    checks = [
-        {
-            "table": c.table,
-            "description": c.description,
-            "severity": str(c.severity),
-            "checked_text": norsk.number(c.checked, 0),
-            "failed_text": norsk.number(c.failed, 0),
-            "success": c.success,
-        }
-        for c in validation.checks
-    ]
-    groups = []
-    for (_rule, heading), items in group(validation.problems).items():
-        groups.append(
-            {
-                "heading": heading,
-                "count": len(items),
-                "lines": [p.line() for p in items[:MAX_EXAMPLES]],
-                "more": max(0, len(items) - MAX_EXAMPLES),
-            }
+# ---- notebooks ---------------------------------------------------------------------------
+
+NOTEBOOK_DIR = "notatboker"  # executed notebooks, kept beside the pages for audit
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook run: which notebook, with which parameters, into which page."""
+
+    page: str  # output file stem, e.g. "tjenesteomrade-omsorg"
+    notebook: str  # notebook file stem in notebooks/
+    title: str
+    parameters: tuple[tuple[str, object], ...]
+
+
+class RenderError(Exception):
+    """A report notebook failed: names the notebook and the failing cell's error."""
+
+    def __init__(self, page: str, message: str) -> None:
+        super().__init__(page, message)  # both in args, so it survives the worker's pickling
+        self.page, self.message = page, message
+
+    def __str__(self) -> str:
+        return f"{self.page}: {self.message}"
+
+
+def notebook_parameters(path: Path) -> dict[str, str]:
+    """The parameters a notebook declares (name -> help text), from its parameters cell."""
+    import papermill
+
+    return {name: p.get("help", "") for name, p in papermill.inspect_notebook(str(path)).items()}
+
+
+def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[str, object]:
+    """A notebook's defaults from params/<notebook>.yaml; an unknown name is an error."""
+    path = params_dir / f"{notebook}.yaml"
+    if not path.exists():
+        return {}
+    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    declared = notebook_parameters(notebooks_dir / f"{notebook}.ipynb")
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ValueError(
+            f"{path.name}: ukjente parametre {', '.join(unknown)} "
+            f"(notatboken {notebook} har: {', '.join(declared)})"
         )
-    n_err, n_warn = len(validation.errors), len(validation.warnings)
-    summary = (
-        f"{len(checks)} kontroller av rådataene: {n_err} feil og {n_warn} advarsler. "
-        "Feil stopper byggingen; advarsler bør sjekkes, men stopper ikke rapportene."
+    return values
+
+
+def _export(executed: Path) -> str:
+    """The notebook's outputs as an HTML body: no code, no prompts, no stderr."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")
+            ]
+    exporter = HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
     )
-    return _ENV.get_template("datakvalitet.html.j2").render(
-        title=f"Datakvalitet {prov.year}",
-        summary=summary,
-        checks=checks,
-        groups=groups,
-        prov=prov,
-    )
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def execute(job: Job, notebooks_dir: Path, out_dir: Path) -> tuple[str, float, str]:
+    """Run one notebook with papermill and export its page body (runs in a worker process).
+
+    Returns (page, seconds, html body). Raises RenderError naming the failing cell.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.perf_counter()
+    executed = out_dir / NOTEBOOK_DIR / f"{job.page}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        papermill.execute_notebook(
+            str(notebooks_dir / f"{job.notebook}.ipynb"),
+            str(executed),
+            parameters=dict(job.parameters),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(notebooks_dir),
+        )
+    except PapermillExecutionError as err:
+        raise RenderError(job.page, f"celle {err.exec_count}: {err.ename}: {err.evalue}") from None
+    return job.page, time.perf_counter() - started, _export(executed)
+
+
+def notebook_page(job: Job, body: str, prov: Provenance) -> str:
+    """Wrap an exported notebook body in the house page (lang, title, style, provenance)."""
+    return _ENV.get_template("notatbok.html.j2").render(title=job.title, body=body, prov=prov)

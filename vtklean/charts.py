@@ -1,0 +1,446 @@
+"""The one chart style, and the chart builders the report notebooks call.
+
+Every chart comes with a title, axis titles with units, a sentence saying what it shows,
+and its numbers as a table, so nothing needs hovering to be read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+import polars as pl
+
+from vtklean import norsk
+
+# Dark, restrained colours, each with at least 3:1 contrast against white; categories are
+# also told apart by marker symbols and text labels, never by colour alone.
+COLOURS = ("#1b4f72", "#b35900", "#2e6b30", "#6a3d9a", "#4a5563", "#a61b1b")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
+FONT = "Segoe UI, Arial, sans-serif"
+
+LAYOUT = go.Layout(
+    font={"family": FONT, "size": 14, "color": "#1f2933"},
+    colorway=list(COLOURS),
+    paper_bgcolor="#ffffff",
+    plot_bgcolor="#ffffff",
+    margin={"l": 70, "r": 20, "t": 30, "b": 60},
+    height=380,
+    separators=", ",  # decimal comma, space for thousands
+    legend={"orientation": "h", "y": -0.2, "x": 0},
+    xaxis={"showgrid": False, "linecolor": "#4a5563", "ticks": "outside"},
+    yaxis={"gridcolor": "#d9dee3", "zerolinecolor": "#4a5563", "rangemode": "tozero"},
+    hoverlabel={"font": {"family": FONT}},
+)
+
+CATEGORY_NAMES = {"kvalitet": "Kvalitet", "kvantitet": "Kvantitet", "besparelse": "Besparelse"}
+METHOD_NAMES = {
+    "verdistromsanalyse": "Verdistrømsanalyse",
+    "forbedringstavle": "Forbedringstavle",
+    "5s": "5S",
+    "annet": "Annet",
+}
+
+
+@dataclass
+class Chart:
+    """A figure with everything a reader needs besides it."""
+
+    key: str
+    title: str
+    sentence: str
+    figure: go.Figure
+    table: pl.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)  # column -> norsk format name
+
+
+def _figure(x_title: str, y_title: str, **layout: object) -> go.Figure:
+    fig = go.Figure(layout=LAYOUT)
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, **layout)
+    return fig
+
+
+def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
+    """Cumulative identified and realised gains at each year end."""
+    years = [str(y) for y in history.get_column("ar")]
+    fig = _figure(
+        "År (per 31.12., siste per rapportdatoen)", "Årsverk (akkumulert)", barmode="group"
+    )
+    for i, (col, name) in enumerate((("identifisert", "Identifisert"), ("realisert", "Realisert"))):
+        values = history.get_column(col).to_list()
+        fig.add_bar(
+            x=years,
+            y=values,
+            name=name,
+            marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
+            text=[norsk.number(v) for v in values],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.1f} årsverk<extra>" + name + "</extra>",
+        )
+    last = history.tail(1).row(0, named=True) if history.height else None
+    sentence = (
+        f"Per {as_of_text} var {norsk.number(last['identifisert'])} årsverk i gevinster "
+        f"identifisert og {norsk.number(last['realisert'])} realisert."
+        if last
+        else "Det er ikke registrert gevinster ennå."
+    )
+    table = history.select(
+        pl.col("dato").alias("Per dato"),
+        pl.col("identifisert").alias("Identifisert (årsverk)"),
+        pl.col("realisert").alias("Realisert (årsverk)"),
+    )
+    return Chart(
+        "gevinster-over-tid",
+        "Identifiserte og realiserte gevinster over tid",
+        sentence,
+        fig,
+        table,
+        {"Per dato": "dato", "Identifisert (årsverk)": "arsverk", "Realisert (årsverk)": "arsverk"},
+    )
+
+
+def rollout(frame: pl.DataFrame) -> Chart:
+    """Units trained in Lean among active units, by year."""
+    years = [str(y) for y in frame.get_column("ar")]
+    fig = _figure("År", "Antall enheter", barmode="overlay")
+    fig.add_bar(
+        x=years,
+        y=frame.get_column("aktive").to_list(),
+        name="Aktive enheter",
+        marker={"color": "#c9d3dd", "line": {"color": COLOURS[4], "width": 1}},
+        hovertemplate="%{x}: %{y} aktive<extra></extra>",
+    )
+    fig.add_bar(
+        x=years,
+        y=frame.get_column("trent").to_list(),
+        name="Med Lean-opplæring",
+        marker={"color": COLOURS[0]},
+        text=frame.get_column("trent").to_list(),
+        textposition="outside",
+        hovertemplate="%{x}: %{y} med opplæring<extra></extra>",
+    )
+    last = frame.tail(1).row(0, named=True) if frame.height else {"trent": 0, "aktive": 0}
+    sentence = (
+        f"Opplæringen er rullet ut gradvis: ved siste telling hadde {last['trent']} av "
+        f"{last['aktive']} aktive enheter fått opplæring i Lean."
+    )
+    table = frame.select(
+        pl.col("ar").alias("År"),
+        pl.col("aktive").alias("Aktive enheter"),
+        pl.col("trent").alias("Med Lean-opplæring"),
+    )
+    return Chart(
+        "utrulling",
+        "Enheter med Lean-opplæring per år",
+        sentence,
+        fig,
+        table,
+        {"År": "tekst", "Aktive enheter": "heltall", "Med Lean-opplæring": "heltall"},
+    )
+
+
+def _split_bars(
+    frame: pl.DataFrame, key: str, names: dict[str, str], title: str, chart_key: str, what: str
+) -> Chart:
+    labels = [names.get(k, k) for k in frame.get_column(key)]
+    fig = _figure("Årsverk", "", barmode="group", height=120 + 60 * max(1, len(labels)))
+    fig.update_yaxes(autorange="reversed", rangemode="normal")
+    for i, (col, name) in enumerate(
+        (("identifisert_arsverk", "Identifisert"), ("realisert_arsverk", "Realisert"))
+    ):
+        values = frame.get_column(col).to_list()
+        fig.add_bar(
+            y=labels,
+            x=values,
+            orientation="h",
+            name=name,
+            marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
+            text=[norsk.number(v) for v in values],
+            textposition="outside",
+            hovertemplate="%{y}: %{x:.1f} årsverk<extra>" + name + "</extra>",
+        )
+    if frame.height and frame.get_column("identifisert_arsverk").sum() > 0:
+        top = frame.sort("realisert_arsverk", descending=True).row(0, named=True)
+        sentence = (
+            f"Mest er realisert {what} «{names.get(top[key], top[key]).lower()}»: "
+            f"{norsk.number(top['realisert_arsverk'])} årsverk."
+        )
+    else:
+        sentence = "Det er ikke registrert gevinster ennå."
+    table = frame.select(
+        pl.col(key).replace_strict(names, default=pl.col(key)).alias(what.capitalize()),
+        pl.col("identifisert_arsverk").alias("Identifisert (årsverk)"),
+        pl.col("realisert_arsverk").alias("Realisert (årsverk)"),
+    )
+    return Chart(
+        chart_key,
+        title,
+        sentence,
+        fig,
+        table,
+        {"Identifisert (årsverk)": "arsverk", "Realisert (årsverk)": "arsverk"},
+    )
+
+
+def by_category(frame: pl.DataFrame) -> Chart:
+    """Gains by how they are taken out: quality, capacity or savings."""
+    return _split_bars(
+        frame, "kategori", CATEGORY_NAMES, "Gevinster etter hvordan de tas ut", "kategori", "som"
+    )
+
+
+def by_method(frame: pl.DataFrame) -> Chart:
+    """Gains by the method that found them."""
+    return _split_bars(
+        frame,
+        "metode",
+        METHOD_NAMES,
+        "Gevinster etter metoden som fant dem",
+        "metode",
+        "med metoden",
+    )
+
+
+def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15) -> Chart:
+    """Gains not yet realised, by unit, with how long they have waited."""
+    shown = frame.head(top)
+    labels = shown.get_column("enhet").to_list()
+    fig = _figure("Årsverk som venter på realisering", "", height=140 + 32 * max(1, len(labels)))
+    fig.update_yaxes(autorange="reversed", rangemode="normal")
+    fig.add_bar(
+        y=labels,
+        x=shown.get_column("arsverk").to_list(),
+        orientation="h",
+        marker={"color": COLOURS[1]},
+        text=[
+            f"{norsk.number(a)} årsverk, lengst {norsk.number(d, 0)} dager"
+            for a, d in zip(
+                shown.get_column("arsverk"), shown.get_column("lengst_dager"), strict=True
+            )
+        ],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1f} årsverk<extra></extra>",
+        showlegend=False,
+    )
+    fig.update_layout(margin={"l": 220, "r": 220})
+    total = frame.get_column("arsverk").sum() if frame.height else 0.0
+    n = int(frame.get_column("antall").sum()) if frame.height else 0
+    sentence = (
+        f"Per {as_of_text} ventet {n} gevinster på til sammen {norsk.number(total)} årsverk "
+        f"på å bli realisert, fordelt på {frame.height} enheter."
+        if n
+        else f"Per {as_of_text} var alle identifiserte gevinster realisert."
+    )
+    if frame.height > top:
+        sentence += f" Figuren viser de {top} enhetene med mest; tabellen viser alle."
+    table = frame.select(
+        pl.col("enhet").alias("Enhet"),
+        pl.col("antall").alias("Gevinster"),
+        pl.col("arsverk").alias("Årsverk"),
+        pl.col("snitt_dager").alias("Ventet i snitt (dager)"),
+        pl.col("lengst_dager").alias("Lengst ventet (dager)"),
+        pl.col("ansvarlige").alias("Ansvarlig (rolle)"),
+    )
+    return Chart(
+        "etterslep",
+        "Gevinster som venter på realisering",
+        sentence,
+        fig,
+        table,
+        {
+            "Gevinster": "heltall",
+            "Årsverk": "arsverk",
+            "Ventet i snitt (dager)": "heltall",
+            "Lengst ventet (dager)": "heltall",
+        },
+    )
+
+
+def budget(area_years: pl.DataFrame) -> Chart:
+    """Budget against accounts (net spend) by year, in millions of kroner."""
+    years = [str(y) for y in area_years.get_column("ar")]
+    fig = _figure("År", "Millioner kroner", barmode="group")
+    for i, (col, name) in enumerate((("budsjett_kr", "Budsjett"), ("regnskap_kr", "Regnskap"))):
+        values = (area_years.get_column(col) / 1e6).to_list()
+        fig.add_bar(
+            x=years,
+            y=values,
+            name=name,
+            marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
+            hovertemplate="%{x}: %{y:.1f} mill. kr<extra>" + name + "</extra>",
+        )
+    last = area_years.tail(1).row(0, named=True) if area_years.height else None
+    sentence = (
+        f"I {last['ar']} var regnskapet {norsk.millions(last['regnskap_kr'])} mot et budsjett "
+        f"på {norsk.millions(last['budsjett_kr'])}, et avvik på "
+        f"{norsk.percent(last['budsjettavvik_prosent'])}."
+        if last
+        else "Ingen regnskapstall."
+    )
+    table = area_years.select(
+        pl.col("ar").alias("År"),
+        pl.col("budsjett_kr").alias("Budsjett"),
+        pl.col("regnskap_kr").alias("Regnskap"),
+        pl.col("budsjettavvik_prosent").alias("Avvik"),
+    )
+    return Chart(
+        "budsjett",
+        "Budsjett og regnskap per år",
+        sentence,
+        fig,
+        table,
+        {"År": "tekst", "Budsjett": "kr", "Regnskap": "kr", "Avvik": "prosent"},
+    )
+
+
+def fte(area_years: pl.DataFrame) -> Chart:
+    """Årsverk by year."""
+    years = [str(y) for y in area_years.get_column("ar")]
+    values = area_years.get_column("arsverk").to_list()
+    fig = _figure("År", "Årsverk")
+    fig.add_scatter(
+        x=years,
+        y=values,
+        mode="lines+markers+text",
+        line={"color": COLOURS[0], "width": 3},
+        marker={"symbol": SYMBOLS[0], "size": 8},
+        text=[norsk.number(v, 0) for v in values],
+        textposition="top center",
+        hovertemplate="%{x}: %{y:.1f} årsverk<extra></extra>",
+        name="Årsverk",
+    )
+    first = area_years.head(1).row(0, named=True) if area_years.height else None
+    last = area_years.tail(1).row(0, named=True) if area_years.height else None
+    sentence = (
+        f"Årsverkene gikk fra {norsk.number(first['arsverk'])} i {first['ar']} til "
+        f"{norsk.number(last['arsverk'])} i {last['ar']}."
+        if first
+        else "Ingen tall for årsverk."
+    )
+    table = area_years.select(pl.col("ar").alias("År"), pl.col("arsverk").alias("Årsverk"))
+    return Chart(
+        "arsverk", "Årsverk per år", sentence, fig, table, {"År": "tekst", "Årsverk": "arsverk"}
+    )
+
+
+def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
+    """Sick leave by month, with each unit's Lean start marked on the line."""
+    months = monthly.get_column("maned").to_list()
+    values = monthly.get_column("sykefravaer_prosent").to_list()
+    fig = _figure("Måned", "Sykefravær (prosent av avtalte dagsverk)")
+    fig.add_scatter(
+        x=months,
+        y=values,
+        mode="lines",
+        name="Sykefravær",
+        line={"color": COLOURS[0], "width": 2},
+        hovertemplate="%{x|%m.%Y}: %{y:.1f} %<extra></extra>",
+    )
+    by_month = dict(zip(months, values, strict=True))
+    marks = starts.filter(pl.col("maned").is_in(months))
+    if marks.height:
+        fig.add_scatter(
+            x=marks.get_column("maned").to_list(),
+            y=[by_month[m] for m in marks.get_column("maned")],
+            mode="markers",
+            name="Lean-start for en enhet",
+            marker={
+                "symbol": "triangle-up",
+                "size": 11,
+                "color": COLOURS[1],
+                "line": {"color": "#ffffff", "width": 1},
+            },
+            text=marks.get_column("enhet").to_list(),
+            hovertemplate="%{text}: Lean-start %{x|%m.%Y}<extra></extra>",
+        )
+    fig.update_xaxes(tickformat="%Y")
+    years = (
+        monthly.with_columns(ar=pl.col("maned").dt.year())
+        .group_by("ar")
+        .agg(pl.col("fravaer_dagsverk").sum(), pl.col("avtalte_dagsverk").sum())
+        .sort("ar")
+    )
+    if years.height >= 2:
+        a, b = years.row(0, named=True), years.row(-1, named=True)
+        rate = lambda r: r["fravaer_dagsverk"] / r["avtalte_dagsverk"] * 100  # noqa: E731
+        sentence = (
+            f"Sykefraværet var {norsk.percent(rate(a))} i {a['ar']} og {norsk.percent(rate(b))} "
+            f"i {b['ar']}. Trekantene viser når enhetene startet med Lean ({marks.height} i alt)."
+        )
+    else:
+        sentence = "For få måneder til å vise utviklingen."
+    table = monthly.select(
+        pl.col("maned").dt.strftime("%m.%Y").alias("Måned"),
+        pl.col("sykefravaer_prosent").alias("Sykefravær"),
+    ).join(
+        starts.group_by(pl.col("maned").dt.strftime("%m.%Y").alias("Måned")).agg(
+            pl.col("enhet").sort().str.join(", ").alias("Lean-start")
+        ),
+        on="Måned",
+        how="left",
+        maintain_order="left",
+    )
+    return Chart(
+        "sykefravaer",
+        "Sykefravær per måned, med Lean-start for enhetene",
+        sentence,
+        fig,
+        table,
+        {"Sykefravær": "prosent"},
+    )
+
+
+def area_comparison(figures: pl.DataFrame) -> Chart:
+    """Realisation rate and Lean coverage of each service area."""
+    areas = figures.filter(pl.col("tjenesteomrade") != "Hele kommunen")
+    names = areas.get_column("tjenesteomrade").to_list()
+    fig = _figure("Prosent", "", barmode="group", height=140 + 60 * max(1, len(names)))
+    fig.update_yaxes(autorange="reversed", rangemode="normal")
+    coverage = (areas.get_column("enheter_lean") / areas.get_column("enheter") * 100).to_list()
+    series = (
+        ("Realiseringsgrad", areas.get_column("realiseringsgrad_prosent").to_list(), ""),
+        ("Andel enheter med Lean", coverage, "/"),
+    )
+    for i, (name, values, shape) in enumerate(series):
+        fig.add_bar(
+            y=names,
+            x=values,
+            orientation="h",
+            name=name,
+            marker={"color": COLOURS[i], "pattern": {"shape": shape}},
+            text=[norsk.percent(v, 0) for v in values],
+            textposition="outside",
+            hovertemplate="%{y}: %{x:.1f} %<extra>" + name + "</extra>",
+        )
+    ranked = areas.drop_nulls("realiseringsgrad_prosent").sort(
+        "realiseringsgrad_prosent", descending=True
+    )
+    sentence = (
+        f"{ranked.row(0, named=True)['tjenesteomrade']} har realisert størst andel av sine "
+        f"gevinster ({norsk.percent(ranked.row(0, named=True)['realiseringsgrad_prosent'])})."
+        if ranked.height
+        else "Ingen tjenesteområder har gevinster ennå."
+    )
+    table = areas.select(
+        pl.col("tjenesteomrade").alias("Tjenesteområde"),
+        pl.col("enheter").alias("Aktive enheter"),
+        pl.col("enheter_lean").alias("Med Lean"),
+        pl.col("gevinster_identifisert_arsverk").alias("Identifisert (årsverk)"),
+        pl.col("gevinster_realisert_arsverk").alias("Realisert (årsverk)"),
+        pl.col("realiseringsgrad_prosent").alias("Realiseringsgrad"),
+    )
+    return Chart(
+        "omrader",
+        "Tjenesteområdene sammenlignet",
+        sentence,
+        fig,
+        table,
+        {
+            "Aktive enheter": "heltall",
+            "Med Lean": "heltall",
+            "Identifisert (årsverk)": "arsverk",
+            "Realisert (årsverk)": "arsverk",
+            "Realiseringsgrad": "prosent",
+        },
+    )

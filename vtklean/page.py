@@ -1,0 +1,253 @@
+"""HTML fragments the report notebooks display: key-figure cards, tables, charts with text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass
+
+import plotly.io as pio
+import plotly.offline
+import polars as pl
+
+from vtklean import norsk
+from vtklean.charts import Chart
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+class Html:
+    """An HTML fragment that Jupyter displays as HTML (and nbconvert exports as such)."""
+
+    def __init__(self, text: str, bundle: dict | None = None) -> None:
+        self.text = text
+        self.bundle = bundle or {}
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": self.text, **self.bundle}
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def setup() -> Html:
+    """Embed plotly.js once per page (no CDN), so charts draw offline."""
+    return Html(f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>')
+
+
+def fmt(value: object, kind: str) -> str:
+    """Format one value for a table cell by its kind."""
+    if value is None:
+        return norsk.MISSING
+    match kind:
+        case "arsverk":
+            return norsk.number(value, 1)
+        case "kr":
+            return norsk.kroner(value)
+        case "mill":
+            return norsk.millions(value)
+        case "prosent":
+            return norsk.percent(value)
+        case "heltall":
+            return norsk.number(value, 0)
+        case "dato":
+            return norsk.date(value)
+    if isinstance(value, dt.date):
+        return norsk.date(value)
+    if isinstance(value, bool):
+        return "ja" if value else "nei"
+    return str(value)
+
+
+def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: str = "") -> Html:
+    """An accessible table: caption, column headers with scope, first column as row header."""
+    formats = formats or {}
+    numeric = {
+        c for c, k in formats.items() if k in ("arsverk", "kr", "mill", "prosent", "heltall")
+    }
+    def th(col: str) -> str:
+        cls = ' class="tall"' if col in numeric else ""
+        return f'<th scope="col"{cls}>{html.escape(col)}</th>'
+
+    head = "".join(th(c) for c in frame.columns)
+    rows = []
+    for rec in frame.iter_rows():
+        cells = []
+        for i, (col, value) in enumerate(zip(frame.columns, rec, strict=True)):
+            text = html.escape(fmt(value, formats.get(col, "")))
+            cls = ' class="tall"' if col in numeric else ""
+            tag = "th" if i == 0 else "td"
+            scope = ' scope="row"' if i == 0 else ""
+            cells.append(f"<{tag}{scope}{cls}>{text}</{tag}>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return Html(
+        f'<div class="tabell" tabindex="0"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def chart(c: Chart) -> Html:
+    """A chart with its title, its sentence, and its numbers in a table below."""
+    spec = json.loads(pio.to_json(c.figure, validate=False))
+    div = f"diagram-{c.key}"
+    config = {"displaylogo": False, "responsive": True, "locale": "nb"}
+    script = (
+        f"Plotly.newPlot({json.dumps(div)}, {json.dumps(spec['data'])}, "
+        f"{json.dumps(spec['layout'])}, {json.dumps(config)});"
+    )
+    numbers = table(c.table, c.formats, caption=f"Tallene i figuren «{c.title}»")
+    text = (
+        f'<figure class="diagram" aria-labelledby="{div}-tittel">'
+        f'<h3 id="{div}-tittel">{html.escape(c.title)}</h3>'
+        f'<p class="forklaring">{html.escape(c.sentence)}</p>'
+        f'<div id="{div}" class="plotly-graph-div" role="img" '
+        f'aria-label="{html.escape(c.title)}. {html.escape(c.sentence)}"></div>'
+        f'<script type="text/javascript">{script}</script>'
+        f"<details><summary>Vis tallene i figuren</summary>{numbers}</details>"
+        f"</figure>"
+    )
+    return Html(text, {PLOTLY_MIME: spec})
+
+
+@dataclass(frozen=True)
+class Card:
+    """One key figure with its change from the year before."""
+
+    label: str
+    value: str
+    change: str = ""
+
+
+def _change(now: float | None, before: float | None, kind: str, unit: str) -> str:
+    if now is None or before is None:
+        return ""
+    diff = now - before
+    sign = "+" if diff > 0 else ("−" if diff < 0 else "±")
+    magnitude = fmt(abs(diff), kind).replace("\u00a0%", "")
+    return f"{sign}{magnitude}{unit} fra året før"
+
+
+def key_cards(now: dict, before: dict | None) -> list[Card]:
+    """The key figures of one row of nokkeltall, with the change from the year before."""
+    b = before or {}
+
+    def c(label: str, col: str, kind: str, unit: str = "") -> Card:
+        return Card(label, fmt(now.get(col), kind), _change(now.get(col), b.get(col), kind, unit))
+
+    trained = f"{now['enheter_lean']} av {now['enheter']}"
+    return [
+        c("Gevinster identifisert (årsverk)", "gevinster_identifisert_arsverk", "arsverk"),
+        c("Gevinster realisert (årsverk)", "gevinster_realisert_arsverk", "arsverk"),
+        c("Realisert i kroner", "gevinster_realisert_kr", "kr"),
+        c("Realiseringsgrad", "realiseringsgrad_prosent", "prosent", " prosentpoeng"),
+        c(
+            "Fra verdistrømsanalyser",
+            "andel_verdistromsanalyse_prosent",
+            "prosent",
+            " prosentpoeng",
+        ),
+        Card(
+            "Enheter med Lean-opplæring",
+            trained,
+            _change(now.get("enheter_lean"), b.get("enheter_lean"), "heltall", " enheter"),
+        ),
+        c("Årsverk", "arsverk", "arsverk"),
+        c("Regnskap", "regnskap_kr", "mill"),
+        c("Budsjett", "budsjett_kr", "mill"),
+        c("Budsjettavvik", "budsjettavvik_prosent", "prosent", " prosentpoeng"),
+        c("Sykefravær", "sykefravaer_prosent", "prosent", " prosentpoeng"),
+    ]
+
+
+def cards(items: list[Card], caption: str) -> Html:
+    """Key figures as a list of cards (a description list, so screen readers pair them)."""
+    parts = [
+        f'<div class="kort"><dt>{html.escape(i.label)}</dt><dd class="verdi">{html.escape(i.value)}</dd>'
+        + (f'<dd class="endring">{html.escape(i.change)}</dd>' if i.change else "")
+        + "</div>"
+        for i in items
+    ]
+    return Html(
+        f'<section class="nokkeltall" aria-label="{html.escape(caption)}">'
+        f'<dl class="kortliste">{"".join(parts)}</dl></section>'
+    )
+
+
+def text(paragraph: str) -> Html:
+    """A paragraph of computed text (escaped)."""
+    return Html(f"<p>{html.escape(paragraph)}</p>")
+
+
+def heading(title: str, level: int = 2) -> Html:
+    """A heading whose text is computed (escaped)."""
+    return Html(f"<h{level}>{html.escape(title)}</h{level}>")
+
+
+def unit_sentence(unit: dict, year: int) -> str:
+    """A plain sentence about one unit of an area report (a row of figures.unit_table)."""
+    parts = []
+    if unit["lagt_ned"] is not None and not unit["aktiv"]:
+        parts.append(f"Enheten ble lagt ned {norsk.date(unit['lagt_ned'])}.")
+    if unit["lean_start"] is not None and unit["lean_start"] <= dt.date(year, 12, 31):
+        pilot = f" som pilot i bølge {unit['pilot']}" if unit["pilot"] is not None else ""
+        parts.append(f"Startet med Lean {norsk.date(unit['lean_start'])}{pilot}.")
+    else:
+        parts.append("Har ikke startet med Lean.")
+    if unit["identifisert_arsverk"]:
+        parts.append(
+            f"Har identifisert {norsk.number(unit['identifisert_arsverk'])} årsverk i gevinster "
+            f"og realisert {norsk.number(unit['realisert_arsverk'])}."
+        )
+    if unit["sykefravaer_prosent"] is not None:
+        change = ""
+        if unit["sykefravaer_prosent_i_fjor"] is not None:
+            change = f" (året før: {norsk.percent(unit['sykefravaer_prosent_i_fjor'])})"
+        parts.append(
+            f"Sykefraværet i {year} var {norsk.percent(unit['sykefravaer_prosent'])}{change}."
+        )
+    return " ".join(parts)
+
+
+def quality_summary(checks: pl.DataFrame, problems: pl.DataFrame) -> str:
+    """One paragraph on how the raw data fared."""
+    n_checks = checks.height
+    failed = checks.filter(pl.col("avvik") > 0).height
+    n_warn = problems.filter(pl.col("alvor") == "advarsel").height
+    if not n_warn:
+        return f"Alle {n_checks} kontroller av rådataene er bestått uten avvik."
+    return (
+        f"Rådataene er kontrollert med {n_checks} kontroller. Ingen feil stoppet byggingen; "
+        f"{failed} kontroller ga til sammen {n_warn} advarsler, som er vist med eksempler under."
+    )
+
+
+def checks_table(checks: pl.DataFrame) -> Html:
+    """Every check with its result."""
+    shown = checks.select(
+        pl.col("tabell").alias("Tabell"),
+        pl.col("kontroll").alias("Kontroll"),
+        pl.col("alvor").alias("Type"),
+        pl.col("kontrollert").alias("Kontrollert"),
+        pl.col("avvik").alias("Avvik"),
+        pl.when(pl.col("avvik") == 0)
+        .then(pl.lit("OK"))
+        .otherwise(pl.col("alvor").str.to_titlecase())
+        .alias("Resultat"),
+    )
+    return table(shown, {"Kontrollert": "heltall", "Avvik": "heltall"}, "Kontrollene og resultatet")
+
+
+def problem_sections(problems: pl.DataFrame, limit: int = 20) -> list[Html]:
+    """Problems grouped by rule: a heading with the count, then at most `limit` examples."""
+    if problems.is_empty():
+        return [text("Ingen avvik: alle kontrollene er bestått.")]
+    out = []
+    for (heading,), group in problems.group_by("overskrift", maintain_order=True):
+        lines = group.get_column("linje").to_list()
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines[:limit])
+        if len(lines) > limit:
+            items += f"<li>… og {len(lines) - limit} til av samme slag</li>"
+        out.append(Html(f"<h3>{html.escape(heading)} ({len(lines)})</h3><ul>{items}</ul>"))
+    return out

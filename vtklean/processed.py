@@ -1,0 +1,167 @@
+"""The processed folder of one report year: what the build writes and the notebooks load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from vtklean import paths
+from vtklean.datasets import Datasets, Period
+from vtklean.problems import Problem, Severity
+
+META = "meta.json"
+KEY_FIGURES = "nokkeltall.parquet"
+CHECKS = "kontroller.parquet"
+PROBLEMS = "avvik.parquet"
+DATASETS = ("enheter", "gevinster", "enhet_maned", "enhet_ar", "tjenesteomrade_ar")
+OPTIONAL = ("forbedringer",)
+NOW, BEFORE = "i_ar", "i_fjor"
+
+
+@dataclass
+class Processed:
+    """Everything a report notebook needs, loaded from one processed folder."""
+
+    datasets: Datasets
+    key_figures: pl.DataFrame  # the report date
+    key_figures_before: pl.DataFrame  # the same date a year earlier
+    checks: pl.DataFrame
+    problems: pl.DataFrame
+    raw_sha256: dict[str, str]
+
+    @property
+    def period(self) -> Period:
+        """The report period."""
+        return self.datasets.period
+
+    def area_names(self) -> list[str]:
+        """The service areas, in the key figures' order."""
+        names = self.key_figures.get_column("tjenesteomrade").to_list()
+        return [n for n in names if n != "Hele kommunen"]
+
+    def figures_row(self, area: str = "Hele kommunen", before: bool = False) -> dict | None:
+        """One row of the key figures as a dict (None when the area has no row)."""
+        frame = self.key_figures_before if before else self.key_figures
+        rows = frame.filter(pl.col("tjenesteomrade") == area)
+        return rows.row(0, named=True) if rows.height else None
+
+
+def _problem_frame(problems: list[Problem]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "regel": p.rule,
+                "overskrift": p.heading,
+                "alvor": str(p.severity),
+                "fil": p.file,
+                "rad": p.row,
+                "kolonne": p.column,
+                "verdi": p.value,
+                "nokkel": p.key,
+                "forventet": p.expected,
+                "linje": p.line(),
+            }
+            for p in problems
+        ],
+        schema={
+            "regel": pl.String,
+            "overskrift": pl.String,
+            "alvor": pl.String,
+            "fil": pl.String,
+            "rad": pl.Int64,
+            "kolonne": pl.String,
+            "verdi": pl.String,
+            "nokkel": pl.String,
+            "forventet": pl.String,
+            "linje": pl.String,
+        },
+    )
+
+
+def write(
+    folder: Path,
+    ds: Datasets,
+    key_now: pl.DataFrame,
+    key_before: pl.DataFrame,
+    checks: list,
+    problems: list[Problem],
+    sha256: dict[str, str],
+) -> None:
+    """Write the processed folder (deterministically: same inputs, same bytes)."""
+    for stem, frame in ds.frames().items():
+        frame.write_parquet(folder / f"{stem}.parquet", compression="zstd")
+    pl.concat(
+        [
+            key_now.with_columns(per=pl.lit(NOW)),
+            key_before.with_columns(per=pl.lit(BEFORE)),
+        ]
+    ).write_parquet(folder / KEY_FIGURES, compression="zstd")
+    pl.DataFrame(
+        [
+            {
+                "tabell": c.table,
+                "kontroll": c.description,
+                "kolonne": c.column,
+                "alvor": str(c.severity),
+                "kontrollert": c.checked,
+                "avvik": c.failed,
+            }
+            for c in checks
+        ],
+        schema={
+            "tabell": pl.String,
+            "kontroll": pl.String,
+            "kolonne": pl.String,
+            "alvor": pl.String,
+            "kontrollert": pl.Int64,
+            "avvik": pl.Int64,
+        },
+    ).write_parquet(folder / CHECKS, compression="zstd")
+    _problem_frame(problems).write_parquet(folder / PROBLEMS, compression="zstd")
+    meta = {
+        "ar": ds.period.year,
+        "per_dato": ds.period.as_of.isoformat(),
+        "rafiler_sha256": dict(sorted(sha256.items())),
+    }
+    (folder / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def load(folder: str | Path | None = None, year: int | None = None) -> Processed:
+    """Load a processed folder; by default `data/processed/<year>` of this project."""
+    if not folder:
+        if year is None:
+            raise ValueError("give a folder or a year")
+        folder = paths.PROCESSED / str(year)
+    folder = Path(folder)
+    meta = json.loads((folder / META).read_text("utf-8"))
+    period = Period(meta["ar"], dt.date.fromisoformat(meta["per_dato"]))
+    frames = {stem: pl.read_parquet(folder / f"{stem}.parquet") for stem in DATASETS}
+    optional = {s: folder / f"{s}.parquet" for s in OPTIONAL}
+    ideas = pl.read_parquet(optional["forbedringer"]) if optional["forbedringer"].exists() else None
+    ds = Datasets(
+        period=period,
+        units=frames["enheter"],
+        gains=frames["gevinster"],
+        unit_months=frames["enhet_maned"],
+        unit_years=frames["enhet_ar"],
+        area_years=frames["tjenesteomrade_ar"],
+        ideas=ideas,
+    )
+    key = pl.read_parquet(folder / KEY_FIGURES)
+    return Processed(
+        datasets=ds,
+        key_figures=key.filter(pl.col("per") == NOW).drop("per"),
+        key_figures_before=key.filter(pl.col("per") == BEFORE).drop("per"),
+        checks=pl.read_parquet(folder / CHECKS),
+        problems=pl.read_parquet(folder / PROBLEMS),
+        raw_sha256=meta["rafiler_sha256"],
+    )
+
+
+def warnings_of(problems: pl.DataFrame) -> pl.DataFrame:
+    """The warnings among stored problems."""
+    return problems.filter(pl.col("alvor") == str(Severity.WARNING))
