@@ -17,20 +17,15 @@ def tiny_raw(tmp_path: Path) -> Path:
     return helpers.write_folder(tmp_path / "raw")
 
 
-def run_build(raw: Path, out: Path, *args: str) -> int:
-    """Run `vtklean build` in-process into `out`/processed and `out`/reports."""
-    return cli.main(
-        [
-            "build",
-            "--raw",
-            str(raw),
-            "--processed",
-            str(out / "processed"),
-            "--reports",
-            str(out / "reports"),
-            *args,
-        ]
-    )
+def run_build(raw: Path, out: Path, *args: str, pages: bool = False) -> int:
+    """Run `vtklean build` in-process into `out`/processed and `out`/reports.
+
+    Without `pages` the build is `--data-only` (no notebooks): the data tests need the
+    datasets and key figures, and the report suite is tested on its own.
+    """
+    extra = [] if pages else ["--data-only"]
+    command = ["build", "--raw", str(raw), "--processed", str(out / "processed")]
+    return cli.main([*command, "--reports", str(out / "reports"), *extra, *args])
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests import helpers
@@ -342,7 +343,7 @@ def test_all_problems_in_one_run_grouped_with_counts(tmp_path, capsys):
     assert err.count("fravaer_dagsverk kan ikke være større enn avtalte_dagsverk") == 20
 
 
-def test_warnings_do_not_stop_the_build(tmp_path):
+def test_warnings_do_not_stop_the_build(tmp_path, capsys):
     tables = helpers.tiny_tables()
     tables["ressursbruk"] = [r for r in tables["ressursbruk"] if r["maned"] != D(2016, 6, 1)]
     tables["ressursbruk"][20]["regnskap_kr"] = 400_000.0  # budget deviation far above 50 %
@@ -354,11 +355,16 @@ def test_warnings_do_not_stop_the_build(tmp_path):
         encoding="utf-8",
     )
     assert run_build(raw, tmp_path / "out", "--year", "2017") == 0
-    page = (tmp_path / "out" / "reports" / "2017" / "datakvalitet.html").read_text(encoding="utf-8")
-    assert "Hull i en enhets månedsserie" in page and "06.2016" in page
-    assert "budsjettavvik over 50" in page
-    assert "Aktive enheter uten ressursbruk i 2017" in page and "Ny enhet" in page
-    assert "Ukjente kolonner" in page and "kommentar" in page
+    shown = capsys.readouterr().out
+    stored = pl.read_parquet(tmp_path / "out" / "processed" / "2017" / "avvik.parquet")
+    lines = "\n".join(stored.get_column("linje"))
+    headings = set(stored.get_column("overskrift"))
+    assert set(stored.get_column("alvor")) == {"advarsel"}
+    assert "Hull i en enhets månedsserie" in headings and "06.2016" in lines
+    assert any("budsjettavvik over 50" in h for h in headings)
+    assert "Aktive enheter uten ressursbruk i 2017" in headings and "Ny enhet" in lines
+    assert "Ukjente kolonner (tas ikke med)" in headings and "kommentar" in lines
+    assert "advarsler" in shown and "Hull i en enhets månedsserie" in shown
 
 
 def test_validation_object_lists_every_expectation(tiny_raw):

@@ -43,6 +43,7 @@ class Options:
     as_of: dt.date | None = None
     params: Path = BUILD_PARAMS
     force: bool = False
+    data_only: bool = False  # datasets and key figures only, no report pages
     notebooks: Path = paths.NOTEBOOKS
     params_dir: Path = paths.PARAMS
 
@@ -88,11 +89,10 @@ def resolve_period(
     if months.is_empty():
         raise UsageError("ressursbruk har ingen måneder; kan ikke velge rapportår")
     first, last = months.min(), months.max()
-    if year is None:
-        if as_of is not None:
-            year = as_of.year
-        else:
-            year = last.year if last.month == 12 else last.year - 1
+    if year is None and as_of is not None:
+        year = as_of.year
+    elif year is None:
+        year = last.year if last.month == 12 else last.year - 1
     if as_of is None:
         as_of = dt.date(year, 12, 31)
     if as_of < dt.date(year, 1, 1):
@@ -117,6 +117,7 @@ def fingerprint(options: Options, period: datasets.Period, raw_sha256: dict[str,
     package = Path(__file__).parent
     parts = {
         "version": __version__,
+        "data_only": options.data_only,
         "period": [period.year, period.as_of.isoformat()],
         "raw": dict(sorted(raw_sha256.items())),
         "params": _digest_files([*options.params_dir.glob("*.yaml"), options.params], Path("/")),
@@ -262,9 +263,11 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
             staged_data, ds, table, before, validation.checks, validation.problems, raw.sha256
         )
         areas = [a for a in table.get_column("tjenesteomrade") if a != datasets.WHOLE]
-        todo = jobs(options, staged_data, period.year, areas)
-        say(f"Kjører {len(todo)} rapporter ({WORKERS} om gangen)")
-        bodies = _render_all(todo, options, staged_reports, say)
+        todo = [] if options.data_only else jobs(options, staged_data, period.year, areas)
+        bodies = {}
+        if todo:
+            say(f"Kjører {len(todo)} rapporter ({WORKERS} om gangen)")
+            bodies = _render_all(todo, options, staged_reports, say)
         prov = render.provenance(period.as_of, period.year, raw.sha256)
         for job in todo:
             shown = [(k, v) for k, v in job.parameters if k != "processed_dir"]

@@ -10,8 +10,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vtklean import __version__, paths
+from vtklean import __version__, build, paths, sample
 from vtklean.problems import DataError, report_lines
+from vtklean.render import RenderError
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_RENDER = 0, 1, 2, 3
 
@@ -63,8 +64,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--reports", type=Path, default=paths.REPORTS, help="mappen for rapporter")
     b.add_argument("--params", type=Path, default=None, help="parameterfil (YAML)")
     b.add_argument("--force", action="store_true", help="bygg alt på nytt")
-
-    from vtklean import sample
+    b.add_argument(
+        "--data-only",
+        action="store_true",
+        help="bare datasett og nøkkeltall, uten rapportsidene (raskt, for å rette rådata)",
+    )
 
     s = sub.add_parser("sample", help="lag syntetiske rådata (eksempeldata)")
     s.add_argument("--units", type=_positive, default=sample.DEFAULT_UNITS, help="antall enheter")
@@ -87,7 +91,6 @@ def _err(text: str) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from vtklean import build
 
     options = build.Options(
         raw=args.raw,
@@ -97,6 +100,7 @@ def _build(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         params=args.params or build.BUILD_PARAMS,
         force=args.force,
+        data_only=args.data_only,
     )
     started = time.perf_counter()
     try:
@@ -134,8 +138,6 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from vtklean import sample
-
     if args.start > args.end:
         _err("Feil i kommandoen: --start kan ikke være etter --end")
         return EXIT_USAGE

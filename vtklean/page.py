@@ -66,6 +66,7 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
     numeric = {
         c for c, k in formats.items() if k in ("arsverk", "kr", "mill", "prosent", "heltall")
     }
+
     def th(col: str) -> str:
         cls = ' class="tall"' if col in numeric else ""
         return f'<th scope="col"{cls}>{html.escape(col)}</th>'
@@ -163,12 +164,13 @@ def key_cards(now: dict, before: dict | None) -> list[Card]:
 
 def cards(items: list[Card], caption: str) -> Html:
     """Key figures as a list of cards (a description list, so screen readers pair them)."""
-    parts = [
-        f'<div class="kort"><dt>{html.escape(i.label)}</dt><dd class="verdi">{html.escape(i.value)}</dd>'
-        + (f'<dd class="endring">{html.escape(i.change)}</dd>' if i.change else "")
-        + "</div>"
-        for i in items
-    ]
+    parts = []
+    for i in items:
+        change = f'<dd class="endring">{html.escape(i.change)}</dd>' if i.change else ""
+        parts.append(
+            f'<div class="kort"><dt>{html.escape(i.label)}</dt>'
+            f'<dd class="verdi">{html.escape(i.value)}</dd>{change}</div>'
+        )
     return Html(
         f'<section class="nokkeltall" aria-label="{html.escape(caption)}">'
         f'<dl class="kortliste">{"".join(parts)}</dl></section>'

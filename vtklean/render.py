@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import time
 from collections.abc import Sequence
@@ -191,6 +192,17 @@ def _export(executed: Path) -> str:
     return body
 
 
+def _quiet_stderr() -> None:
+    """Send this worker's stderr, which kernels inherit, to /dev/null.
+
+    Kernels print transport warnings on start; the terminal is the CLI's. Errors in a
+    notebook still reach the user through papermill's exception.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def execute(job: Job, notebooks_dir: Path, out_dir: Path) -> tuple[str, float, str]:
     """Run one notebook with papermill and export its page body (runs in a worker process).
 
@@ -200,6 +212,7 @@ def execute(job: Job, notebooks_dir: Path, out_dir: Path) -> tuple[str, float, s
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
+    _quiet_stderr()
     executed = out_dir / NOTEBOOK_DIR / f"{job.page}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,0 +1,360 @@
+"""The report suite on the sample data: pages, offline resources, content, browser, failure."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests import helpers
+from tests.conftest import run_build
+from vtklean import build, paths, read, render
+
+MAX_PAGE_BYTES = 6 * 1024 * 1024
+
+
+class PageParser(HTMLParser):
+    """Collects what the checks need from a page: tags, attributes, text, title."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.title = ""
+        self._in_title = False
+        self.text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_title = tag == "title"
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+        self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self.text.append(data)
+
+
+def parse(path: Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory) -> dict:
+    """The whole report suite built from the shipped data for 2017, then rebuilt unchanged."""
+    base = tmp_path_factory.mktemp("suite")
+    raw = base / "raw"
+    shutil.copytree(paths.RAW, raw)
+    started = time.perf_counter()
+    assert run_build(raw, base, "--year", "2017", pages=True) == 0
+    first = time.perf_counter() - started
+    before = helpers.tree_hashes(base / "reports")
+    started = time.perf_counter()
+    assert run_build(raw, base, "--year", "2017", pages=True) == 0
+    second = time.perf_counter() - started
+    return {
+        "raw": raw,
+        "reports": base / "reports" / "2017",
+        "first": first,
+        "second": second,
+        "unchanged": helpers.tree_hashes(base / "reports") == before,
+    }
+
+
+def _pages(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.html"))
+
+
+def _areas(folder: Path) -> list[str]:
+    with (folder / "nokkeltall.csv").open(encoding="utf-8", newline="") as fh:
+        return [
+            r["tjenesteomrade"]
+            for r in csv.DictReader(fh)
+            if r["tjenesteomrade"] != "Hele kommunen"
+        ]
+
+
+def test_every_page_is_built(suite):
+    folder = suite["reports"]
+    names = {p.name for p in _pages(folder)}
+    expected = {"index.html", "oversikt.html", "datakvalitet.html"} | {
+        f"tjenesteomrade-{read.normalise_name(a)}.html" for a in _areas(folder)
+    }
+    assert names == expected
+    assert len(_areas(folder)) >= 6
+    audit = {p.stem for p in (folder / render.NOTEBOOK_DIR).glob("*.ipynb")}
+    assert audit == {n.removesuffix(".html") for n in names} - {"index"}
+
+
+@pytest.mark.parametrize("page", ["index", "oversikt", "datakvalitet", "tjenesteomrade-omsorg"])
+def test_page_is_offline_norwegian_and_code_free(suite, page):
+    path = suite["reports"] / f"{page}.html"
+    html = path.read_text(encoding="utf-8")
+    parsed = parse(path)
+    assert path.stat().st_size <= MAX_PAGE_BYTES
+    assert html.startswith('<!DOCTYPE html>\n<html lang="nb">')
+    assert parsed.title.strip() and "2017" in parsed.title
+    for tag, attrs in parsed.tags:
+        for attr in ("src", "href"):
+            value = attrs.get(attr) or ""
+            assert not value.startswith(("http:", "https:", "//")), (tag, value)
+        assert tag != "link" or attrs.get("rel") != "stylesheet"
+    assert not [a for t, a in parsed.tags if t == "script" and a.get("src")]  # all inline
+    assert "jp-InputArea" not in html and "highlight-ipynb" not in html
+    assert "processed_dir" not in "".join(parsed.text)  # no code, no injected parameters shown
+    assert [t for t, _ in parsed.tags].count("h1") == 1
+    if page != "index":
+        assert html.count("plotly.js v") <= 1  # plotly.js embedded at most once
+
+
+def test_chart_pages_embed_plotly_once_and_have_text_and_tables(suite):
+    path = suite["reports"] / "oversikt.html"
+    html = path.read_text(encoding="utf-8")
+    parsed = parse(path)
+    charts = html.count("Plotly.newPlot(")
+    assert charts >= 8
+    figures = [a for t, a in parsed.tags if t == "figure" and a.get("class") == "diagram"]
+    assert len(figures) == charts
+    assert sum(1 for t, _ in parsed.tags if t == "details") >= charts  # the numbers as tables
+    assert html.count("Vis tallene i figuren") >= charts
+    axis_titles = re.findall(r'"title":\s*\{"text":\s*"[^"]+"', html)
+    assert len(axis_titles) >= 2 * charts - 5  # x and y titles (category lists need no y)
+
+
+def test_overview_2017_shows_published_figures_in_norwegian(suite):
+    text = " ".join(parse(suite["reports"] / "oversikt.html").text)
+    assert "46,3" in text and "33,1" in text
+    assert "43 av 76" in text
+    assert "31.12.2017" in text
+    assert "fra året før" in text
+    assert "\u00a0%" in text and "\u00a0kr" in text  # 7,8 %, 1 234 567 kr with no-break spaces
+
+
+def test_area_page_covers_its_units(suite):
+    folder = suite["reports"]
+    text = " ".join(parse(folder / "tjenesteomrade-omsorg.html").text)
+    assert "Gimle sykehjem avd. 1" in text and "pilot i bølge 1" in text
+    units = read.read_folder(suite["raw"]).tables["enheter"].data
+    omsorg = units.filter(units["tjenesteomrade"] == "Omsorg").get_column("enhet").to_list()
+    assert all(name in text for name in omsorg)
+    teknisk = (folder / "tjenesteomrade-teknisk.html").read_text(encoding="utf-8")
+    assert "Kart &amp; oppmåling &lt;geodata&gt;" in teknisk  # names are escaped, never markup
+
+
+def test_index_links_every_page_and_the_spreadsheet(suite):
+    parsed = parse(suite["reports"] / "index.html")
+    links = {a.get("href") for t, a in parsed.tags if t == "a"}
+    for page in _pages(suite["reports"]):
+        if page.name != "index.html":
+            assert page.name in links
+    assert {"nokkeltall.xlsx", "nokkeltall.csv"} <= links
+    assert "Pilot-effekter" in " ".join(parsed.text)
+
+
+def test_provenance_on_every_page(suite):
+    raw_hashes = helpers.tree_hashes(suite["raw"])
+    for page in _pages(suite["reports"]):
+        text = " ".join(parse(page).text)
+        assert "31.12.2017" in text and "Laget " in text and "vtklean " in text, page
+        for name, digest in raw_hashes.items():
+            if name != "README.md":
+                assert name in text and digest in text, (page, name)
+        if page.name.startswith("tjenesteomrade-"):
+            assert "tjenesteomrade = " in text and "year = 2017" in text
+
+
+def test_data_quality_page_lists_every_check(suite):
+    text = " ".join(parse(suite["reports"] / "datakvalitet.html").text)
+    assert "Alle kontroller" in text
+    assert "arsverk må være > 0 og <= 50" in text.lower()
+    assert "OK" in text
+
+
+def test_executed_notebooks_have_outputs_and_no_errors(suite):
+    for path in (suite["reports"] / render.NOTEBOOK_DIR).glob("*.ipynb"):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+        assert outputs, path
+        assert not [o for o in outputs if o["output_type"] == "error"], path
+        stderr = [o for o in outputs if o.get("name") == "stderr"]
+        assert not stderr, (path, stderr)
+
+
+def test_rebuild_with_nothing_changed_does_no_work(suite):
+    assert suite["unchanged"]  # not a byte rewritten
+    assert suite["second"] < suite["first"] / 5
+
+
+def test_change_in_raw_data_rebuilds(suite, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(suite["raw"], raw)
+    out = tmp_path / "out"
+    shutil.copytree(suite["reports"].parent.parent, out, ignore=shutil.ignore_patterns("raw"))
+    stamp = (out / "reports" / "2017" / build.FINGERPRINT).read_text(encoding="utf-8")
+    enheter = raw / "enheter.csv"
+    enheter.write_bytes(enheter.read_bytes().replace(b"Biblioteket", b"Biblioteket Raufoss"))
+    assert run_build(raw, out, "--year", "2017") == 0  # data-only: quick, but must not skip
+    assert (out / "reports" / "2017" / build.FINGERPRINT).read_text(encoding="utf-8") != stamp
+
+
+def test_papermill_help_explains_parameters():
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "papermill"),
+            "--help-notebook",
+            str(paths.NOTEBOOKS / "tjenesteomrade.ipynb"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "tjenesteområdet rapporten gjelder" in out.stdout
+    assert "rapportåret" in out.stdout
+
+
+def test_unknown_notebook_parameter_is_an_error(tmp_path, tiny_raw):
+    params = tmp_path / "params"
+    shutil.copytree(paths.PARAMS, params)
+    (params / "oversikt.yaml").write_text("etterslep_antall: 5\nfarge: blå\n", encoding="utf-8")
+    options = build.Options(
+        raw=tiny_raw, processed=tmp_path / "p", reports=tmp_path / "r", year=2017, params_dir=params
+    )
+    with pytest.raises(build.UsageError, match="ukjente parametre farge"):
+        build.run(options)
+    assert not (tmp_path / "r" / "2017").exists()
+
+
+def test_failing_notebook_stops_the_build_and_keeps_last_reports(tmp_path, tiny_raw, capsys):
+    out = tmp_path / "out"
+    assert run_build(tiny_raw, out, "--year", "2017") == 0
+    before = helpers.tree_hashes(out)
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(paths.NOTEBOOKS, notebooks)
+    nb_path = notebooks / "datakvalitet.ipynb"
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "id": "feil",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "1 / 0",
+        }
+    )
+    nb_path.write_text(json.dumps(nb), encoding="utf-8")
+    options = build.Options(
+        raw=tiny_raw,
+        processed=out / "processed",
+        reports=out / "reports",
+        year=2017,
+        notebooks=notebooks,
+        force=True,
+    )
+    with pytest.raises(render.RenderError) as err:
+        build.run(options)
+    assert err.value.page == "datakvalitet"
+    assert "ZeroDivisionError" in err.value.message
+    assert helpers.tree_hashes(out) == before
+
+
+def test_failing_notebook_cli_message(tmp_path, monkeypatch, tiny_raw, capsys):
+    """Through the CLI: the notebook's name and error, exit code 3, no traceback."""
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(paths.NOTEBOOKS, notebooks)
+    (notebooks / "oversikt.ipynb").write_text(
+        (notebooks / "oversikt.ipynb")
+        .read_text(encoding="utf-8")
+        .replace("from vtklean import charts", "from vtklean import finnes_ikke, charts"),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(build.Options, "__init__", _with_notebooks(notebooks))
+    assert run_build(tiny_raw, tmp_path / "out", "--year", "2017", pages=True) == 3
+    err = capsys.readouterr().err
+    assert "Rapporten «oversikt» feilet" in err
+    assert "ImportError" in err and "Traceback" not in err
+
+
+def _with_notebooks(folder: Path):
+    original = build.Options.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.notebooks = folder
+
+    return init
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_pages_draw_every_chart_offline_in_chromium(suite):
+    browser_path = _chromium()
+    if browser_path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing; .ci/run installs it from Debian")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    blocked: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=browser_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context()
+
+        def route(r):
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                blocked.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        for page_path in _pages(suite["reports"]):
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            page.goto(page_path.as_uri(), wait_until="load")
+            expected = page.locator("figure.diagram").count()
+            if expected:
+                page.wait_for_function(
+                    f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {expected}",
+                    timeout=30_000,
+                )
+            drawn = page.evaluate(
+                "Array.from(document.querySelectorAll('figure.diagram .js-plotly-plot'))"
+                ".filter(d => d.querySelector('.main-svg .trace')).length"
+            )
+            assert drawn == expected, page_path.name
+            assert errors == [], (page_path.name, errors)
+            page.close()
+        browser.close()
+    assert blocked == []
