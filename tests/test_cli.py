@@ -63,14 +63,9 @@ def test_as_of_picks_its_year(tmp_path, tiny_raw):
 def test_processed_datasets_written(tmp_path, tiny_raw):
     assert run_build(tiny_raw, tmp_path / "out", "--year", "2017") == 0
     names = {p.name for p in (tmp_path / "out" / "processed" / "2017").iterdir()}
-    assert names == {
-        "enheter.parquet",
-        "gevinster.parquet",
-        "enhet_maned.parquet",
-        "enhet_ar.parquet",
-        "tjenesteomrade_ar.parquet",
-        "forbedringer.parquet",
-    }
+    datasets = {"enheter", "gevinster", "enhet_maned", "enhet_ar", "tjenesteomrade_ar"}
+    stored = {"forbedringer", "nokkeltall", "kontroller", "avvik"}
+    assert names == {f"{n}.parquet" for n in datasets | stored} | {"meta.json"}
 
 
 def test_help_and_version():

@@ -32,12 +32,29 @@ def two_versions(tmp_path_factory):
     return base, old_raw, new_raw
 
 
+def _command(raw: Path, out: Path, data_only: bool = True) -> list[str]:
+    """`vtklean build` for 2017 as a separate process."""
+    command = [sys.executable, "-m", "vtklean.cli", "build", "--year", "2017", "--raw", str(raw)]
+    command += ["--processed", str(out / "processed"), "--reports", str(out / "reports")]
+    return command + (["--data-only"] if data_only else [])
+
+
 def _state(out: Path, which: str) -> dict[str, str]:
     return helpers.tree_hashes(out / which / "2017")
 
 
-@pytest.mark.parametrize("delay", [None, 0.0, 0.05, 0.15])
-def test_killed_build_leaves_last_good_outputs_whole(two_versions, tmp_path, delay):
+@pytest.mark.parametrize(
+    ("trigger", "delay", "pages"),
+    [
+        ("Lager datasett", 0.0, False),
+        ("Skriver datasett og rapporter", 0.0, False),
+        ("Skriver datasett og rapporter", 0.05, False),
+        ("Skriver datasett og rapporter", 0.15, False),
+        ("Kjører", 3.0, True),  # while notebooks run
+    ],
+    ids=["datasett", "skriver", "skriver+0.05", "skriver+0.15", "notatboker"],
+)
+def test_killed_build_leaves_last_good_outputs_whole(two_versions, tmp_path, trigger, delay, pages):
     base, _, new_raw = two_versions
     out = tmp_path / "out"
     shutil.copytree(base / "old", out)
@@ -45,22 +62,8 @@ def test_killed_build_leaves_last_good_outputs_whole(two_versions, tmp_path, del
     new_processed, new_reports = _state(base / "new", "processed"), _state(base / "new", "reports")
     assert old_processed != new_processed
 
-    trigger = "Lager datasett" if delay is None else "Skriver datasett og rapporter"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vtklean.cli",
-            "build",
-            "--year",
-            "2017",
-            "--raw",
-            str(new_raw),
-            "--processed",
-            str(out / "processed"),
-            "--reports",
-            str(out / "reports"),
-        ],
+        _command(new_raw, out, data_only=not pages),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -117,20 +120,7 @@ def test_identical_inputs_give_byte_identical_outputs(two_versions, tmp_path):
     for name in ("b", "c"):
         out = tmp_path / name
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vtklean.cli",
-                "build",
-                "--year",
-                "2017",
-                "--raw",
-                str(raw),
-                "--processed",
-                str(out / "processed"),
-                "--reports",
-                str(out / "reports"),
-            ],
+            _command(raw, out),
             check=True,
             capture_output=True,
         )
@@ -139,7 +129,7 @@ def test_identical_inputs_give_byte_identical_outputs(two_versions, tmp_path):
     )
     a = helpers.tree_hashes(tmp_path / "a" / "processed")
     assert a == helpers.tree_hashes(tmp_path / "b" / "processed")
-    assert len(a) == 6
+    assert len(a) == 10  # five datasets, ideas, key figures, checks, problems, meta
     for name in ("nokkeltall.csv", "nokkeltall.xlsx"):
         assert (tmp_path / "a" / "reports" / "2017" / name).read_bytes() == (
             tmp_path / "b" / "reports" / "2017" / name

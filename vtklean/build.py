@@ -259,6 +259,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     staged_data = swap.stage(processed_dir)
     staged_reports = swap.stage(reports_dir)
     try:
+        say("Skriver datasett og rapporter")
         processed.write(
             staged_data, ds, table, before, validation.checks, validation.problems, raw.sha256
         )
