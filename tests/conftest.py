@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,25 @@ def shipped_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         out[name] = target / "reports" / year
         out[name + ":processed"] = target / "processed" / year
     return out
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory) -> dict:
+    """The whole report suite built from the shipped data for 2017, then rebuilt unchanged."""
+    base = tmp_path_factory.mktemp("suite")
+    raw = base / "raw"
+    shutil.copytree(paths.RAW, raw)
+    started = time.perf_counter()
+    assert run_build(raw, base, "--year", "2017", "--pdf", pages=True) == 0
+    first = time.perf_counter() - started
+    before = helpers.tree_hashes(base / "reports")
+    started = time.perf_counter()
+    assert run_build(raw, base, "--year", "2017", "--pdf", pages=True) == 0
+    second = time.perf_counter() - started
+    return {
+        "raw": raw,
+        "reports": base / "reports" / "2017",
+        "first": first,
+        "second": second,
+        "unchanged": helpers.tree_hashes(base / "reports") == before,
+    }

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from tests import helpers
+from tests.browser import offline_browser, wait_for_charts
 from tests.conftest import run_build
 from vtklean import build, paths, read, render
 
@@ -57,28 +56,6 @@ def parse(path: Path) -> PageParser:
     return parser
 
 
-@pytest.fixture(scope="session")
-def suite(tmp_path_factory) -> dict:
-    """The whole report suite built from the shipped data for 2017, then rebuilt unchanged."""
-    base = tmp_path_factory.mktemp("suite")
-    raw = base / "raw"
-    shutil.copytree(paths.RAW, raw)
-    started = time.perf_counter()
-    assert run_build(raw, base, "--year", "2017", pages=True) == 0
-    first = time.perf_counter() - started
-    before = helpers.tree_hashes(base / "reports")
-    started = time.perf_counter()
-    assert run_build(raw, base, "--year", "2017", pages=True) == 0
-    second = time.perf_counter() - started
-    return {
-        "raw": raw,
-        "reports": base / "reports" / "2017",
-        "first": first,
-        "second": second,
-        "unchanged": helpers.tree_hashes(base / "reports") == before,
-    }
-
-
 def _pages(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.html"))
 
@@ -95,13 +72,13 @@ def _areas(folder: Path) -> list[str]:
 def test_every_page_is_built(suite):
     folder = suite["reports"]
     names = {p.name for p in _pages(folder)}
-    expected = {"index.html", "oversikt.html", "datakvalitet.html"} | {
+    expected = {"index.html", "oversikt.html", "datakvalitet.html", "tilgjengelighet.html"} | {
         f"tjenesteomrade-{read.normalise_name(a)}.html" for a in _areas(folder)
     }
     assert names == expected
     assert len(_areas(folder)) >= 6
     audit = {p.stem for p in (folder / render.NOTEBOOK_DIR).glob("*.ipynb")}
-    assert audit == {n.removesuffix(".html") for n in names} - {"index"}
+    assert audit == {n.removesuffix(".html") for n in names} - {"index", "tilgjengelighet"}
 
 
 @pytest.mark.parametrize("page", ["index", "oversikt", "datakvalitet", "tjenesteomrade-omsorg"])
@@ -303,52 +280,15 @@ def _with_notebooks(folder: Path):
     return init
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def test_pages_draw_every_chart_offline_in_chromium(suite):
-    browser_path = _chromium()
-    if browser_path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing; .ci/run installs it from Debian")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    blocked: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=browser_path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        context = browser.new_context()
-
-        def route(r):
-            if r.request.url.startswith("file:"):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
+    with offline_browser() as (context, blocked):
         for page_path in _pages(suite["reports"]):
             page = context.new_page()
             errors: list[str] = []
             page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
             page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
             page.goto(page_path.as_uri(), wait_until="load")
-            expected = page.locator("figure.diagram").count()
-            if expected:
-                page.wait_for_function(
-                    f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {expected}",
-                    timeout=30_000,
-                )
+            expected = wait_for_charts(page)
             drawn = page.evaluate(
                 "Array.from(document.querySelectorAll('figure.diagram .js-plotly-plot'))"
                 ".filter(d => d.querySelector('.main-svg .trace')).length"
@@ -356,5 +296,4 @@ def test_pages_draw_every_chart_offline_in_chromium(suite):
             assert drawn == expected, page_path.name
             assert errors == [], (page_path.name, errors)
             page.close()
-        browser.close()
     assert blocked == []

@@ -17,7 +17,7 @@ import polars as pl
 import xlsxwriter
 import yaml
 
-from vtklean import __version__, datasets, figures, paths, processed, read, render, swap
+from vtklean import __version__, datasets, figures, paths, pdf, processed, read, render, swap
 from vtklean.problems import DataError
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class Options:
     params: Path = BUILD_PARAMS
     force: bool = False
     data_only: bool = False  # datasets and key figures only, no report pages
+    pdf: bool = False  # also a PDF of every page, printed by headless Chromium
     notebooks: Path = paths.NOTEBOOKS
     params_dir: Path = paths.PARAMS
 
@@ -118,6 +119,7 @@ def fingerprint(options: Options, period: datasets.Period, raw_sha256: dict[str,
     parts = {
         "version": __version__,
         "data_only": options.data_only,
+        "pdf": options.pdf,
         "period": [period.year, period.as_of.isoformat()],
         "raw": dict(sorted(raw_sha256.items())),
         "params": _digest_files([*options.params_dir.glob("*.yaml"), options.params], Path("/")),
@@ -202,20 +204,27 @@ def _render_all(
 
 
 def _index_pages(todo: list[render.Job]) -> list[dict]:
+    """The index's list: every page, the place for pilot effects, downloads, the statement."""
     pages = [{"title": j.title, "href": f"{j.page}.html", "note": None} for j in todo]
-    pages.insert(
-        len(pages) - 1,
-        {"title": "Pilot-effekter", "href": None, "note": "kommer (effekter for forskere)"},
-    )
+    if todo:
+        pilot = {"title": "Pilot-effekter", "href": None, "note": "kommer (effekter for forskere)"}
+        pages.insert(len(pages) - 1, pilot)
+    else:
+        pages.append(
+            {"title": "Rapportsidene", "href": None, "note": "ikke laget (bygget med --data-only)"}
+        )
     pages += [
         {"title": "Nøkkeltall (Excel)", "href": "nokkeltall.xlsx", "note": None},
         {"title": "Nøkkeltall (CSV)", "href": "nokkeltall.csv", "note": None},
         {
-            "title": "Kjørte notatbøker (for revisjon)",
-            "href": f"{render.NOTEBOOK_DIR}/",
+            "title": "Tilgjengelighetserklæring (utkast)",
+            "href": "tilgjengelighet.html",
             "note": None,
         },
     ]
+    if todo:
+        audit = f"{render.NOTEBOOK_DIR}/"
+        pages.append({"title": "Kjørte notatbøker (for revisjon)", "href": audit, "note": None})
     return pages
 
 
@@ -287,6 +296,15 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
             ),
             encoding="utf-8",
         )
+        (staged_reports / "tilgjengelighet.html").write_text(
+            render.accessibility_page(prov), encoding="utf-8"
+        )
+        if options.pdf:
+            say("Skriver PDF av hver side")
+            try:
+                pdf.write_pdfs(staged_reports, ["index", *[j.page for j in todo]])
+            except pdf.PdfError as err:
+                raise UsageError(str(err)) from None
         (staged_reports / FINGERPRINT).write_text(
             json.dumps({"fingerprint": key}) + "\n", encoding="utf-8"
         )

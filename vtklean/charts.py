@@ -16,6 +16,7 @@ from vtklean import norsk
 # Dark, restrained colours, each with at least 3:1 contrast against white; categories are
 # also told apart by marker symbols and text labels, never by colour alone.
 COLOURS = ("#1b4f72", "#b35900", "#2e6b30", "#6a3d9a", "#4a5563", "#a61b1b")
+ACTIVE_GREY = "#7d8b99"  # background bars: still 3:1 against white
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 FONT = "Segoe UI, Arial, sans-serif"
 
@@ -107,7 +108,7 @@ def rollout(frame: pl.DataFrame) -> Chart:
         x=years,
         y=frame.get_column("aktive").to_list(),
         name="Aktive enheter",
-        marker={"color": "#c9d3dd", "line": {"color": COLOURS[4], "width": 1}},
+        marker={"color": ACTIVE_GREY, "line": {"color": COLOURS[4], "width": 1}},
         hovertemplate="%{x}: %{y} aktive<extra></extra>",
     )
     fig.add_bar(

@@ -69,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="bare datasett og nøkkeltall, uten rapportsidene (raskt, for å rette rådata)",
     )
+    b.add_argument("--pdf", action="store_true", help="lag også en PDF av hver side (Chromium)")
 
     s = sub.add_parser("sample", help="lag syntetiske rådata (eksempeldata)")
     s.add_argument("--units", type=_positive, default=sample.DEFAULT_UNITS, help="antall enheter")
@@ -101,6 +102,7 @@ def _build(args: argparse.Namespace) -> int:
         params=args.params or build.BUILD_PARAMS,
         force=args.force,
         data_only=args.data_only,
+        pdf=args.pdf,
     )
     started = time.perf_counter()
     try:

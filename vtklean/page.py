@@ -83,9 +83,10 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
             cells.append(f"<{tag}{scope}{cls}>{text}</{tag}>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    label = html.escape(caption or "Tabell")
     return Html(
-        f'<div class="tabell" tabindex="0"><table>{cap}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        f'<div class="tabell" tabindex="0" role="region" aria-label="{label}">'
+        f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -93,7 +94,9 @@ def chart(c: Chart) -> Html:
     """A chart with its title, its sentence, and its numbers in a table below."""
     spec = json.loads(pio.to_json(c.figure, validate=False))
     div = f"diagram-{c.key}"
-    config = {"displaylogo": False, "responsive": True, "locale": "nb"}
+    # No mode bar: its buttons would be keyboard traps inside the figure, and every number
+    # is in the table below the chart, so nothing needs hovering or zooming to be read.
+    config = {"displayModeBar": False, "responsive": True, "locale": "nb"}
     script = (
         f"Plotly.newPlot({json.dumps(div)}, {json.dumps(spec['data'])}, "
         f"{json.dumps(spec['layout'])}, {json.dumps(config)});"
@@ -103,8 +106,7 @@ def chart(c: Chart) -> Html:
         f'<figure class="diagram" aria-labelledby="{div}-tittel">'
         f'<h3 id="{div}-tittel">{html.escape(c.title)}</h3>'
         f'<p class="forklaring">{html.escape(c.sentence)}</p>'
-        f'<div id="{div}" class="plotly-graph-div" role="img" '
-        f'aria-label="{html.escape(c.title)}. {html.escape(c.sentence)}"></div>'
+        f'<div id="{div}" class="plotly-graph-div" aria-hidden="true"></div>'
         f'<script type="text/javascript">{script}</script>'
         f"<details><summary>Vis tallene i figuren</summary>{numbers}</details>"
         f"</figure>"

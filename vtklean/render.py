@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
+import re
 import subprocess
 import time
 from collections.abc import Sequence
@@ -16,6 +18,7 @@ import yaml
 
 from vtklean import __version__, norsk
 from vtklean.paths import ROOT
+from vtklean.read import normalise_name
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("vtklean", "templates"),
@@ -229,6 +232,37 @@ def execute(job: Job, notebooks_dir: Path, out_dir: Path) -> tuple[str, float, s
     return job.page, time.perf_counter() - started, _export(executed)
 
 
+_H2 = re.compile(r"<h2>(.*?)</h2>", re.S)
+TOC_MIN_SECTIONS = 3
+
+
+def with_contents(body: str) -> str:
+    """Give each section heading an id and put a short table of contents after the h1."""
+    sections: list[tuple[str, str]] = []
+
+    def anchor(match: re.Match) -> str:
+        text = match.group(1)
+        slug = f"del-{len(sections) + 1}-{normalise_name(html.unescape(text))}"
+        sections.append((slug, text))
+        return f'<h2 id="{slug}">{text}</h2>'
+
+    body = _H2.sub(anchor, body)
+    if len(sections) < TOC_MIN_SECTIONS or "</h1>" not in body:
+        return body
+    items = "".join(f'<li><a href="#{slug}">{text}</a></li>' for slug, text in sections)
+    nav = f'<nav class="innhold" aria-label="Innhold på siden"><p>Innhold</p><ul>{items}</ul></nav>'
+    return body.replace("</h1>", "</h1>" + nav, 1)
+
+
 def notebook_page(job: Job, body: str, prov: Provenance) -> str:
     """Wrap an exported notebook body in the house page (lang, title, style, provenance)."""
-    return _ENV.get_template("notatbok.html.j2").render(title=job.title, body=body, prov=prov)
+    return _ENV.get_template("notatbok.html.j2").render(
+        title=job.title, body=with_contents(body), prov=prov
+    )
+
+
+def accessibility_page(prov: Provenance) -> str:
+    """The draft accessibility statement (tilgjengelighetserklæring) for a report year."""
+    return _ENV.get_template("tilgjengelighet.html.j2").render(
+        title=f"Tilgjengelighetserklæring (utkast) – rapportene for {prov.year}", prov=prov
+    )
