@@ -37,5 +37,8 @@ sample: $(STAMP) ## Lag eksempeldataene i data/raw på nytt (syntetiske)
 docs: $(STAMP) ## Skriv docs/datakontrakt.md på nytt fra kontrakten i koden
 	$(BIN)/python -m vtklean.docs > docs/datakontrakt.md
 
+bench: $(STAMP) ## Mål tid og minne (også landsdekkende mappe); skriver docs/performance.md
+	$(BIN)/python benchmarks/bench.py
+
 clean: ## Slett genererte datasett og rapporter (de kan lages på nytt)
 	find data/processed reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -216,6 +216,7 @@ def _index_pages(todo: list[render.Job]) -> list[dict]:
     pages += [
         {"title": "Nøkkeltall (Excel)", "href": "nokkeltall.xlsx", "note": None},
         {"title": "Nøkkeltall (CSV)", "href": "nokkeltall.csv", "note": None},
+        {"title": "Alle enhetene med tall (CSV)", "href": "enheter.csv", "note": None},
         {
             "title": "Tilgjengelighetserklæring (utkast)",
             "href": "tilgjengelighet.html",
@@ -286,6 +287,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
                 render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
             )
         _write_figures(table, staged_reports, period.as_of)
+        figures.all_units(ds).write_csv(staged_reports / "enheter.csv", null_value="")
         (staged_reports / "index.html").write_text(
             render.index_page(
                 f"Lean i Vestre Toten – rapporter for {period.year}",

@@ -16,6 +16,7 @@ from vtklean import norsk
 # Dark, restrained colours, each with at least 3:1 contrast against white; categories are
 # also told apart by marker symbols and text labels, never by colour alone.
 COLOURS = ("#1b4f72", "#b35900", "#2e6b30", "#6a3d9a", "#4a5563", "#a61b1b")
+NAMES_SHOWN = 3  # unit names listed per month before a count takes over
 ACTIVE_GREY = "#7d8b99"  # background bars: still 3:1 against white
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 FONT = "Segoe UI, Arial, sans-serif"
@@ -202,8 +203,12 @@ def by_method(frame: pl.DataFrame) -> Chart:
     )
 
 
-def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15) -> Chart:
-    """Gains not yet realised, by unit, with how long they have waited."""
+def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60) -> Chart:
+    """Gains not yet realised, by unit, with how long they have waited.
+
+    The chart shows the `top` units with most waiting; the table at most `rows` units
+    (the full list is in the unit CSV file of the report).
+    """
     shown = frame.head(top)
     labels = shown.get_column("enhet").to_list()
     fig = _figure("Årsverk som venter på realisering", "", height=140 + 32 * max(1, len(labels)))
@@ -234,8 +239,9 @@ def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15) -> Chart:
         else f"Per {as_of_text} var alle identifiserte gevinster realisert."
     )
     if frame.height > top:
-        sentence += f" Figuren viser de {top} enhetene med mest; tabellen viser alle."
-    table = frame.select(
+        shown_rows = "alle" if frame.height <= rows else f"de {rows} med mest"
+        sentence += f" Figuren viser de {top} enhetene med mest; tabellen viser {shown_rows}."
+    table = frame.head(rows).select(
         pl.col("enhet").alias("Enhet"),
         pl.col("antall").alias("Gevinster"),
         pl.col("arsverk").alias("Årsverk"),
@@ -376,7 +382,10 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
         pl.col("sykefravaer_prosent").alias("Sykefravær"),
     ).join(
         starts.group_by(pl.col("maned").dt.strftime("%m.%Y").alias("Måned")).agg(
-            pl.col("enhet").sort().str.join(", ").alias("Lean-start")
+            pl.when(pl.len() <= NAMES_SHOWN)
+            .then(pl.col("enhet").sort().str.join(", "))
+            .otherwise(pl.format("{} enheter", pl.len()))
+            .alias("Lean-start")
         ),
         on="Måned",
         how="left",

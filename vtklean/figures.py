@@ -273,3 +273,11 @@ def unit_table(ds: Datasets, area: str) -> pl.DataFrame:
         .with_columns(pl.col("identifisert_arsverk", "realisert_arsverk").fill_null(0.0))
         .sort(pl.col("enhet").map_elements(sort_key, return_dtype=pl.String))
     )
+
+
+def all_units(ds: Datasets) -> pl.DataFrame:
+    """Every unit's figures (unit_table for each area), for the machine-readable download."""
+    areas = sorted(ds.units.get_column("tjenesteomrade").unique().to_list(), key=sort_key)
+    return pl.concat(
+        [unit_table(ds, a).with_columns(tjenesteomrade=pl.lit(a)) for a in areas]
+    ).select("tjenesteomrade", pl.exclude("tjenesteomrade"))

@@ -255,3 +255,56 @@ def problem_sections(problems: pl.DataFrame, limit: int = 20) -> list[Html]:
             items += f"<li>… og {len(lines) - limit} til av samme slag</li>"
         out.append(Html(f"<h3>{html.escape(heading)} ({len(lines)})</h3><ul>{items}</ul>"))
     return out
+
+
+UNIT_COLUMNS = {
+    "enhet": ("Enhet", ""),
+    "aktiv": ("Aktiv", ""),
+    "lean_start": ("Lean-start", "dato"),
+    "identifisert_arsverk": ("Identifisert (årsverk)", "arsverk"),
+    "realisert_arsverk": ("Realisert (årsverk)", "arsverk"),
+    "arsverk": ("Årsverk", "arsverk"),
+    "sykefravaer_prosent": ("Sykefravær", "prosent"),
+    "sykefravaer_prosent_i_fjor": ("Sykefravær året før", "prosent"),
+    "budsjettavvik_prosent": ("Budsjettavvik", "prosent"),
+}
+TOP = 10
+
+
+def _unit_table(units: pl.DataFrame, caption: str) -> Html:
+    shown = units.select(list(UNIT_COLUMNS)).rename({k: v[0] for k, v in UNIT_COLUMNS.items()})
+    return table(shown, {v[0]: v[1] for v in UNIT_COLUMNS.values() if v[1]}, caption)
+
+
+def unit_overview(units: pl.DataFrame, area: str, as_of: str, year: int, limit: int) -> list[Html]:
+    """The units of an area one by one, or, above `limit` units, top lists and a count.
+
+    Large areas (a national panel) get the units with most realised gains and with the
+    highest sick leave; every unit is in the report's `enheter.csv`.
+    """
+    if units.height <= limit:
+        parts = [_unit_table(units, f"Enhetene i {area} per {as_of}")]
+        for unit in units.iter_rows(named=True):
+            parts += [heading(unit["enhet"], 3), text(unit_sentence(unit, year))]
+        return parts
+    active = units.filter(pl.col("aktiv"))
+    trained = int(active.get_column("lean_start").is_not_null().sum())
+    return [
+        text(
+            f"{area} har {units.height} enheter ({active.height} aktive, {trained} med "
+            f"Lean-opplæring) – for mange til å vise én for én. Her er de {TOP} med mest "
+            f"realiserte gevinster og de {TOP} med høyest sykefravær i {year}. Alle enhetene "
+            "står i filen enheter.csv."
+        ),
+        _unit_table(
+            units.sort("realisert_arsverk", descending=True).head(TOP),
+            f"De {TOP} enhetene i {area} med mest realiserte gevinster",
+        ),
+        _unit_table(
+            units.drop_nulls("sykefravaer_prosent")
+            .sort("sykefravaer_prosent", descending=True)
+            .head(TOP),
+            f"De {TOP} enhetene i {area} med høyest sykefravær i {year}",
+        ),
+        Html('<p><a href="enheter.csv">Alle enhetene med tall (enheter.csv)</a></p>'),
+    ]

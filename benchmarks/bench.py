@@ -1,0 +1,254 @@
+"""Benchmarks for `make bench`: wall time and peak memory of each step, printed as a table.
+
+Each measured step runs in a child process of its own, so peak memory (max RSS) belongs
+to that step alone. Results are written to docs/performance.md with the machine they
+came from. This is a benchmark, not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+VTKLEAN = [PY, "-m", "vtklean.cli"]
+
+TARGETS = {
+    "cold": ("kaldt bygg av eksempeldataene", "<= 30 s"),
+    "warm": ("nytt bygg uten endringer", "<= 10 % av kaldt bygg"),
+    "national": ("landsdekkende mappe, ende til ende", "<= 180 s og <= 6 GiB"),
+    "ratio": ("behandling mot pandas", ">= 3 ganger raskere"),
+}
+
+
+def _child(command: list[str]) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS of its largest process, MiB).
+
+    It runs under a fresh wrapper process, whose RUSAGE_CHILDREN covers only this command.
+    """
+    out = subprocess.run(
+        [PY, __file__, "measure", *command], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    wall, peak = out.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(peak)
+
+
+def measure(command: list[str]) -> None:
+    """In the wrapper: run the command and print its wall time and peak memory."""
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    print(f"{wall:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f}")
+
+
+def _step(name: str, raw: Path, repeat: int) -> tuple[float, float]:
+    """Median wall time and max peak memory of one in-library step, each run in a child."""
+    runs = [_child([PY, __file__, "step", name, str(raw)]) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def run_step(name: str, raw: Path) -> None:
+    """One step, in this (child) process: the code the timings refer to."""
+    from vtklean import build, datasets, figures, read
+    from vtklean.validate import validate
+
+    data = read.read_folder(raw)
+    tables = {n: td.data for n, td in data.tables.items()}
+    period = build.resolve_period(tables["ressursbruk"], None, None)
+    if name == "read":
+        return
+    if name == "validate":
+        validate(data, as_of=period.as_of)
+    elif name == "process":
+        figures.key_figures(datasets.build(tables, period))
+    elif name == "pandas":
+        pandas_baseline(tables, period)
+
+
+def pandas_baseline(tables: dict, period) -> None:
+    """The same key figures the straightforward pandas way (the comparison baseline)."""
+    import pandas as pd
+
+    units = tables["enheter"].to_pandas()
+    gains = tables["gevinster"].to_pandas()
+    res = tables["ressursbruk"].to_pandas()
+    d = pd.Timestamp(period.as_of)
+    units["aktiv"] = units["lagt_ned"].isna() | (pd.to_datetime(units["lagt_ned"]) > d)
+    units["lean"] = units["aktiv"] & (pd.to_datetime(units["lean_start"]) <= d)
+    g = gains.merge(units[["enhet_id", "tjenesteomrade"]], on="enhet_id", how="left")
+    known = pd.to_datetime(g["identifisert"]) <= d
+    rejected = known & (pd.to_datetime(g["forkastet"]) <= d)
+    realised = known & (pd.to_datetime(g["realisert"]) <= d)
+    g["ident"] = g["arsverk"].where(known & ~rejected, 0.0)
+    g["real"] = g["realisert_arsverk"].fillna(g["arsverk"]).where(realised & ~rejected, 0.0)
+    by_area = g.groupby("tjenesteomrade")[["ident", "real"]].sum()
+    r = res.merge(units[["enhet_id", "tjenesteomrade"]], on="enhet_id", how="left")
+    months = pd.to_datetime(r["maned"])
+    year = r[(months.dt.year == period.year) & (months <= d)]
+    sums = year.groupby("tjenesteomrade")[
+        ["budsjett_kr", "regnskap_kr", "arsverk", "fravaer_dagsverk", "avtalte_dagsverk"]
+    ].sum()
+    sums["sykefravaer"] = sums["fravaer_dagsverk"] / sums["avtalte_dagsverk"] * 100
+    counts = units.groupby("tjenesteomrade")[["aktiv", "lean"]].sum()
+    counts.join(by_area).join(sums)
+
+
+def _machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = platform.processor() or platform.machine()
+    return (
+        f"{os.cpu_count()} kjerner ({cpu}), {mem:.0f} GiB minne, Python {platform.python_version()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="vtklean benchmarks")
+    parser.add_argument("--units", type=int, default=30000, help="units in the national folder")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per cheap step (median)")
+    parser.add_argument("--no-national", action="store_true", help="skip the national build")
+    parser.add_argument("--write", type=Path, default=ROOT / "docs" / "performance.md")
+    args = parser.parse_args()
+
+    rows: list[tuple[str, float, float, str]] = []
+    work = Path(tempfile.mkdtemp(prefix="vtklean-bench-"))
+    raw = ROOT / "data" / "raw"
+    out = work / "sample"
+    build_cmd = [
+        *VTKLEAN,
+        "build",
+        "--raw",
+        str(raw),
+        "--processed",
+        str(out / "p"),
+        "--reports",
+        str(out / "r"),
+    ]
+    print("Måler eksempeldataene ...", flush=True)
+    cold = [_child([*build_cmd, "--force"]) for _ in range(args.repeat)]
+    cold_s = statistics.median(c[0] for c in cold)
+    rows.append(("Kaldt bygg, eksempeldata (--force)", cold_s, max(c[1] for c in cold), ""))
+    bare = [_child([*build_cmd, "--force", "--data-only"]) for _ in range(args.repeat)]
+    bare_s = statistics.median(b[0] for b in bare)
+    rows.append(("Kaldt bygg uten rapportsider (--data-only)", bare_s, max(b[1] for b in bare), ""))
+    rows.append(
+        (
+            "Rendering alene (notatbøker og sider)",
+            cold_s - bare_s,
+            float("nan"),
+            "differansen mellom de to over",
+        )
+    )
+    warm = [_child(build_cmd) for _ in range(5)]
+    warm_s = statistics.median(w[0] for w in warm)
+    rows.append(
+        (
+            "Nytt bygg uten endringer",
+            warm_s,
+            max(w[1] for w in warm),
+            f"{warm_s / cold_s * 100:.1f} % av kaldt bygg",
+        )
+    )
+    for name, label in (
+        ("read", "Lesing alene"),
+        ("validate", "Lesing + kontroll"),
+        ("process", "Lesing + behandling (datasett, nøkkeltall)"),
+    ):
+        wall, peak = _step(name, raw, args.repeat)
+        rows.append((f"{label}, eksempeldata", wall, peak, ""))
+
+    if not args.no_national:
+        print(f"Måler landsdekkende mappe ({args.units} enheter) ...", flush=True)
+        national = work / "national"
+        gen = _child(
+            [
+                *VTKLEAN,
+                "sample",
+                "--units",
+                str(args.units),
+                "--start",
+                "2009",
+                "--end",
+                "2018",
+                "--out",
+                str(national / "raw"),
+            ]
+        )
+        rows.append((f"Lage landsdekkende mappe ({args.units} enheter)", gen[0], gen[1], ""))
+        read_s, read_mb = _step("read", national / "raw", 1)
+        rows.append(("Lesing alene, landsdekkende", read_s, read_mb, ""))
+        proc_s, proc_mb = _step("process", national / "raw", 1)
+        base_s, base_mb = _step("pandas", national / "raw", 1)
+        ratio = (base_s - read_s) / max(proc_s - read_s, 1e-9)
+        rows.append(("Behandling (polars), landsdekkende", proc_s - read_s, proc_mb, "uten lesing"))
+        rows.append(
+            (
+                "Samme nøkkeltall med pandas",
+                base_s - read_s,
+                base_mb,
+                f"polars er {ratio:.1f} ganger raskere",
+            )
+        )
+        val_s, val_mb = _step("validate", national / "raw", 1)
+        rows.append(
+            ("Kontroll (Great Expectations), landsdekkende", val_s - read_s, val_mb, "uten lesing")
+        )
+        end = _child(
+            [
+                *VTKLEAN,
+                "build",
+                "--force",
+                "--raw",
+                str(national / "raw"),
+                "--processed",
+                str(national / "p"),
+                "--reports",
+                str(national / "r"),
+            ]
+        )
+        pages = sorted((national / "r").glob("*/*.html"))
+        biggest = max((p.stat().st_size for p in pages), default=0) / 2**20
+        rows.append(
+            ("Landsdekkende bygg ende til ende", end[0], end[1], f"største side {biggest:.1f} MB")
+        )
+    shutil.rmtree(work, ignore_errors=True)
+
+    table = ["| steg | tid (s) | toppminne (MiB) | merknad |", "|---|---:|---:|---|"]
+    table += [
+        f"| {n} | {w:.1f} | {'–' if m != m else f'{m:.0f}'} | {note} |" for n, w, m, note in rows
+    ]
+    text = "\n".join(table)
+    print(text)
+    if args.write:
+        header = (
+            "# Ytelse\n\n<!-- Skrevet av `make bench` (benchmarks/bench.py). -->\n\n"
+            f"Målt {dt.date.today():%d.%m.%Y} på {_machine()}. Toppminne er største "
+            "prosess (maks RSS). Mål fra prosjektet: "
+            + "; ".join(f"{a} {b}" for a, b in TARGETS.values())
+            + ".\n\n"
+        )
+        existing = args.write.read_text(encoding="utf-8") if args.write.exists() else ""
+        notes = existing.split("## Vurdering", 1)[1] if "## Vurdering" in existing else ""
+        args.write.write_text(
+            header + text + "\n\n## Vurdering" + (notes or "\n\n(ikke skrevet ennå)\n"),
+            encoding="utf-8",
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "step":
+        run_step(sys.argv[2], Path(sys.argv[3]))
+    elif len(sys.argv) >= 2 and sys.argv[1] == "measure":
+        measure(sys.argv[2:])
+    else:
+        main()
