@@ -346,19 +346,30 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
     )
     by_month = dict(zip(months, values, strict=True))
     marks = starts.filter(pl.col("maned").is_in(months))
-    if marks.height:
+    per_month = (
+        marks.group_by("maned")
+        .agg(antall=pl.len(), navn=pl.col("enhet").sort().head(NAMES_SHOWN).str.join(", "))
+        .sort("maned")
+    )
+    if per_month.height:
+        counts = per_month.get_column("antall").to_list()
+        names = per_month.get_column("navn").to_list()
+        labels = [
+            n if k <= NAMES_SHOWN else f"{k} enheter, bl.a. {n}"
+            for k, n in zip(counts, names, strict=True)
+        ]
         fig.add_scatter(
-            x=marks.get_column("maned").to_list(),
-            y=[by_month[m] for m in marks.get_column("maned")],
+            x=per_month.get_column("maned").to_list(),
+            y=[by_month[m] for m in per_month.get_column("maned")],
             mode="markers",
-            name="Lean-start for en enhet",
+            name="Lean-start for enheter",
             marker={
                 "symbol": "triangle-up",
                 "size": 11,
                 "color": COLOURS[1],
                 "line": {"color": "#ffffff", "width": 1},
             },
-            text=marks.get_column("enhet").to_list(),
+            text=labels,
             hovertemplate="%{text}: Lean-start %{x|%m.%Y}<extra></extra>",
         )
     fig.update_xaxes(tickformat="%Y")

@@ -1,0 +1,84 @@
+import datetime as dt
+
+import polars as pl
+
+from vtklean import charts, norsk, page
+
+
+def _units(n: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "enhet_id": [f"E{i}" for i in range(n)],
+            "enhet": [f"Enhet {i}" for i in range(n)],
+            "aktiv": [True] * n,
+            "lean_start": [dt.date(2015, 1, 1) if i % 2 else None for i in range(n)],
+            "pilot": [None] * n,
+            "lagt_ned": [None] * n,
+            "identifisert_arsverk": [float(i) for i in range(n)],
+            "realisert_arsverk": [float(i) / 2 for i in range(n)],
+            "arsverk": [10.0] * n,
+            "sykefravaer_prosent": [float(n - i) for i in range(n)],
+            "sykefravaer_prosent_i_fjor": [None] * n,
+            "budsjettavvik_prosent": [0.0] * n,
+        },
+        schema_overrides={
+            "pilot": pl.Int64,
+            "lagt_ned": pl.Date,
+            "sykefravaer_prosent_i_fjor": pl.Float64,
+        },
+    )
+
+
+def test_small_areas_show_every_unit_one_by_one():
+    parts = [str(p) for p in page.unit_overview(_units(5), "Kultur", "31.12.2017", 2017, 60)]
+    assert len(parts) == 1 + 2 * 5
+    assert all(f"Enhet {i}" in "".join(parts) for i in range(5))
+
+
+def test_large_areas_get_top_lists_and_the_csv():
+    parts = "".join(
+        str(p) for p in page.unit_overview(_units(500), "Omsorg", "31.12.2017", 2017, 60)
+    )
+    assert "500 enheter" in parts
+    assert parts.count("<tr>") == 2 * (page.TOP + 1)  # two tables of ten, with header rows
+    assert "Enhet 499" in parts  # most realised
+    assert "Enhet 0<" in parts  # highest sick leave
+    assert "Enhet 250" not in parts
+    assert 'href="enheter.csv"' in parts
+
+
+def test_table_escapes_and_formats():
+    frame = pl.DataFrame({"Navn": ["<b>&"], "Beløp": [1234567.4], "Andel": [7.84]})
+    html = str(page.table(frame, {"Beløp": "kr", "Andel": "prosent"}, "Tekst"))
+    assert "&lt;b&gt;&amp;" in html
+    assert norsk.kroner(1234567.4) in html and "1\u00a0234\u00a0567\u00a0kr" in html
+    assert "7,8\u00a0%" in html
+    assert '<th scope="row">' in html and '<th scope="col" class="tall">' in html
+    assert "<caption>Tekst</caption>" in html
+
+
+def test_lean_start_markers_are_aggregated_per_month():
+    months = pl.date_range(dt.date(2015, 1, 1), dt.date(2015, 12, 1), "1mo", eager=True)
+    monthly = pl.DataFrame(
+        {
+            "maned": months,
+            "fravaer_dagsverk": [10.0] * 12,
+            "avtalte_dagsverk": [100.0] * 12,
+            "sykefravaer_prosent": [10.0] * 12,
+        }
+    )
+    starts = pl.DataFrame(
+        {
+            "enhet": [f"Enhet {i}" for i in range(40)],
+            "maned": [dt.date(2015, 3, 1)] * 39 + [dt.date(2015, 6, 1)],
+        }
+    )
+    chart = charts.sick_leave(monthly, starts)
+    markers = chart.figure.data[1]
+    assert len(markers.x) == 2
+    assert markers.text[0].startswith("39 enheter")
+    assert markers.text[1] == "Enhet 39"
+    cells = dict(
+        zip(chart.table.get_column("Måned"), chart.table.get_column("Lean-start"), strict=True)
+    )
+    assert cells["03.2015"] == "39 enheter" and cells["06.2015"] == "Enhet 39"
