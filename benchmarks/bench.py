@@ -33,9 +33,11 @@ TARGETS = {
 
 
 def _child(command: list[str]) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak RSS of its largest process, MiB).
+    """Run a command; return (seconds, peak RSS of its largest process, MiB).
 
     It runs under a fresh wrapper process, whose RUSAGE_CHILDREN covers only this command.
+    The seconds are the command's wall time, or the time a `step` child reports for the
+    step itself (after its imports and reading).
     """
     out = subprocess.run(
         [PY, __file__, "measure", *command], cwd=ROOT, check=True, capture_output=True, text=True
@@ -45,11 +47,13 @@ def _child(command: list[str]) -> tuple[float, float]:
 
 
 def measure(command: list[str]) -> None:
-    """In the wrapper: run the command and print its wall time and peak memory."""
+    """In the wrapper: run the command and print its time and peak memory."""
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - started
-    print(f"{wall:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f}")
+    reported = [line for line in out.stdout.splitlines() if line.startswith("STEG ")]
+    seconds = float(reported[-1].split()[1]) if reported else wall
+    print(f"{seconds:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f}")
 
 
 def _step(name: str, raw: Path, repeat: int) -> tuple[float, float]:
@@ -59,49 +63,83 @@ def _step(name: str, raw: Path, repeat: int) -> tuple[float, float]:
 
 
 def run_step(name: str, raw: Path) -> None:
-    """One step, in this (child) process: the code the timings refer to."""
+    """One step, in this (child) process; prints the step's own time (no imports, no reading)."""
     from vtklean import build, datasets, figures, read
-    from vtklean.validate import validate
 
+    if name == "validate":
+        from vtklean.validate import validate
+    started = time.perf_counter()
     data = read.read_folder(raw)
+    if name == "read":
+        print(f"STEG {time.perf_counter() - started:.3f}")
+        return
     tables = {n: td.data for n, td in data.tables.items()}
     period = build.resolve_period(tables["ressursbruk"], None, None)
-    if name == "read":
-        return
+    if name == "pandas":
+        frames = {n: t.to_pandas() for n, t in tables.items()}  # pandas would read its own
+    started = time.perf_counter()
     if name == "validate":
         validate(data, as_of=period.as_of)
     elif name == "process":
         figures.key_figures(datasets.build(tables, period))
     elif name == "pandas":
-        pandas_baseline(tables, period)
+        pandas_baseline(frames, period)
+    print(f"STEG {time.perf_counter() - started:.3f}")
 
 
-def pandas_baseline(tables: dict, period) -> None:
-    """The same key figures the straightforward pandas way (the comparison baseline)."""
+def pandas_baseline(frames: dict, period) -> None:
+    """The same datasets and key figures, the straightforward pandas way (the baseline)."""
     import pandas as pd
 
-    units = tables["enheter"].to_pandas()
-    gains = tables["gevinster"].to_pandas()
-    res = tables["ressursbruk"].to_pandas()
+    units, gains, res = frames["enheter"], frames["gevinster"], frames["ressursbruk"]
     d = pd.Timestamp(period.as_of)
-    units["aktiv"] = units["lagt_ned"].isna() | (pd.to_datetime(units["lagt_ned"]) > d)
-    units["lean"] = units["aktiv"] & (pd.to_datetime(units["lean_start"]) <= d)
-    g = gains.merge(units[["enhet_id", "tjenesteomrade"]], on="enhet_id", how="left")
+    units = units.assign(
+        aktiv=units["lagt_ned"].isna() | (pd.to_datetime(units["lagt_ned"]) > d),
+        trent=pd.to_datetime(units["lean_start"]) <= d,
+    )
+    units["lean"] = units["aktiv"] & units["trent"]
+    g = gains.merge(units[["enhet_id", "enhet", "tjenesteomrade"]], on="enhet_id", how="left")
     known = pd.to_datetime(g["identifisert"]) <= d
     rejected = known & (pd.to_datetime(g["forkastet"]) <= d)
     realised = known & (pd.to_datetime(g["realisert"]) <= d)
-    g["ident"] = g["arsverk"].where(known & ~rejected, 0.0)
-    g["real"] = g["realisert_arsverk"].fillna(g["arsverk"]).where(realised & ~rejected, 0.0)
-    by_area = g.groupby("tjenesteomrade")[["ident", "real"]].sum()
-    r = res.merge(units[["enhet_id", "tjenesteomrade"]], on="enhet_id", how="left")
-    months = pd.to_datetime(r["maned"])
-    year = r[(months.dt.year == period.year) & (months <= d)]
-    sums = year.groupby("tjenesteomrade")[
-        ["budsjett_kr", "regnskap_kr", "arsverk", "fravaer_dagsverk", "avtalte_dagsverk"]
-    ].sum()
-    sums["sykefravaer"] = sums["fravaer_dagsverk"] / sums["avtalte_dagsverk"] * 100
+    g["identifisert_arsverk"] = g["arsverk"].where(known & ~rejected, 0.0)
+    g["realisert_arsverk_dato"] = (
+        g["realisert_arsverk"].fillna(g["arsverk"]).where(realised & ~rejected, 0.0)
+    )
+    g["vsa"] = g["identifisert_arsverk"].where(g["metode"] == "verdistromsanalyse", 0.0)
+    cols = ["enhet_id", "enhet", "tjenesteomrade", "lean_start", "pilot"]
+    m = res[pd.to_datetime(res["maned"]) <= d].merge(units[cols], on="enhet_id", how="left")
+    month = pd.to_datetime(m["maned"])
+    start = pd.to_datetime(m["lean_start"])
+    m["ar"] = month.dt.year
+    m["lean_maned"] = (month.dt.year - start.dt.year) * 12 + (month.dt.month - start.dt.month)
+    m["sykefravaer_prosent"] = m["fravaer_dagsverk"] / m["avtalte_dagsverk"] * 100
+    m["budsjettavvik_prosent"] = (m["regnskap_kr"] - m["budsjett_kr"]) / m["budsjett_kr"] * 100
+    m["kostnad_per_volum"] = m["regnskap_kr"] / m["volum"].where(m["volum"] > 0)
+    m = m.sort_values(["enhet_id", "maned"])
+    sums = [
+        "budsjett_kr",
+        "regnskap_kr",
+        "arsverk",
+        "avtalte_dagsverk",
+        "fravaer_dagsverk",
+        "volum",
+    ]
+    unit_year = m.groupby(["enhet_id", "enhet", "tjenesteomrade", "ar"])[sums].sum()
+    area_year = m.groupby(["tjenesteomrade", "ar"])[sums].sum()
+    whole_year = m.groupby("ar")[sums].sum()
+    for frame in (unit_year, area_year, whole_year):
+        frame["arsverk"] = frame["arsverk"] / 12
+        frame["sykefravaer_prosent"] = frame["fravaer_dagsverk"] / frame["avtalte_dagsverk"] * 100
+        frame["budsjettavvik_prosent"] = (
+            (frame["regnskap_kr"] - frame["budsjett_kr"]) / frame["budsjett_kr"] * 100
+        )
     counts = units.groupby("tjenesteomrade")[["aktiv", "lean"]].sum()
-    counts.join(by_area).join(sums)
+    by_area = g.groupby("tjenesteomrade")[
+        ["identifisert_arsverk", "realisert_arsverk_dato", "vsa"]
+    ].sum()
+    this_year = area_year.xs(period.year, level="ar")
+    counts.join(by_area).join(this_year)
 
 
 def _machine() -> str:

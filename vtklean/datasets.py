@@ -186,52 +186,54 @@ def _ratio(num: pl.Expr, den: pl.Expr, factor: float = 100.0) -> pl.Expr:
 _SUMS = ("budsjett_kr", "regnskap_kr", "arsverk", "avtalte_dagsverk", "fravaer_dagsverk", "volum")
 
 
-def _year_aggregate(frame: pl.DataFrame, keys: list[str], period: Period) -> pl.DataFrame:
-    """Sum months to years; årsverk is the sum over months / months in the year's period."""
-    months_in_year = (
-        pl.when(pl.col("ar") == period.year).then(period.months).otherwise(12).cast(pl.Float64)
+def _with_ratios(frame: pl.DataFrame) -> pl.DataFrame:
+    """Yearly ratios from yearly sums (never averages of monthly ratios)."""
+    return frame.with_columns(
+        sykefravaer_prosent=_ratio(pl.col("fravaer_dagsverk"), pl.col("avtalte_dagsverk")),
+        budsjettavvik_prosent=_ratio(
+            pl.col("regnskap_kr") - pl.col("budsjett_kr"), pl.col("budsjett_kr")
+        ),
+        kostnad_per_volum=pl.when(pl.col("volum") > 0).then(
+            pl.col("regnskap_kr") / pl.col("volum")
+        ),
     )
-    last_month = frame.group_by("ar").agg(pl.col("maned").max().alias("_last"))
-    heads = (
-        frame.join(last_month, on="ar")
-        .filter(pl.col("maned") == pl.col("_last"))
-        .group_by([*keys, "ar"])
-        .agg(pl.col("ansatte").sum().alias("ansatte"))
-    )
-    out = (
-        frame.group_by([*keys, "ar"])
-        .agg(
-            *[exact_sum(c) for c in _SUMS],
-            pl.len().alias("maneder"),
-        )
-        .join(heads, on=[*keys, "ar"], how="left")
-        .with_columns(
-            arsverk=pl.col("arsverk") / months_in_year,
-            ansatte=pl.col("ansatte").fill_null(0),
-            sykefravaer_prosent=_ratio(pl.col("fravaer_dagsverk"), pl.col("avtalte_dagsverk")),
-            budsjettavvik_prosent=_ratio(
-                pl.col("regnskap_kr") - pl.col("budsjett_kr"), pl.col("budsjett_kr")
-            ),
-            kostnad_per_volum=pl.when(pl.col("volum") > 0).then(
-                pl.col("regnskap_kr") / pl.col("volum")
-            ),
-        )
-    )
-    return out.sort([*keys, "ar"])
 
 
 def unit_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:
-    """Yearly resource figures per unit (ratios of sums, never averages of ratios)."""
-    return _year_aggregate(month_frame, ["enhet_id", "enhet", "tjenesteomrade"], period)
+    """Yearly resource figures per unit (ratios of sums, never averages of ratios).
 
-
-def area_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:
-    """Yearly resource figures per service area, plus one row per year for the municipality."""
-    per_area = _year_aggregate(month_frame, ["tjenesteomrade"], period)
-    whole = _year_aggregate(
-        month_frame.with_columns(tjenesteomrade=pl.lit(WHOLE)), ["tjenesteomrade"], period
+    Headcount (`ansatte`) is the count in the year's last month in the data.
+    """
+    keys = ["enhet_id", "enhet", "tjenesteomrade", "ar"]
+    last = pl.col("maned") == pl.col("maned").max().over("ar")
+    months_in_year = (
+        pl.when(pl.col("ar") == period.year).then(period.months).otherwise(12).cast(pl.Float64)
     )
-    return pl.concat([per_area, whole]).sort("tjenesteomrade", "ar")
+    sums = month_frame.group_by(keys).agg(
+        *[exact_sum(c) for c in _SUMS],
+        pl.len().alias("maneder"),
+        pl.col("ansatte").filter(last).sum().alias("ansatte"),
+    )
+    # årsverk is the sum over the months / the months in the year's period (12 for a year).
+    return _with_ratios(sums.with_columns(arsverk=pl.col("arsverk") / months_in_year)).sort(keys)
+
+
+def area_years(unit_year: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Yearly resource figures per service area, plus one row per year for the municipality.
+
+    Built from the unit-year sums (sums are additive; within a year every unit's årsverk
+    is divided by the same number of months), not from every month again.
+    """
+    parts = []
+    for frame in (unit_year, unit_year.with_columns(tjenesteomrade=pl.lit(WHOLE))):
+        agg = frame.group_by("tjenesteomrade", "ar").agg(
+            *[exact_sum(c) for c in _SUMS],
+            pl.col("maneder").sum(),
+            pl.col("ansatte").sum(),
+        )
+        parts.append(_with_ratios(agg))
+    columns = unit_year.drop("enhet_id", "enhet").columns
+    return pl.concat([p.select(columns) for p in parts]).sort("tjenesteomrade", "ar")
 
 
 @dataclass(frozen=True)
@@ -280,12 +282,13 @@ def build(tables: dict[str, pl.DataFrame], period: Period) -> Datasets:
             )
             .sort("forslag_id")
         )
+    unit_year_frame = unit_years(months, period)
     return Datasets(
         period=period,
         units=unit_frame,
         gains=gains(tables["gevinster"], unit_frame, period.as_of),
         unit_months=months,
-        unit_years=unit_years(months, period),
-        area_years=area_years(months, period),
+        unit_years=unit_year_frame,
+        area_years=area_years(unit_year_frame, period),
         ideas=ideas,
     )
