@@ -227,20 +227,18 @@ def main() -> None:
         rows.append(("Lesing alene, landsdekkende", read_s, read_mb, ""))
         proc_s, proc_mb = _step("process", national / "raw", 1)
         base_s, base_mb = _step("pandas", national / "raw", 1)
-        ratio = (base_s - read_s) / max(proc_s - read_s, 1e-9)
-        rows.append(("Behandling (polars), landsdekkende", proc_s - read_s, proc_mb, "uten lesing"))
+        ratio = base_s / max(proc_s, 1e-9)
+        rows.append(("Behandling (polars), landsdekkende", proc_s, proc_mb, "uten lesing"))
         rows.append(
             (
-                "Samme nøkkeltall med pandas",
-                base_s - read_s,
+                "Samme datasett og nøkkeltall med pandas",
+                base_s,
                 base_mb,
-                f"polars er {ratio:.1f} ganger raskere",
+                f"polars er {ratio:.1f} ganger så rask",
             )
         )
         val_s, val_mb = _step("validate", national / "raw", 1)
-        rows.append(
-            ("Kontroll (Great Expectations), landsdekkende", val_s - read_s, val_mb, "uten lesing")
-        )
+        rows.append(("Kontroll (Great Expectations), landsdekkende", val_s, val_mb, "uten lesing"))
         end = _child(
             [
                 *VTKLEAN,
