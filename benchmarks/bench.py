@@ -199,8 +199,8 @@ def main() -> None:
     )
     for name, label in (
         ("read", "Lesing alene"),
-        ("validate", "Lesing + kontroll"),
-        ("process", "Lesing + behandling (datasett, nøkkeltall)"),
+        ("validate", "Kontroll alene (uten lesing)"),
+        ("process", "Behandling alene (datasett, nøkkeltall)"),
     ):
         wall, peak = _step(name, raw, args.repeat)
         rows.append((f"{label}, eksempeldata", wall, peak, ""))
