@@ -6,6 +6,7 @@ and its numbers as a table, so nothing needs hovering to be read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
@@ -62,23 +63,39 @@ def _figure(x_title: str, y_title: str, **layout: object) -> go.Figure:
     return fig
 
 
+def _bars(
+    fig: go.Figure,
+    categories: list,
+    series: list[tuple[str, list]],
+    unit: str,
+    label: Callable[[float], str] | None = None,
+    horizontal: bool = False,
+) -> None:
+    """Bar series side by side: the first solid, the others hatched, each value labelled."""
+    cat, val = ("y", "x") if horizontal else ("x", "y")
+    for i, (name, values) in enumerate(series):
+        fig.add_bar(
+            **{cat: categories, val: values},
+            orientation="h" if horizontal else "v",
+            name=name,
+            marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
+            text=None if label is None else [label(v) for v in values],
+            textposition="outside",
+            hovertemplate=f"%{{{cat}}}: %{{{val}:.1f}}{unit}<extra>{name}</extra>",
+        )
+
+
 def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
     """Cumulative identified and realised gains at each year end."""
     years = [str(y) for y in history.get_column("ar")]
     fig = _figure(
         "År (per 31.12., siste per rapportdatoen)", "Årsverk (akkumulert)", barmode="group"
     )
-    for i, (col, name) in enumerate((("identifisert", "Identifisert"), ("realisert", "Realisert"))):
-        values = history.get_column(col).to_list()
-        fig.add_bar(
-            x=years,
-            y=values,
-            name=name,
-            marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
-            text=[norsk.number(v) for v in values],
-            textposition="outside",
-            hovertemplate="%{x}: %{y:.1f} årsverk<extra>" + name + "</extra>",
-        )
+    series = [
+        (name, history.get_column(col).to_list())
+        for col, name in (("identifisert", "Identifisert"), ("realisert", "Realisert"))
+    ]
+    _bars(fig, years, series, " årsverk", norsk.number)
     last = history.tail(1).row(0, named=True) if history.height else None
     sentence = (
         f"Per {as_of_text} var {norsk.number(last['identifisert'])} årsverk i gevinster "
@@ -147,20 +164,14 @@ def _split_bars(
     labels = [names.get(k, k) for k in frame.get_column(key)]
     fig = _figure("Årsverk", "", barmode="group", height=120 + 60 * max(1, len(labels)))
     fig.update_yaxes(autorange="reversed", rangemode="normal")
-    for i, (col, name) in enumerate(
-        (("identifisert_arsverk", "Identifisert"), ("realisert_arsverk", "Realisert"))
-    ):
-        values = frame.get_column(col).to_list()
-        fig.add_bar(
-            y=labels,
-            x=values,
-            orientation="h",
-            name=name,
-            marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
-            text=[norsk.number(v) for v in values],
-            textposition="outside",
-            hovertemplate="%{y}: %{x:.1f} årsverk<extra>" + name + "</extra>",
+    series = [
+        (name, frame.get_column(col).to_list())
+        for col, name in (
+            ("identifisert_arsverk", "Identifisert"),
+            ("realisert_arsverk", "Realisert"),
         )
+    ]
+    _bars(fig, labels, series, " årsverk", norsk.number, horizontal=True)
     if frame.height and frame.get_column("identifisert_arsverk").sum() > 0:
         top = frame.sort("realisert_arsverk", descending=True).row(0, named=True)
         sentence = (
@@ -268,15 +279,11 @@ def budget(area_years: pl.DataFrame) -> Chart:
     """Budget against accounts (net spend) by year, in millions of kroner."""
     years = [str(y) for y in area_years.get_column("ar")]
     fig = _figure("År", "Millioner kroner", barmode="group")
-    for i, (col, name) in enumerate((("budsjett_kr", "Budsjett"), ("regnskap_kr", "Regnskap"))):
-        values = (area_years.get_column(col) / 1e6).to_list()
-        fig.add_bar(
-            x=years,
-            y=values,
-            name=name,
-            marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
-            hovertemplate="%{x}: %{y:.1f} mill. kr<extra>" + name + "</extra>",
-        )
+    series = [
+        (name, (area_years.get_column(col) / 1e6).to_list())
+        for col, name in (("budsjett_kr", "Budsjett"), ("regnskap_kr", "Regnskap"))
+    ]
+    _bars(fig, years, series, " mill. kr")
     last = area_years.tail(1).row(0, named=True) if area_years.height else None
     sentence = (
         f"I {last['ar']} var regnskapet {norsk.millions(last['regnskap_kr'])} mot et budsjett "
@@ -420,20 +427,10 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
     fig.update_yaxes(autorange="reversed", rangemode="normal")
     coverage = (areas.get_column("enheter_lean") / areas.get_column("enheter") * 100).to_list()
     series = (
-        ("Realiseringsgrad", areas.get_column("realiseringsgrad_prosent").to_list(), ""),
-        ("Andel enheter med Lean", coverage, "/"),
+        ("Realiseringsgrad", areas.get_column("realiseringsgrad_prosent").to_list()),
+        ("Andel enheter med Lean", coverage),
     )
-    for i, (name, values, shape) in enumerate(series):
-        fig.add_bar(
-            y=names,
-            x=values,
-            orientation="h",
-            name=name,
-            marker={"color": COLOURS[i], "pattern": {"shape": shape}},
-            text=[norsk.percent(v, 0) for v in values],
-            textposition="outside",
-            hovertemplate="%{y}: %{x:.1f} %<extra>" + name + "</extra>",
-        )
+    _bars(fig, names, list(series), " %", lambda v: norsk.percent(v, 0), horizontal=True)
     ranked = areas.drop_nulls("realiseringsgrad_prosent").sort(
         "realiseringsgrad_prosent", descending=True
     )

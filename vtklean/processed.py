@@ -11,7 +11,7 @@ import polars as pl
 
 from vtklean import paths
 from vtklean.datasets import Datasets, Period
-from vtklean.problems import Problem, Severity
+from vtklean.problems import Problem
 
 META = "meta.json"
 KEY_FIGURES = "nokkeltall.parquet"
@@ -160,8 +160,3 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
         problems=pl.read_parquet(folder / PROBLEMS),
         raw_sha256=meta["rafiler_sha256"],
     )
-
-
-def warnings_of(problems: pl.DataFrame) -> pl.DataFrame:
-    """The warnings among stored problems."""
-    return problems.filter(pl.col("alvor") == str(Severity.WARNING))
