@@ -40,5 +40,14 @@ docs: $(STAMP) ## Skriv docs/datakontrakt.md på nytt fra kontrakten i koden
 bench: $(STAMP) ## Mål tid og minne (også landsdekkende mappe); skriver docs/performance.md
 	$(BIN)/python benchmarks/bench.py
 
+# JupyterLab from the project's .venv: its `python3` kernel is this environment's Python.
+# News, update checks and the PyPI extension manager are off: the lab fetches nothing.
+LAB_FLAGS ?=
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP) ## Åpne JupyterLab med prosjektets miljø som kjerne (notatbøkene i notebooks/)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --LabApp.news_url='' \
+		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+		--LabApp.extension_manager=readonly $(LAB_ROOT) $(LAB_FLAGS)
+
 clean: ## Slett genererte datasett og rapporter (de kan lages på nytt)
 	find data/processed reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -67,6 +67,7 @@ def suite(tmp_path_factory) -> dict:
     return {
         "raw": raw,
         "reports": base / "reports" / "2017",
+        "processed": base / "processed" / "2017",
         "first": first,
         "second": second,
         "unchanged": helpers.tree_hashes(base / "reports") == before,

@@ -7,7 +7,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 import xlsxwriter
+
+from vtklean import pilot, sample
 
 D = dt.date
 
@@ -359,3 +362,27 @@ def tree_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def planted_truth(unit_months: pl.DataFrame, panel: pilot.Panel) -> float:
+    """The planted overall effect on yearly sick leave, from the generator's documented rule.
+
+    Monthly effect -EFFECT_SICK_LEAVE_PP * min(1, (k + 1) / EFFECT_RAMP_MONTHS) for month k
+    since start; a year's sick leave is a ratio of sums, so its effect is the avtalte-weighted
+    mean. Each cohort's mean over its post years, then cohorts weighted by their size.
+    """
+    k = pl.col("lean_maned")
+    ramp = pl.when(k >= 0).then(((k + 1) / sample.EFFECT_RAMP_MONTHS).clip(0, 1)).otherwise(0.0)
+    yearly = (
+        unit_months.with_columns(tau=-sample.EFFECT_SICK_LEAVE_PP * ramp.fill_null(0.0))
+        .group_by("enhet_id", "ar")
+        .agg((pl.col("tau") * pl.col("avtalte_dagsverk")).sum() / pl.col("avtalte_dagsverk").sum())
+    )
+    cells = (
+        panel.frame.filter(pl.col("kohort").is_not_null() & (pl.col("periode") >= pl.col("kohort")))
+        .join(yearly, left_on=["enhet_id", "periode"], right_on=["enhet_id", "ar"])
+        .group_by("kohort", "periode")
+        .agg(pl.col("tau").mean(), pl.len().alias("n"))
+    )
+    cohorts = cells.group_by("kohort").agg(pl.col("tau").mean(), pl.col("n").first())
+    return float((cohorts["tau"] * cohorts["n"]).sum() / cohorts["n"].sum())

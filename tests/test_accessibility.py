@@ -73,7 +73,9 @@ def _headings(html: str) -> list[int]:
     return [int(level) for level in re.findall(r"<h([1-6])[ >]", html)]
 
 
-@pytest.mark.parametrize("name", ["oversikt", "tjenesteomrade-omsorg", "datakvalitet", "index"])
+@pytest.mark.parametrize(
+    "name", ["oversikt", "tjenesteomrade-omsorg", "datakvalitet", "index", "pilot-effekter"]
+)
 def test_headings_in_order_and_contents_on_long_pages(suite, name):
     html = (suite["reports"] / f"{name}.html").read_text(encoding="utf-8")
     levels = _headings(html)

@@ -16,7 +16,7 @@ import pytest
 from tests import helpers
 from tests.browser import offline_browser, wait_for_charts
 from tests.conftest import run_build
-from vtklean import build, paths, read, render
+from vtklean import build, paths, pilot, processed, read, render
 
 MAX_PAGE_BYTES = 6 * 1024 * 1024
 
@@ -72,7 +72,8 @@ def _areas(folder: Path) -> list[str]:
 def test_every_page_is_built(suite):
     folder = suite["reports"]
     names = {p.name for p in _pages(folder)}
-    expected = {"index.html", "oversikt.html", "datakvalitet.html", "tilgjengelighet.html"} | {
+    fixed = {"index", "oversikt", "pilot-effekter", "datakvalitet", "tilgjengelighet"}
+    expected = {f"{name}.html" for name in fixed} | {
         f"tjenesteomrade-{read.normalise_name(a)}.html" for a in _areas(folder)
     }
     assert names == expected
@@ -81,7 +82,9 @@ def test_every_page_is_built(suite):
     assert audit == {n.removesuffix(".html") for n in names} - {"index", "tilgjengelighet"}
 
 
-@pytest.mark.parametrize("page", ["index", "oversikt", "datakvalitet", "tjenesteomrade-omsorg"])
+@pytest.mark.parametrize(
+    "page", ["index", "oversikt", "datakvalitet", "tjenesteomrade-omsorg", "pilot-effekter"]
+)
 def test_page_is_offline_norwegian_and_code_free(suite, page):
     path = suite["reports"] / f"{page}.html"
     html = path.read_text(encoding="utf-8")
@@ -143,7 +146,31 @@ def test_index_links_every_page_and_the_spreadsheet(suite):
         if page.name != "index.html":
             assert page.name in links
     assert {"nokkeltall.xlsx", "nokkeltall.csv"} <= links
-    assert "Pilot-effekter" in " ".join(parsed.text)
+    assert "pilot-effekter.html" in links
+    assert "kommer" not in " ".join(parsed.text)
+
+
+def _number(text: str) -> float:
+    return float(text.replace("\u2212", "-").replace(",", "."))
+
+
+def test_pilot_page_shows_the_planted_effect_inside_its_interval(suite):
+    text = " ".join(" ".join(parse(suite["reports"] / "pilot-effekter.html").text).split())
+    found = re.search(
+        r"alle enheter som har startet \((\d+) enheter\) er den anslåtte effekten på "
+        r"sykefravær (\S+) prosentpoeng i gjennomsnitt etter start \(95 % intervall (\S+) "
+        r"til (\S+)\)",
+        text.replace("\u00a0", " "),
+    )
+    assert found, text[:2000]
+    estimate, low, high = (_number(found.group(i)) for i in (2, 3, 4))
+    months = processed.load(str(suite["processed"]), 2017).datasets.unit_months
+    truth = helpers.planted_truth(months, pilot.panel(months, "sykefravaer_prosent", "ar"))
+    assert low <= truth <= high
+    assert low <= estimate <= high < 0
+    for wave in (1, 2):
+        assert f"effekt før og etter start, bølge {wave}" in text
+    assert "Toveis faste effekter (TWFE)" in text and "Like utviklingsbaner" in text
 
 
 def test_provenance_on_every_page(suite):

@@ -155,7 +155,7 @@ def _year_earlier(d: dt.date) -> dt.date:
 
 
 def jobs(options: Options, data_dir: Path, year: int, areas: list[str]) -> list[render.Job]:
-    """The notebook runs of a build: overview, one per service area, data quality."""
+    """The notebook runs of a build: overview, each service area, pilot effects, data quality."""
     base = {"year": year, "processed_dir": str(data_dir)}
 
     def job(page: str, notebook: str, title: str, **extra: object) -> render.Job:
@@ -176,6 +176,7 @@ def jobs(options: Options, data_dir: Path, year: int, areas: list[str]) -> list[
         )
         for area in areas
     ]
+    out.append(job("pilot-effekter", "pilot-effekter", f"Pilot-effekter {year}"))
     out.append(job("datakvalitet", "datakvalitet", f"Datakvalitet {year}"))
     return out
 
@@ -204,12 +205,9 @@ def _render_all(
 
 
 def _index_pages(todo: list[render.Job]) -> list[dict]:
-    """The index's list: every page, the place for pilot effects, downloads, the statement."""
+    """The index's list: every page, the downloads, the accessibility statement."""
     pages = [{"title": j.title, "href": f"{j.page}.html", "note": None} for j in todo]
-    if todo:
-        pilot = {"title": "Pilot-effekter", "href": None, "note": "kommer (effekter for forskere)"}
-        pages.insert(len(pages) - 1, pilot)
-    else:
+    if not todo:
         pages.append(
             {"title": "Rapportsidene", "href": None, "note": "ikke laget (bygget med --data-only)"}
         )

@@ -462,3 +462,139 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
             "Realiseringsgrad": "prosent",
         },
     )
+
+
+def event_study(
+    frame: pl.DataFrame,
+    *,
+    key: str,
+    title: str,
+    label: str,
+    unit: str,
+    grain: str,
+    decimals: int,
+) -> Chart:
+    """Estimated effect by time since start, with its interval; before start are placebos.
+
+    `frame` is an event-study table (event_time, estimate, ci_low, ci_high, cohorts), already
+    cut to the window to show.
+    """
+    step = "år" if grain == "ar" else "måneder"
+    fig = _figure(f"Tid fra start ({step}; 0 = perioden Lean startet)", f"Effekt ({unit})")
+    fig.update_yaxes(rangemode="normal", zeroline=True, zerolinewidth=2)
+    fmt = f".{decimals}f"
+    for i, (name, part) in enumerate(
+        (
+            ("Før start (kontroll: skal ligge nær 0)", frame.filter(pl.col("event_time") < 0)),
+            ("Etter start (anslått effekt)", frame.filter(pl.col("event_time") >= 0)),
+        )
+    ):
+        if part.height == 0:
+            continue
+        est = part.get_column("estimate").to_numpy()
+        fig.add_scatter(
+            x=part.get_column("event_time").to_list(),
+            y=est,
+            mode="markers" if grain == "ar" else "lines+markers",
+            name=name,
+            line={"color": COLOURS[4 if i == 0 else 0], "width": 2},
+            marker={
+                "symbol": "circle-open" if i == 0 else "diamond",
+                "size": 9 if grain == "ar" else 5,
+                "color": COLOURS[4 if i == 0 else 0],
+            },
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": part.get_column("ci_high").to_numpy() - est,
+                "arrayminus": est - part.get_column("ci_low").to_numpy(),
+                "color": COLOURS[4 if i == 0 else 0],
+                "thickness": 1.5,
+                "width": 4 if grain == "ar" else 0,
+            },
+            customdata=part.select("ci_low", "ci_high").to_numpy(),
+            hovertemplate=(
+                f"%{{x}} {step}: %{{y:{fmt}}} {unit} "
+                f"(95 % intervall %{{customdata[0]:{fmt}}} til %{{customdata[1]:{fmt}}})"
+                "<extra></extra>"
+            ),
+        )
+    fig.add_vline(x=-0.5, line={"color": "#4a5563", "dash": "dash", "width": 1})
+    after = frame.filter(pl.col("event_time") >= 0)
+    if after.height:
+        last = after.row(-1, named=True)
+        sentence = (
+            f"Punktene er anslått effekt på {label.lower()} i hver periode før og etter start, "
+            f"med 95 % intervall som strek. {last['event_time']} {step} etter start er "
+            f"anslaget {norsk.number(last['estimate'], decimals)} {unit} "
+            f"({norsk.number(last['ci_low'], decimals)} til "
+            f"{norsk.number(last['ci_high'], decimals)})."
+        )
+    else:
+        sentence = "Ingen perioder etter start i dataene."
+    table = frame.select(
+        pl.col("event_time").alias(f"Tid fra start ({step})"),
+        pl.col("estimate").alias("Anslag"),
+        pl.col("ci_low").alias("Nedre grense"),
+        pl.col("ci_high").alias("Øvre grense"),
+        pl.col("cohorts").alias("Kohorter"),
+    )
+    kind = "tall2" if decimals == 2 else "heltall"
+    formats = {"Anslag": kind, "Nedre grense": kind, "Øvre grense": kind, "Kohorter": "heltall"}
+    return Chart(key, title, sentence, fig, table, formats)
+
+
+def estimate_comparison(frame: pl.DataFrame, unit: str, decimals: int) -> Chart:
+    """Estimates from different methods side by side, each with its interval where it has one.
+
+    `frame` has the columns metode, estimate, ci_low, ci_high (intervals may be null).
+    """
+    names = frame.get_column("metode").to_list()
+    est = frame.get_column("estimate").to_numpy()
+    low = frame.get_column("ci_low").fill_null(float("nan")).to_numpy()
+    high = frame.get_column("ci_high").fill_null(float("nan")).to_numpy()
+    fig = _figure(f"Effekt ({unit})", "", height=160 + 70 * max(1, len(names)), margin={"t": 45})
+    fig.update_yaxes(autorange="reversed", rangemode="normal")
+    fig.update_xaxes(rangemode="normal", zeroline=True, zerolinewidth=2)
+    fmt = f".{decimals}f"
+    fig.add_scatter(
+        x=est,
+        y=names,
+        mode="markers+text",
+        marker={
+            "symbol": [SYMBOLS[i % len(SYMBOLS)] for i in range(len(names))],
+            "size": 12,
+            "color": COLOURS[0],
+        },
+        text=[norsk.number(v, decimals) for v in est],
+        textposition="top center",
+        error_x={
+            "type": "data",
+            "symmetric": False,
+            "array": high - est,
+            "arrayminus": est - low,
+            "color": COLOURS[0],
+            "thickness": 1.5,
+        },
+        hovertemplate=f"%{{y}}: %{{x:{fmt}}} {unit}<extra></extra>",
+        showlegend=False,
+    )
+    sentence = (
+        "Samme data, ulike metoder: bare den første tar hensyn til at enhetene startet på "
+        "ulike tidspunkt og at effekten bygger seg opp over tid."
+    )
+    kind = "tall2" if decimals == 2 else "heltall"
+    table = frame.select(
+        pl.col("metode").alias("Metode"),
+        pl.col("estimate").alias("Anslag"),
+        pl.col("ci_low").alias("Nedre grense"),
+        pl.col("ci_high").alias("Øvre grense"),
+    )
+    return Chart(
+        "metoder",
+        "Anslått effekt etter metode",
+        sentence,
+        fig,
+        table,
+        {"Anslag": kind, "Nedre grense": kind, "Øvre grense": kind},
+    )

@@ -51,6 +51,8 @@ def fmt(value: object, kind: str) -> str:
             return norsk.percent(value)
         case "heltall":
             return norsk.number(value, 0)
+        case "tall2":
+            return norsk.number(value, 2)
         case "dato":
             return norsk.date(value)
     if isinstance(value, dt.date):
@@ -64,7 +66,9 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
     """An accessible table: caption, column headers with scope, first column as row header."""
     formats = formats or {}
     numeric = {
-        c for c, k in formats.items() if k in ("arsverk", "kr", "mill", "prosent", "heltall")
+        c
+        for c, k in formats.items()
+        if k in ("arsverk", "kr", "mill", "prosent", "heltall", "tall2")
     }
 
     def th(col: str) -> str:

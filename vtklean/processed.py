@@ -137,6 +137,11 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
             raise ValueError("give a folder or a year")
         folder = paths.PROCESSED / str(year)
     folder = Path(folder)
+    if not (folder / META).exists():
+        raise FileNotFoundError(
+            f"Fant ingen datasett i {folder}. Kjør `make report` (eller "
+            f"`vtklean build --data-only --year {year or '<år>'}`) først."
+        )
     meta = json.loads((folder / META).read_text("utf-8"))
     period = Period(meta["ar"], dt.date.fromisoformat(meta["per_dato"]))
     frames = {stem: pl.read_parquet(folder / f"{stem}.parquet") for stem in DATASETS}

@@ -18,8 +18,10 @@ and ramp(e) = min(1, e / EFFECT_RAMP_MONTHS). From the month of `lean_start` on:
   and the budget deviation falls by about 6 percentage points;
 * årsverk, budgets and volume carry no planted effect (a placebo outcome).
 
-Before `lean_start` the treated units follow the same trends and seasonality as the
-others (parallel trends, no anticipation).
+Sick leave without Lean is drawn at or above EFFECT_SICK_LEAVE_PP, so the lowered value is
+never cut off at zero and every unit-month carries the full planted effect. Before
+`lean_start` the treated units follow the same trends and seasonality as the others
+(parallel trends, no anticipation).
 """
 
 from __future__ import annotations
@@ -615,12 +617,15 @@ def _make_resources(
     workdays = np.busday_count(starts, ends).astype(float)
     avtalte = np.round(fte * workdays[None, :], 1)
 
-    sick_pct = (
+    # Sick leave without Lean, floored at the full effect so that subtracting the effect
+    # never meets zero: the planted effect is then exactly what the data carry.
+    sick_without = np.clip(
         sick_base[:, None] * SICK_SEASON[month_of_year][None, :]
-        + rng.normal(0.0, 1.0, (n_u, n_m)) * (6 / np.sqrt(np.maximum(fte, 1)))
-        - EFFECT_SICK_LEAVE_PP * exposure
+        + rng.normal(0.0, 1.0, (n_u, n_m)) * (6 / np.sqrt(np.maximum(fte, 1))),
+        EFFECT_SICK_LEAVE_PP,
+        60.0,
     )
-    sick_pct = np.clip(sick_pct, 0.0, 60.0)
+    sick_pct = sick_without - EFFECT_SICK_LEAVE_PP * exposure
     fravaer = np.round(avtalte * sick_pct / 100, 1)
 
     wage_growth = 1.03 ** (t / 12)

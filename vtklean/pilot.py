@@ -1,0 +1,380 @@
+"""The pilot-effects analysis: unit panels from the monthly data and the estimates shown."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+from scipy.stats import binomtest
+
+from vtklean import effects, norsk
+
+UNIT = "enhet_id"
+COHORT = "kohort"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An outcome the analysis can study, with the words the page uses for it."""
+
+    name: str
+    label: str
+    unit: str  # unit of a difference, as the page writes it
+    decimals: int
+
+
+OUTCOMES = {
+    o.name: o
+    for o in (
+        Outcome("sykefravaer_prosent", "Sykefravær", "prosentpoeng", 2),
+        Outcome("arsverk", "Årsverk", "årsverk", 2),
+        Outcome("kostnad_per_volum", "Kostnad per volumenhet", "kr", 0),
+        Outcome("budsjettavvik_prosent", "Budsjettavvik", "prosentpoeng", 2),
+    )
+}
+GRAINS = {"ar": "år", "maned": "måned"}
+PLACEBO_TEST_LEVEL = 0.05  # below this, the pre-start misses are more than chance
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A balanced unit-by-period panel for one outcome, and the units it leaves out, with why."""
+
+    frame: pl.DataFrame  # enhet_id, enhet, pilot, periode, kohort, utfall
+    grain: str
+    outcome: Outcome
+    left_out: dict[str, str]
+
+
+def _check(outcome: str, grain: str) -> Outcome:
+    if outcome not in OUTCOMES:
+        raise effects.EffectError(f"Ukjent utfall {outcome!r}: velg ett av {', '.join(OUTCOMES)}.")
+    if grain not in GRAINS:
+        raise effects.EffectError(f"Ukjent periode {grain!r}: velg 'ar' eller 'maned'.")
+    return OUTCOMES[outcome]
+
+
+def _yearly(unit_months: pl.DataFrame) -> pl.DataFrame:
+    """Unit-years as ratios of sums (årsverk: mean of the months); only complete years."""
+    months_in_year = unit_months.group_by("ar").agg(pl.col("maned").n_unique().alias("full"))
+    sums = unit_months.group_by(UNIT, "enhet", "pilot", "lean_start", "ar").agg(
+        pl.len().alias("maneder"),
+        pl.col("fravaer_dagsverk").sum(),
+        pl.col("avtalte_dagsverk").sum(),
+        pl.col("regnskap_kr").sum(),
+        pl.col("budsjett_kr").sum(),
+        pl.col("volum").sum(),
+        pl.col("arsverk").mean(),
+    )
+    return (
+        sums.join(months_in_year, on="ar")
+        .filter(pl.col("maneder") == pl.col("full"))
+        .with_columns(
+            periode=pl.col("ar"),
+            start=pl.col("lean_start").dt.year(),
+            sykefravaer_prosent=pl.when(pl.col("avtalte_dagsverk") > 0).then(
+                pl.col("fravaer_dagsverk") / pl.col("avtalte_dagsverk") * 100
+            ),
+            budsjettavvik_prosent=pl.when(pl.col("budsjett_kr") != 0).then(
+                (pl.col("regnskap_kr") - pl.col("budsjett_kr")) / pl.col("budsjett_kr") * 100
+            ),
+            kostnad_per_volum=pl.when(pl.col("volum") > 0).then(
+                pl.col("regnskap_kr") / pl.col("volum")
+            ),
+        )
+    )
+
+
+def panel(unit_months: pl.DataFrame, outcome: str, grain: str = "ar") -> Panel:
+    """The balanced panel for an outcome at a period grain ('ar' or 'maned').
+
+    The cohort is the period of the unit's `lean_start`. A unit that starts after the last
+    period counts as not treated within the panel; a unit that started in or before the
+    first period, or lacks the outcome in some period, is left out (with the reason).
+    """
+    spec = _check(outcome, grain)
+    if grain == "ar":
+        frame = _yearly(unit_months)
+    else:
+        frame = unit_months.with_columns(
+            periode=pl.col("maned"), start=pl.col("lean_start").dt.month_start()
+        )
+    frame = frame.select(
+        UNIT, "enhet", "pilot", "periode", "start", pl.col(outcome).cast(pl.Float64).alias("utfall")
+    )
+    periods = frame.get_column("periode").unique().sort()
+    if periods.len() < 2:
+        raise effects.EffectError("Dataene har færre enn to perioder; ingen effekt kan beregnes.")
+    first, last = periods[0], periods[-1]
+    left_out: dict[str, str] = {}
+    early = frame.filter(pl.col("start") <= first).get_column(UNIT).unique().sort()
+    for u in early:
+        left_out[u] = "startet med Lean før eller i første periode med data"
+    frame = frame.filter(~pl.col(UNIT).is_in(early.implode())).with_columns(
+        pl.when(pl.col("start") <= last).then(pl.col("start")).alias(COHORT)
+    )
+    counts = (
+        frame.filter(pl.col("utfall").is_not_null() & pl.col("utfall").is_not_nan())
+        .group_by(UNIT)
+        .agg(pl.col("periode").n_unique().alias("n"))
+    )
+    complete = counts.filter(pl.col("n") == periods.len()).get_column(UNIT)
+    for u in frame.get_column(UNIT).unique().sort():
+        if u not in complete:
+            left_out[u] = (
+                "mangler tall for noen perioder (kom til, ble lagt ned eller har tomme tall)"
+            )
+    frame = frame.filter(pl.col(UNIT).is_in(complete.implode())).drop("start")
+    return Panel(frame.sort(UNIT, "periode"), grain, spec, left_out)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the pilot-effects page shows for one outcome and grain."""
+
+    panel: Panel
+    all_units: effects.DidResult
+    waves: dict[int, effects.DidResult]  # pilot wave -> its estimates
+    twfe: dict[str, float]
+    before_after: pl.DataFrame  # pilot units only
+
+
+def _wave_units(frame: pl.DataFrame) -> dict[int, list[str]]:
+    waves = (
+        frame.filter(pl.col("pilot").is_not_null() & pl.col(COHORT).is_not_null())
+        .group_by("pilot")
+        .agg(pl.col(UNIT).unique().sort())
+        .sort("pilot")
+    )
+    return {int(w): list(u) for w, u in waves.iter_rows()}
+
+
+def analyse(
+    unit_months: pl.DataFrame,
+    outcome: str = "sykefravaer_prosent",
+    grain: str = "ar",
+    control: str = "notyettreated",
+    alpha: float = 0.05,
+    window: int | None = None,
+) -> Analysis:
+    """Staggered estimates for all trained units and each pilot wave, TWFE and before/after.
+
+    `window` is the number of periods before and after start in the before/after
+    comparison (default: 1 year or 12 months).
+    """
+    p = panel(unit_months, outcome, grain)
+    keys = {"unit": UNIT, "period": "periode", "cohort": COHORT, "outcome": "utfall"}
+    everyone = effects.staggered_did(p.frame, control=control, alpha=alpha, **keys)
+    waves = {
+        wave: effects.staggered_did(p.frame, control=control, alpha=alpha, focus=units, **keys)
+        for wave, units in _wave_units(p.frame).items()
+    }
+    naive = effects.before_after(
+        p.frame.filter(pl.col("pilot").is_not_null()),
+        window=window or (1 if grain == "ar" else 12),
+        **keys,
+    ).join(p.frame.select(UNIT, "enhet", "pilot").unique(), on=UNIT)
+    return Analysis(
+        p, everyone, waves, effects.twfe(p.frame, alpha=alpha, **keys), naive.sort("pilot", UNIT)
+    )
+
+
+def _num(value: float, spec: Outcome) -> str:
+    return norsk.number(value, spec.decimals)
+
+
+def effect_sentence(result: effects.DidResult, spec: Outcome, who: str) -> str:
+    """The overall estimate in words, with its interval and what the interval says."""
+    o = result.overall
+    if math.isnan(o["estimate"]):
+        return f"For {who} finnes ingen perioder etter start å beregne en effekt for."
+    level = round((1 - result.alpha) * 100)
+    head = (
+        f"For {who} ({result.treated_units} enheter) er den anslåtte effekten på "
+        f"{spec.label.lower()} {_num(o['estimate'], spec)} {spec.unit} i gjennomsnitt etter "
+        f"start ({level}\u00a0% intervall {_num(o['ci_low'], spec)} til "
+        f"{_num(o['ci_high'], spec)})."
+    )
+    if o["ci_high"] < 0:
+        tail = "Hele intervallet ligger under null: nedgangen er større enn tilfeldig variasjon."
+    elif o["ci_low"] > 0:
+        tail = "Hele intervallet ligger over null: økningen er større enn tilfeldig variasjon."
+    else:
+        tail = (
+            "Intervallet omfatter null: dataene kan ikke skille en effekt fra tilfeldig variasjon."
+        )
+    return f"{head} {tail}"
+
+
+def placebo_sentence(result: effects.DidResult) -> str:
+    """How the periods before start look: the check of parallel trends and no anticipation."""
+    pre = result.event_study.filter(pl.col("event_time") < 0)
+    if pre.height == 0:
+        return "Det finnes ingen perioder før start å kontrollere mot."
+    covers = pre.filter((pl.col("ci_low") <= 0) & (pl.col("ci_high") >= 0)).height
+    level = round((1 - result.alpha) * 100)
+    text = (
+        f"Før start dekker {covers} av {pre.height} intervaller null. Uten forskjeller i "
+        f"utvikling før start venter vi at omtrent {level}\u00a0% gjør det"
+    )
+    # Are there more misses than chance allows? One-sided binomial test at 5 %.
+    misses = pre.height - covers
+    p_value = binomtest(misses, pre.height, result.alpha, alternative="greater").pvalue
+    if p_value >= PLACEBO_TEST_LEVEL:
+        return (
+            f"{text}, og avviket er innenfor det tilfeldig variasjon gir: forutsetningene "
+            "ser rimelige ut."
+        )
+    return (
+        f"{text}; her bommer flere enn tilfeldig variasjon kan forklare. Enhetene som "
+        "startet, utviklet seg annerledes enn de andre allerede før start, så anslaget etter "
+        "start må leses med forsiktighet."
+    )
+
+
+def event_window(result: effects.DidResult, before: int | None, after: int | None) -> pl.DataFrame:
+    """The event-study rows from `before` periods before start to `after` periods after."""
+    frame = result.event_study
+    if before is not None:
+        frame = frame.filter(pl.col("event_time") >= -before)
+    if after is not None:
+        frame = frame.filter(pl.col("event_time") <= after)
+    return frame
+
+
+def comparison(analysis: Analysis) -> pl.DataFrame:
+    """The staggered estimate, the static TWFE estimate and the pilots' naive before/after."""
+    o, t = analysis.all_units.overall, analysis.twfe
+    naive = analysis.before_after.get_column("endring").drop_nulls()
+    rows = [
+        ("Forskjøvet DiD (Callaway og Sant'Anna)", o["estimate"], o["ci_low"], o["ci_high"]),
+        ("Toveis faste effekter (TWFE)", t["estimate"], t["ci_low"], t["ci_high"]),
+    ]
+    if naive.len():
+        rows.append(("Før/etter, pilotenhetene (snitt)", float(naive.mean()), None, None))
+    return pl.DataFrame(rows, schema=["metode", "estimate", "ci_low", "ci_high"], orient="row")
+
+
+def comparison_sentence(analysis: Analysis) -> str:
+    """Why the methods differ, with this data's numbers."""
+    spec = analysis.panel.outcome
+    o, t = analysis.all_units.overall, analysis.twfe
+    diff = t["estimate"] - o["estimate"]
+    why = (
+        "TWFE bruker også enheter som allerede har startet, som sammenligning for enheter "
+        "som starter senere. Når effekten bygger seg opp over tid, trekkes da en del av "
+        "effekten fra igjen. Hovedanslaget sammenligner bare med enheter som ennå ikke har "
+        "startet."
+    )
+    head = (
+        f"Den enkle regresjonen med faste effekter for enhet og periode (TWFE) gir "
+        f"{_num(t['estimate'], spec)} {spec.unit}"
+    )
+    if o["ci_low"] <= t["estimate"] <= o["ci_high"]:
+        text = (
+            f"{head}, innenfor intervallet til hovedanslaget: her gir metodene omtrent samme "
+            f"svar, fordi mange enheter aldri startet og kan brukes som sammenligning. Det er "
+            f"ikke alltid slik: {why[0].lower()}{why[1:]}"
+        )
+    else:
+        text = (
+            f"{head}, {_num(abs(diff), spec)} {spec.unit} "
+            f"{'høyere' if diff > 0 else 'lavere'} enn hovedanslaget og utenfor intervallet. "
+            f"{why} Derfor er TWFE-anslaget skjevt her."
+        )
+    naive = analysis.before_after.get_column("endring").drop_nulls()
+    if naive.len():
+        text += (
+            f" Før/etter-tallene for pilotenhetene ({_num(float(naive.mean()), spec)} "
+            f"{spec.unit} i snitt) har ingen sammenligningsgruppe: alt annet som endret seg "
+            "samtidig, som sesong, trender og tilfeldige svingninger, telles med som effekt."
+        )
+    return text
+
+
+def _period_text(value: object, grain: str) -> str:
+    """A period as the page writes it: `2011` or `03.2011`."""
+    if grain == "maned" and hasattr(value, "strftime"):
+        return value.strftime("%m.%Y")
+    return str(value)
+
+
+def intro_sentence(analysis: Analysis, year: int) -> str:
+    """What the page studies: outcome, periods, how many units in each role."""
+    p = analysis.panel
+    periods = p.frame.get_column("periode")
+    treated = p.frame.filter(pl.col(COHORT).is_not_null()).get_column(UNIT).n_unique()
+    units = p.frame.get_column(UNIT).n_unique()
+    grain = GRAINS[p.grain]
+    return (
+        f"Siden ser på {p.outcome.label.lower()} per {grain} fra "
+        f"{_period_text(periods.min(), p.grain)} til {_period_text(periods.max(), p.grain)} "
+        f"(data til og med {year}). {treated} av {units} enheter startet med Lean i perioden; "
+        f"de {units - treated} andre har ikke startet innen utgangen av dataene. "
+        "Negative tall betyr nedgang."
+    )
+
+
+def waves_sentence(analysis: Analysis) -> str:
+    """Who the pilot waves are and when they started."""
+    frame = analysis.panel.frame.filter(pl.col("pilot").is_not_null())
+    if frame.height == 0:
+        return "Dataene har ingen pilotenheter."
+    parts = []
+    starts = frame.select(UNIT, "enhet", "pilot", COHORT).unique().sort("pilot", COHORT, UNIT)
+    for (wave,), rows in starts.group_by("pilot", maintain_order=True):
+        names = ", ".join(rows.get_column("enhet"))
+        first, last = rows.get_column(COHORT).min(), rows.get_column(COHORT).max()
+        when = _period_text(first, analysis.panel.grain)
+        if last != first:
+            when += f"–{_period_text(last, analysis.panel.grain)}"
+        parts.append(f"Bølge {wave} ({rows.height} enheter, start {when}): {names}.")
+    return (
+        " ".join(parts) + " Med så få enheter blir intervallene brede. Alle enheter som ennå "
+        "ikke hadde startet, er sammenligningsgrunnlaget også her."
+    )
+
+
+BEFORE_AFTER_FORMATS = {"Før start": "tall2", "Etter start": "tall2", "Endring": "tall2"}
+
+
+def before_after_caption(analysis: Analysis) -> str:
+    """Caption of the pilots' before/after table, naming the window."""
+    window = analysis.before_after.get_column("perioder_etter").max() or 0
+    unit = "år" if analysis.panel.grain == "ar" else "måneder"
+    return (
+        f"Enkel før/etter for pilotenhetene: snitt av {analysis.panel.outcome.label.lower()} "
+        f"{window} {unit} før og etter start ({analysis.panel.outcome.unit} for endringen)"
+    )
+
+
+def before_after_table(analysis: Analysis) -> pl.DataFrame:
+    """Pilot units' naive before/after, ready for the page."""
+    grain = analysis.panel.grain
+    return analysis.before_after.select(
+        pl.col("enhet").alias("Enhet"),
+        pl.col("pilot").cast(pl.String).alias("Bølge"),
+        pl.col(COHORT)
+        .map_elements(lambda v: _period_text(v, grain), return_dtype=pl.String)
+        .alias("Start"),
+        pl.col("for").alias("Før start"),
+        pl.col("etter").alias("Etter start"),
+        pl.col("endring").alias("Endring"),
+    )
+
+
+def coverage_sentence(analysis: Analysis) -> str:
+    """Which units the estimates leave out, and why."""
+    left = analysis.panel.left_out
+    used = analysis.all_units.units
+    if not left:
+        return f"Alle {used} enhetene med tall i hele perioden er med."
+    reasons: dict[str, list[str]] = {}
+    for unit, why in sorted(left.items()):
+        reasons.setdefault(why, []).append(unit)
+    text = " ".join(
+        f"{len(units)} enheter er utelatt fordi de {why} ({', '.join(units)})."
+        for why, units in reasons.items()
+    )
+    return f"{used} enheter er med i beregningen. {text}"
