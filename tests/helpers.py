@@ -386,3 +386,11 @@ def planted_truth(unit_months: pl.DataFrame, panel: pilot.Panel) -> float:
     )
     cohorts = cells.group_by("kohort").agg(pl.col("tau").mean(), pl.col("n").first())
     return float((cohorts["tau"] * cohorts["n"]).sum() / cohorts["n"].sum())
+
+
+def params_file(path: Path, **values: object) -> Path:
+    """A build parameter file (YAML) with these values over the defaults."""
+    import yaml
+
+    path.write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
+    return path

@@ -17,13 +17,28 @@ import polars as pl
 import xlsxwriter
 import yaml
 
-from vtklean import __version__, datasets, figures, paths, pdf, processed, read, render, swap
+from vtklean import (
+    __version__,
+    datasets,
+    figures,
+    paths,
+    pdf,
+    privacy,
+    processed,
+    read,
+    render,
+    swap,
+)
 from vtklean.problems import DataError
 
 log = logging.getLogger(__name__)
 
 BUILD_PARAMS = paths.PARAMS / "build.yaml"
-DEFAULT_PARAMS = {"budsjettavvik_advarsel_prosent": 50.0}
+DEFAULT_PARAMS = {
+    "budsjettavvik_advarsel_prosent": 50.0,
+    "prikking_grense": 5,
+    "ekstra_roller": [],
+}
 FINGERPRINT = ".bygg.json"
 WORKERS = 2  # the machines this runs on have two cores
 
@@ -82,6 +97,17 @@ def load_params(path: Path) -> dict:
     return DEFAULT_PARAMS | loaded
 
 
+def privacy_rule(params: dict) -> privacy.Rule:
+    """The suppression threshold and shown roles from the build parameters."""
+    threshold = params["prikking_grense"]
+    extra = params["ekstra_roller"]
+    if not isinstance(threshold, int | float) or isinstance(threshold, bool) or threshold < 0:
+        raise UsageError(f"prikking_grense skal være et tall (0 eller mer), ikke {threshold!r}")
+    if not isinstance(extra, list) or not all(isinstance(r, str) for r in extra):
+        raise UsageError(f"ekstra_roller skal være en liste med roller, ikke {extra!r}")
+    return privacy.Rule(threshold=threshold, roles=(*privacy.ROLES, *extra))
+
+
 def resolve_period(
     resources: pl.DataFrame, year: int | None, as_of: dt.date | None
 ) -> datasets.Period:
@@ -137,12 +163,26 @@ def _up_to_date(processed_dir: Path, reports_dir: Path, key: str) -> bool:
 
 
 def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date) -> None:
-    """nokkeltall.csv (UTF-8, `,`, `.` decimals, empty for no value) and nokkeltall.xlsx."""
-    table.write_csv(folder / "nokkeltall.csv", separator=",", null_value="")
+    """nokkeltall.csv (UTF-8, `,`, `.` decimals, empty for no value) and nokkeltall.xlsx.
+
+    A value hidden for privacy is `:` in both; the workbook explains it on a second sheet.
+    """
+    privacy.for_export(table).write_csv(folder / "nokkeltall.csv", separator=",", null_value="")
+    shown = table.drop([c for c in table.columns if c.endswith(privacy.FLAG)])
     created = dt.datetime.combine(as_of, dt.time())
     with xlsxwriter.Workbook(str(folder / "nokkeltall.xlsx")) as wb:
         wb.set_properties({"created": created, "title": f"Nøkkeltall per {as_of:%d.%m.%Y}"})
-        table.write_excel(workbook=wb, worksheet="Nøkkeltall", autofit=True)
+        shown.write_excel(workbook=wb, worksheet="Nøkkeltall", autofit=True)
+        sheet = wb.get_worksheet_by_name("Nøkkeltall")
+        for column in privacy.flagged_columns(table):
+            col = shown.columns.index(column)
+            reasons = table.get_column(privacy.flag(column)).to_list()
+            for row, why in enumerate(reasons, start=1):
+                if why is not None:
+                    sheet.write_string(row, col, privacy.SUPPRESSED)
+        text = privacy.footnote(table)
+        if text:
+            wb.add_worksheet("Forklaring").write_string(0, 0, text)
 
 
 def _year_earlier(d: dt.date) -> dt.date:
@@ -256,11 +296,14 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     assert period is not None  # no errors means every required table was read
     tables = {name: td.data for name, td in raw.tables.items()}
     say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
-    ds = datasets.build(tables, period)
+    rule = privacy_rule(params)
+    ds = datasets.build(tables, period, rule)
     table = figures.rounded(figures.key_figures(ds))
     before = figures.rounded(
         figures.key_figures(
-            datasets.build(tables, datasets.Period(period.year - 1, _year_earlier(period.as_of)))
+            datasets.build(
+                tables, datasets.Period(period.year - 1, _year_earlier(period.as_of)), rule
+            )
         )
     )
 
@@ -285,7 +328,9 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
                 render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
             )
         _write_figures(table, staged_reports, period.as_of)
-        figures.all_units(ds).write_csv(staged_reports / "enheter.csv", null_value="")
+        privacy.for_export(figures.all_units(ds)).write_csv(
+            staged_reports / "enheter.csv", null_value=""
+        )
         (staged_reports / "index.html").write_text(
             render.index_page(
                 f"Lean i Vestre Toten – rapporter for {period.year}",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 import polars as pl
 
-from vtklean import norsk
+from vtklean import norsk, privacy
 
 # Dark, restrained colours, each with at least 3:1 contrast against white; categories are
 # also told apart by marker symbols and text labels, never by colour alone.
@@ -380,10 +380,17 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
             hovertemplate="%{text}: Lean-start %{x|%m.%Y}<extra></extra>",
         )
     fig.update_xaxes(tickformat="%Y")
+    flag = privacy.flag("sykefravaer_prosent")
+    hidden = pl.col(flag).is_not_null() if flag in monthly.columns else pl.lit(False)
     years = (
-        monthly.with_columns(ar=pl.col("maned").dt.year())
+        monthly.with_columns(ar=pl.col("maned").dt.year(), _skjult=hidden)
         .group_by("ar")
-        .agg(pl.col("fravaer_dagsverk").sum(), pl.col("avtalte_dagsverk").sum())
+        .agg(
+            pl.col("fravaer_dagsverk").sum(),
+            pl.col("avtalte_dagsverk").sum(),
+            pl.col("_skjult").any(),
+        )
+        .filter(~pl.col("_skjult"))  # a year with a hidden month is not summed up here
         .sort("ar")
     )
     if years.height >= 2:
@@ -398,6 +405,7 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
     table = monthly.select(
         pl.col("maned").dt.strftime("%m.%Y").alias("Måned"),
         pl.col("sykefravaer_prosent").alias("Sykefravær"),
+        *([pl.col(flag).alias(privacy.flag("Sykefravær"))] if flag in monthly.columns else []),
     ).join(
         starts.group_by(pl.col("maned").dt.strftime("%m.%Y").alias("Måned")).agg(
             pl.when(pl.len() <= NAMES_SHOWN)

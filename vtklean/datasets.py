@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-WHOLE = "Hele kommunen"
+from vtklean import privacy
+
+WHOLE = privacy.WHOLE
 
 # Gain status as of D.
 NOT_YET = "ikke_registrert"  # identified after D
@@ -75,14 +77,26 @@ def units(enheter: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     )
 
 
-def gains(gevinster: pl.DataFrame, unit_frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+def gains(
+    gevinster: pl.DataFrame,
+    unit_frame: pl.DataFrame,
+    as_of: dt.date,
+    roles: tuple[str, ...] = privacy.ROLES,
+) -> pl.DataFrame:
     """Gains with their status and counted årsverk and kroner as of D.
 
     `identifisert_arsverk` is the gain's årsverk when it counts as identified on D;
     `realisert_arsverk_dato` what counts as realised on D (`realisert_arsverk`, or the
-    whole gain where that is empty); kroner are realised in the same share.
+    whole gain where that is empty); kroner are realised in the same share. The gain
+    owner is kept only as a role (`ansvarlig_rolle`): a value that is not one of `roles`
+    may be a person's name and is not carried on.
     """
     d = pl.lit(as_of, pl.Date)
+    # Raw gains carry `ansvarlig`; gains already processed carry only the role.
+    if "ansvarlig" in gevinster.columns:
+        owner = privacy.role(pl.col("ansvarlig"), roles).alias("ansvarlig_rolle")
+    else:
+        owner = pl.col("ansvarlig_rolle")
     known = pl.col("identifisert") <= d
     rejected = known & pl.col("forkastet").is_not_null() & (pl.col("forkastet") <= d)
     realised = known & pl.col("realisert").is_not_null() & (pl.col("realisert") <= d)
@@ -102,7 +116,7 @@ def gains(gevinster: pl.DataFrame, unit_frame: pl.DataFrame, as_of: dt.date) -> 
             "realisert",
             "realisert_arsverk",
             "forkastet",
-            "ansvarlig",
+            owner,
         )
         .join(
             unit_frame.select("enhet_id", "enhet", "tjenesteomrade"),
@@ -247,6 +261,7 @@ class Datasets:
     unit_years: pl.DataFrame
     area_years: pl.DataFrame
     ideas: pl.DataFrame | None
+    hidden: pl.DataFrame  # cells the reports must not show (privacy.hidden_cells)
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The datasets by file stem, as written to the processed folder."""
@@ -256,14 +271,18 @@ class Datasets:
             "enhet_maned": self.unit_months,
             "enhet_ar": self.unit_years,
             "tjenesteomrade_ar": self.area_years,
+            "prikking": self.hidden,
         }
         if self.ideas is not None:
             out["forbedringer"] = self.ideas
         return out
 
 
-def build(tables: dict[str, pl.DataFrame], period: Period) -> Datasets:
+def build(
+    tables: dict[str, pl.DataFrame], period: Period, rule: privacy.Rule | None = None
+) -> Datasets:
     """Build every dataset from typed raw tables for a report period."""
+    rule = rule or privacy.Rule()
     unit_frame = units(tables["enheter"], period.as_of)
     months = unit_months(tables["ressursbruk"], unit_frame, period.cutoff)
     ideas = tables.get("forbedringer")
@@ -286,9 +305,10 @@ def build(tables: dict[str, pl.DataFrame], period: Period) -> Datasets:
     return Datasets(
         period=period,
         units=unit_frame,
-        gains=gains(tables["gevinster"], unit_frame, period.as_of),
+        gains=gains(tables["gevinster"], unit_frame, period.as_of, rule.roles),
         unit_months=months,
         unit_years=unit_year_frame,
         area_years=area_years(unit_year_frame, period),
         ideas=ideas,
+        hidden=privacy.hidden_cells(months, rule),
     )

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from vtklean import datasets
+from vtklean import datasets, privacy
 from vtklean.datasets import WHOLE, Datasets, exact_sum
 from vtklean.norsk import sort_key
 
@@ -111,7 +111,17 @@ def key_figures(ds: Datasets) -> pl.DataFrame:
             sykefravaer_prosent=_ratio("fravaer_dagsverk", "avtalte_dagsverk"),
         )
     )
-    return out.select(COLUMNS)
+    out = out.select(COLUMNS)
+    for measure in (privacy.SICK, privacy.HEADCOUNT):
+        out = privacy.hide(
+            out,
+            ds.hidden,
+            level=privacy.AREA_YEAR,
+            measure=measure,
+            on={"tjenesteomrade": "tjenesteomrade"},
+            where={"ar": ds.period.year},
+        )
+    return out
 
 
 def rounded(figures: pl.DataFrame) -> pl.DataFrame:
@@ -209,15 +219,18 @@ def backlog(ds: Datasets, area: str | None = None) -> pl.DataFrame:
             arsverk=exact_sum("arsverk"),
             snitt_dager=pl.col("ventet_dager").mean().round(0),
             lengst_dager=pl.col("ventet_dager").max(),
-            ansvarlige=pl.col("ansvarlig").drop_nulls().unique().sort().str.join(", "),
+            ansvarlige=pl.col("ansvarlig_rolle").drop_nulls().unique().sort().str.join(", "),
         )
         .sort(["arsverk", "enhet"], descending=[True, False])
     )
 
 
 def monthly_sick_leave(ds: Datasets, area: str | None = None) -> pl.DataFrame:
-    """Sick leave per month (sum of absence over sum of agreed days) for an area or all."""
-    return (
+    """Sick leave per month (sum of absence over sum of agreed days) for an area or all.
+
+    Hidden months (privacy) have no figures, only the reason in `sykefravaer_prosent_prikket`.
+    """
+    frame = (
         _area(ds.unit_months, area)
         .group_by("maned")
         .agg(exact_sum("fravaer_dagsverk"), exact_sum("avtalte_dagsverk"))
@@ -227,6 +240,18 @@ def monthly_sick_leave(ds: Datasets, area: str | None = None) -> pl.DataFrame:
             )
         )
         .sort("maned")
+    )
+    frame = privacy.hide(
+        frame,
+        ds.hidden,
+        level=privacy.AREA_MONTH,
+        measure=privacy.SICK,
+        on={"maned": "maned"},
+        where={"tjenesteomrade": area or WHOLE},
+    )
+    hidden = pl.col(privacy.flag(privacy.SICK)).is_not_null()
+    return frame.with_columns(
+        pl.when(~hidden).then(pl.col(c)).alias(c) for c in ("fravaer_dagsverk", "avtalte_dagsverk")
     )
 
 
@@ -264,7 +289,7 @@ def unit_table(ds: Datasets, area: str) -> pl.DataFrame:
     before = years.filter(pl.col("ar") == year - 1).select(
         "enhet_id", pl.col("sykefravaer_prosent").alias("sykefravaer_prosent_i_fjor")
     )
-    return (
+    table = (
         _area(ds.units, area)
         .select("enhet_id", "enhet", "aktiv", "lean_start", "pilot", "lagt_ned")
         .join(gains, on="enhet_id", how="left")
@@ -273,6 +298,17 @@ def unit_table(ds: Datasets, area: str) -> pl.DataFrame:
         .with_columns(pl.col("identifisert_arsverk", "realisert_arsverk").fill_null(0.0))
         .sort(pl.col("enhet").map_elements(sort_key, return_dtype=pl.String))
     )
+    for column, ar in (("sykefravaer_prosent", year), ("sykefravaer_prosent_i_fjor", year - 1)):
+        table = privacy.hide(
+            table,
+            ds.hidden,
+            level=privacy.UNIT_YEAR,
+            measure=privacy.SICK,
+            column=column,
+            on={"enhet_id": "enhet_id"},
+            where={"ar": ar},
+        )
+    return table
 
 
 def all_units(ds: Datasets) -> pl.DataFrame:

@@ -11,7 +11,7 @@ import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from vtklean import norsk
+from vtklean import norsk, privacy
 from vtklean.charts import Chart
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -70,17 +70,23 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
         for c, k in formats.items()
         if k in ("arsverk", "kr", "mill", "prosent", "heltall", "tall2")
     }
+    columns = [c for c in frame.columns if not c.endswith(privacy.FLAG)]
 
     def th(col: str) -> str:
         cls = ' class="tall"' if col in numeric else ""
         return f'<th scope="col"{cls}>{html.escape(col)}</th>'
 
-    head = "".join(th(c) for c in frame.columns)
+    def shown(rec: dict, col: str) -> str:
+        if rec.get(privacy.flag(col)) is not None:
+            return privacy.SUPPRESSED
+        return fmt(rec[col], formats.get(col, ""))
+
+    head = "".join(th(c) for c in columns)
     rows = []
-    for rec in frame.iter_rows():
+    for rec in frame.iter_rows(named=True):
         cells = []
-        for i, (col, value) in enumerate(zip(frame.columns, rec, strict=True)):
-            text = html.escape(fmt(value, formats.get(col, "")))
+        for i, col in enumerate(columns):
+            text = html.escape(shown(rec, col))
             cls = ' class="tall"' if col in numeric else ""
             tag = "th" if i == 0 else "td"
             scope = ' scope="row"' if i == 0 else ""
@@ -88,9 +94,12 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     label = html.escape(caption or "Tabell")
+    note = privacy.footnote(frame)
+    foot = f'<p class="fotnote">{html.escape(note)}</p>' if note else ""
     return Html(
         f'<div class="tabell" tabindex="0" role="region" aria-label="{label}">'
         f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f"{foot}"
     )
 
 
@@ -125,6 +134,7 @@ class Card:
     label: str
     value: str
     change: str = ""
+    hidden: str | None = None  # why the value is hidden (privacy), if it is
 
 
 def _change(now: float | None, before: float | None, kind: str, unit: str) -> str:
@@ -137,10 +147,18 @@ def _change(now: float | None, before: float | None, kind: str, unit: str) -> st
 
 
 def key_cards(now: dict, before: dict | None) -> list[Card]:
-    """The key figures of one row of nokkeltall, with the change from the year before."""
+    """The key figures of one row of nokkeltall, with the change from the year before.
+
+    A figure hidden for privacy shows `:`; no change is shown where either year is hidden
+    (the change would give the hidden figure away).
+    """
     b = before or {}
 
     def c(label: str, col: str, kind: str, unit: str = "") -> Card:
+        if now.get(privacy.flag(col)) is not None:
+            return Card(label, privacy.SUPPRESSED, "", now[privacy.flag(col)])
+        if b.get(privacy.flag(col)) is not None:
+            return Card(label, fmt(now.get(col), kind), "")
         return Card(label, fmt(now.get(col), kind), _change(now.get(col), b.get(col), kind, unit))
 
     trained = f"{now['enheter_lean']} av {now['enheter']}"
@@ -177,9 +195,11 @@ def cards(items: list[Card], caption: str) -> Html:
             f'<div class="kort"><dt>{html.escape(i.label)}</dt>'
             f'<dd class="verdi">{html.escape(i.value)}</dd>{change}</div>'
         )
+    note = privacy.note([i.hidden for i in items if i.hidden])
+    foot = f'<p class="fotnote">{html.escape(note)}</p>' if note else ""
     return Html(
         f'<section class="nokkeltall" aria-label="{html.escape(caption)}">'
-        f'<dl class="kortliste">{"".join(parts)}</dl></section>'
+        f'<dl class="kortliste">{"".join(parts)}</dl>{foot}</section>'
     )
 
 
@@ -208,7 +228,11 @@ def unit_sentence(unit: dict, year: int) -> str:
             f"Har identifisert {norsk.number(unit['identifisert_arsverk'])} årsverk i gevinster "
             f"og realisert {norsk.number(unit['realisert_arsverk'])}."
         )
-    if unit["sykefravaer_prosent"] is not None:
+    if unit.get(privacy.flag("sykefravaer_prosent")) is not None:
+        parts.append(
+            f"Sykefraværet i {year} vises ikke ({privacy.SUPPRESSED}) av personvernhensyn."
+        )
+    elif unit["sykefravaer_prosent"] is not None:
         change = ""
         if unit["sykefravaer_prosent_i_fjor"] is not None:
             change = f" (året før: {norsk.percent(unit['sykefravaer_prosent_i_fjor'])})"
@@ -276,7 +300,9 @@ TOP = 10
 
 
 def _unit_table(units: pl.DataFrame, caption: str) -> Html:
-    shown = units.select(list(UNIT_COLUMNS)).rename({k: v[0] for k, v in UNIT_COLUMNS.items()})
+    names = {k: v[0] for k, v in UNIT_COLUMNS.items()}
+    flags = {privacy.flag(k): privacy.flag(v) for k, v in names.items() if privacy.flag(k) in units}
+    shown = units.select([*names, *flags]).rename(names | flags)
     return table(shown, {v[0]: v[1] for v in UNIT_COLUMNS.values() if v[1]}, caption)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 from scipy.stats import binomtest
 
-from vtklean import effects, norsk
+from vtklean import effects, norsk, privacy
 
 UNIT = "enhet_id"
 COHORT = "kohort"
@@ -140,6 +140,36 @@ class Analysis:
     before_after: pl.DataFrame  # pilot units only
 
 
+def _hide_windows(
+    naive: pl.DataFrame, pilots: pl.DataFrame, hidden: pl.DataFrame, window: int
+) -> pl.DataFrame:
+    """Hide a unit's before/after figures when a year they draw on is hidden."""
+    periods = pilots.get_column("periode").unique().sort().to_list()
+    position = {v: i for i, v in enumerate(periods)}
+    years = (
+        pilots.with_columns(
+            offset=pl.col("periode").replace_strict(position, return_dtype=pl.Int64)
+            - pl.col(COHORT).replace_strict(position, default=None, return_dtype=pl.Int64),
+            ar=pl.col("periode").dt.year()
+            if pilots.schema["periode"] == pl.Date
+            else pl.col("periode"),
+        )
+        .filter(pl.col("offset").is_between(-window, window - 1))
+        .select(UNIT, pl.col("ar").cast(pl.Int32))
+        .unique()
+    )
+    cells = hidden.filter(
+        (pl.col("niva") == privacy.UNIT_YEAR) & (pl.col("maal") == privacy.SICK)
+    ).select(UNIT, "ar", pl.format("{}:{}", "grunn", pl.col("grense").round(6)).alias("grunn"))
+    reasons = years.join(cells, on=[UNIT, "ar"]).group_by(UNIT).agg(pl.col("grunn").sort().first())
+    out = naive.join(reasons, on=UNIT, how="left", maintain_order="left")
+    is_hidden = pl.col("grunn").is_not_null()
+    return out.with_columns(
+        *[pl.when(~is_hidden).then(pl.col(c)).alias(c) for c in ("for", "etter", "endring")],
+        *[pl.col("grunn").alias(privacy.flag(c)) for c in ("for", "etter", "endring")],
+    ).drop("grunn")
+
+
 def _wave_units(frame: pl.DataFrame) -> dict[int, list[str]]:
     waves = (
         frame.filter(pl.col("pilot").is_not_null() & pl.col(COHORT).is_not_null())
@@ -157,11 +187,13 @@ def analyse(
     control: str = "notyettreated",
     alpha: float = 0.05,
     window: int | None = None,
+    hidden: pl.DataFrame | None = None,
 ) -> Analysis:
     """Staggered estimates for all trained units and each pilot wave, TWFE and before/after.
 
     `window` is the number of periods before and after start in the before/after
-    comparison (default: 1 year or 12 months).
+    comparison (default: 1 year or 12 months). With `hidden` (the privacy table), a pilot
+    unit's before/after sick leave is hidden when any of its years in the windows is.
     """
     p = panel(unit_months, outcome, grain)
     keys = {"unit": UNIT, "period": "periode", "cohort": COHORT, "outcome": "utfall"}
@@ -170,11 +202,13 @@ def analyse(
         wave: effects.staggered_did(p.frame, control=control, alpha=alpha, focus=units, **keys)
         for wave, units in _wave_units(p.frame).items()
     }
-    naive = effects.before_after(
-        p.frame.filter(pl.col("pilot").is_not_null()),
-        window=window or (1 if grain == "ar" else 12),
-        **keys,
-    ).join(p.frame.select(UNIT, "enhet", "pilot").unique(), on=UNIT)
+    size = window or (1 if grain == "ar" else 12)
+    pilots = p.frame.filter(pl.col("pilot").is_not_null())
+    naive = effects.before_after(pilots, window=size, **keys).join(
+        p.frame.select(UNIT, "enhet", "pilot").unique(), on=UNIT
+    )
+    if hidden is not None and outcome == privacy.SICK:
+        naive = _hide_windows(naive, pilots, hidden, size)
     return Analysis(
         p, everyone, waves, effects.twfe(p.frame, alpha=alpha, **keys), naive.sort("pilot", UNIT)
     )
@@ -352,15 +386,21 @@ def before_after_caption(analysis: Analysis) -> str:
 def before_after_table(analysis: Analysis) -> pl.DataFrame:
     """Pilot units' naive before/after, ready for the page."""
     grain = analysis.panel.grain
-    return analysis.before_after.select(
+    frame = analysis.before_after
+    names = {"for": "Før start", "etter": "Etter start", "endring": "Endring"}
+    flags = [
+        pl.col(privacy.flag(c)).alias(privacy.flag(n))
+        for c, n in names.items()
+        if privacy.flag(c) in frame.columns
+    ]
+    return frame.select(
         pl.col("enhet").alias("Enhet"),
         pl.col("pilot").cast(pl.String).alias("Bølge"),
         pl.col(COHORT)
         .map_elements(lambda v: _period_text(v, grain), return_dtype=pl.String)
         .alias("Start"),
-        pl.col("for").alias("Før start"),
-        pl.col("etter").alias("Etter start"),
-        pl.col("endring").alias("Endring"),
+        *[pl.col(c).alias(n) for c, n in names.items()],
+        *flags,
     )
 
 

@@ -17,7 +17,7 @@ META = "meta.json"
 KEY_FIGURES = "nokkeltall.parquet"
 CHECKS = "kontroller.parquet"
 PROBLEMS = "avvik.parquet"
-DATASETS = ("enheter", "gevinster", "enhet_maned", "enhet_ar", "tjenesteomrade_ar")
+DATASETS = ("enheter", "gevinster", "enhet_maned", "enhet_ar", "tjenesteomrade_ar", "prikking")
 OPTIONAL = ("forbedringer",)
 NOW, BEFORE = "i_ar", "i_fjor"
 
@@ -155,6 +155,7 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
         unit_years=frames["enhet_ar"],
         area_years=frames["tjenesteomrade_ar"],
         ideas=ideas,
+        hidden=frames["prikking"],
     )
     key = pl.read_parquet(folder / KEY_FIGURES)
     return Processed(

@@ -16,7 +16,7 @@ import jinja2
 import polars as pl
 import yaml
 
-from vtklean import __version__, norsk
+from vtklean import __version__, norsk, privacy
 from vtklean.paths import ROOT
 from vtklean.read import normalise_name
 
@@ -105,10 +105,19 @@ def _cell(column: str, value: object) -> str:
 
 
 def figure_table(figures: pl.DataFrame) -> dict:
-    """The key figures formatted for people: headers and rows of text."""
+    """The key figures formatted for people: headers, rows of text, and the privacy note."""
     cols = [c for c in FIGURE_HEADERS if c in figures.columns]
-    rows = [[_cell(c, rec[c]) for c in cols] for rec in figures.iter_rows(named=True)]
-    return {"header": [FIGURE_HEADERS[c] for c in cols], "rows": rows}
+
+    def cell(rec: dict, c: str) -> str:
+        hidden = rec.get(privacy.flag(c)) is not None
+        return privacy.SUPPRESSED if hidden else _cell(c, rec[c])
+
+    rows = [[cell(rec, c) for c in cols] for rec in figures.iter_rows(named=True)]
+    return {
+        "header": [FIGURE_HEADERS[c] for c in cols],
+        "rows": rows,
+        "note": privacy.footnote(figures),
+    }
 
 
 def index_page(

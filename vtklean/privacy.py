@@ -1,0 +1,305 @@
+"""Privacy in what the reports publish: small-cell suppression and gain owners by role only.
+
+Suppression (prikking), as SSB and Udir practise it:
+
+* primary: a unit's (or an aggregate's) sick leave and headcount are hidden when it has
+  fewer than `threshold` employees (`ansatte` in its last month of the period; where
+  `ansatte` is missing, fewer than `threshold` årsverk);
+* secondary: no hidden value may be recovered by subtraction from a shown total. The
+  totals the reports show are the service area over its units, the municipality over
+  its areas and over its months, and the year over its months. Wherever a shown total has
+  exactly one hidden part, the smallest shown part is hidden too (one extra cell per such
+  total, the fewest that closes it); a hidden total with every part shown gets its
+  smallest part hidden.
+
+Hidden cells are listed in one table (the `prikking` dataset). `hide` turns a frame's
+hidden cells into nulls with a `<column>_prikket` column saying why; pages show `:` there
+and exports write `:`. The values never leave the library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+WHOLE = "Hele kommunen"
+SUPPRESSED = ":"
+FLAG = "_prikket"
+PRIMARY = "primær"
+SECONDARY = "sekundær"
+SICK = "sykefravaer_prosent"
+HEADCOUNT = "ansatte"
+
+UNIT_YEAR, AREA_YEAR, AREA_MONTH = "enhet_ar", "omrade_ar", "omrade_maned"
+SCHEMA = {
+    "niva": pl.String,
+    "tjenesteomrade": pl.String,
+    "enhet_id": pl.String,
+    "ar": pl.Int32,
+    "maned": pl.Date,
+    "maal": pl.String,
+    "grunn": pl.String,
+    "grense": pl.Float64,
+}
+
+# Roles a gain owner (`ansvarlig`) may be shown as; anything else may be a person's name
+# and is shown as OTHER_ROLE. More roles can be listed in params/build.yaml.
+ROLES = (
+    "Avdelingsleder",
+    "Enhetsleder",
+    "Fagkoordinator",
+    "Fagleder",
+    "Kommunaldirektør",
+    "Kommunalsjef",
+    "Kommunedirektør",
+    "Leanveileder",
+    "Lean-koordinator",
+    "Prosjektleder",
+    "Rektor",
+    "Rådmann",
+    "Seksjonsleder",
+    "Styrer",
+    "Teamleder",
+    "Tjenesteleder",
+    "Virksomhetsleder",
+)
+OTHER_ROLE = "Annen ansvarlig (ikke vist)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What is hidden: the threshold, and the roles a gain owner may be shown as."""
+
+    threshold: float = 5
+    roles: tuple[str, ...] = field(default=ROLES)
+
+
+def flag(column: str) -> str:
+    """The name of the column saying why `column` is hidden in a row (null: shown)."""
+    return f"{column}{FLAG}"
+
+
+def role(expr: pl.Expr, roles: Iterable[str]) -> pl.Expr:
+    """A gain owner as a role from the list, else OTHER_ROLE; empty stays empty."""
+    known = {r.casefold(): r for r in roles}
+    cleaned = expr.str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase()
+    return (
+        pl.when(expr.is_null() | (cleaned == ""))
+        .then(None)
+        .otherwise(cleaned.replace_strict(known, default=OTHER_ROLE, return_dtype=pl.String))
+    )
+
+
+# ---- which cells are hidden --------------------------------------------------------------
+
+
+def _size(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Headcount per group (sum), or årsverk where any member lacks a headcount."""
+    return frame.group_by(keys).agg(
+        pl.when(pl.col("ansatte").null_count() == 0)
+        .then(pl.col("ansatte").sum().cast(pl.Float64))
+        .otherwise(pl.col("arsverk").sum())
+        .alias("storrelse")
+    )
+
+
+def _sizes(unit_months: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Sizes of every cell the reports can show, by level."""
+    m = unit_months.select(
+        "enhet_id", "tjenesteomrade", "maned", "ansatte", "arsverk", ar=pl.col("maned").dt.year()
+    )
+    # A unit's size in a year: its headcount in its last month that year (årsverk: mean).
+    last = m.filter(pl.col("maned") == pl.col("maned").max().over("enhet_id", "ar"))
+    mean_fte = m.group_by("enhet_id", "ar").agg(pl.col("arsverk").mean())
+    unit_year = (
+        last.drop("arsverk")
+        .join(mean_fte, on=["enhet_id", "ar"])
+        .with_columns(storrelse=pl.coalesce(pl.col("ansatte").cast(pl.Float64), pl.col("arsverk")))
+    )
+    both = pl.concat([last, last.with_columns(tjenesteomrade=pl.lit(WHOLE))])
+    months = pl.concat([m, m.with_columns(tjenesteomrade=pl.lit(WHOLE))])
+    area_year = _size(
+        both.drop("arsverk").join(mean_fte, on=["enhet_id", "ar"]), ["tjenesteomrade", "ar"]
+    )
+    return {
+        UNIT_YEAR: unit_year.select("tjenesteomrade", "enhet_id", "ar", "storrelse"),
+        AREA_YEAR: area_year,
+        AREA_MONTH: _size(months, ["tjenesteomrade", "maned"]).with_columns(
+            ar=pl.col("maned").dt.year()
+        ),
+    }
+
+
+Key = tuple
+
+
+def _close(
+    hidden: dict[Key, str], size: dict[Key, float], relations: list[tuple[Key, list[Key]]]
+) -> None:
+    """Secondary suppression: hide cells until no relation gives a hidden cell away."""
+    pending = list(relations)
+    by_member: dict[Key, list[int]] = defaultdict(list)
+    for i, (total, parts) in enumerate(relations):
+        for k in (total, *parts):
+            by_member[k].append(i)
+    queue = set(range(len(pending)))
+    while queue:
+        i = min(queue)
+        queue.discard(i)
+        total, parts = pending[i]
+        n_hidden = sum(p in hidden for p in parts)
+        exposed = n_hidden == 0 if total in hidden else n_hidden == 1
+        if not exposed or (total in hidden and not parts):
+            continue
+        shown = [p for p in parts if p not in hidden]
+        pick = min(shown, key=lambda k: (size.get(k, 0.0), k)) if shown else total
+        hidden[pick] = SECONDARY
+        queue.update(by_member[pick])
+        queue.add(i)
+
+
+def hidden_cells(unit_months: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+    """Every hidden cell (level, keys, measure, primary or secondary), sorted."""
+    sizes = _sizes(unit_months)
+    rows: list[dict] = []
+    for measure in (SICK, HEADCOUNT):
+        hidden: dict[Key, str] = {}
+        size: dict[Key, float] = {}
+        relations: list[tuple[Key, list[Key]]] = []
+        area_of: dict[tuple[str, int], list[Key]] = defaultdict(list)
+        whole_year: dict[int, list[Key]] = defaultdict(list)
+        for r in sizes[AREA_YEAR].iter_rows(named=True):
+            key = (AREA_YEAR, r["tjenesteomrade"], None, r["ar"], None)
+            size[key] = r["storrelse"]
+            if r["tjenesteomrade"] != WHOLE:
+                whole_year[r["ar"]].append(key)
+        if measure == SICK:
+            # Unit years are shown for sick leave only (headcount per unit is not shown).
+            for r in sizes[UNIT_YEAR].iter_rows(named=True):
+                key = (UNIT_YEAR, r["tjenesteomrade"], r["enhet_id"], r["ar"], None)
+                size[key] = r["storrelse"]
+                area_of[(r["tjenesteomrade"], r["ar"])].append(key)
+            months_of: dict[tuple[str, int], list[Key]] = defaultdict(list)
+            whole_month: dict[dt.date, list[Key]] = defaultdict(list)
+            for r in sizes[AREA_MONTH].iter_rows(named=True):
+                key = (AREA_MONTH, r["tjenesteomrade"], None, r["ar"], r["maned"])
+                size[key] = r["storrelse"]
+                months_of[(r["tjenesteomrade"], r["ar"])].append(key)
+                if r["tjenesteomrade"] != WHOLE:
+                    whole_month[r["maned"]].append(key)
+            relations += [
+                ((AREA_YEAR, a, None, y, None), sorted(parts)) for (a, y), parts in area_of.items()
+            ]
+            relations += [
+                ((AREA_YEAR, a, None, y, None), sorted(parts))
+                for (a, y), parts in months_of.items()
+            ]
+            relations += [
+                ((AREA_MONTH, WHOLE, None, m.year, m), sorted(parts))
+                for m, parts in whole_month.items()
+            ]
+        relations += [
+            ((AREA_YEAR, WHOLE, None, y, None), sorted(parts)) for y, parts in whole_year.items()
+        ]
+        for key, value in size.items():
+            if value is not None and value < rule.threshold:
+                hidden[key] = PRIMARY
+        _close(hidden, size, sorted(relations))
+        rows += [
+            {
+                "niva": k[0],
+                "tjenesteomrade": k[1],
+                "enhet_id": k[2],
+                "ar": k[3],
+                "maned": k[4],
+                "maal": measure,
+                "grunn": why,
+                "grense": float(rule.threshold),
+            }
+            for k, why in hidden.items()
+        ]
+    return pl.DataFrame(rows, schema=SCHEMA).sort(pl.all())
+
+
+# ---- applying them -----------------------------------------------------------------------
+
+
+def hide(
+    frame: pl.DataFrame,
+    cells: pl.DataFrame,
+    *,
+    level: str,
+    measure: str,
+    on: dict[str, str],
+    where: dict[str, object] | None = None,
+    column: str | None = None,
+) -> pl.DataFrame:
+    """Null `column` (default: the measure) where its cell is hidden, with a reason column.
+
+    `on` maps the hidden-cells table's key columns to the frame's columns, `where` fixes
+    keys to values: `on={"enhet_id": "enhet_id"}, where={"ar": 2017}`. The reason column
+    holds e.g. `primær:5` (hidden, fewer than 5) or `sekundær:5`; null where shown.
+    """
+    column = column or measure
+    chosen = cells.filter((pl.col("niva") == level) & (pl.col("maal") == measure))
+    for key, value in (where or {}).items():
+        chosen = chosen.filter(pl.col(key) == value)
+    reasons = chosen.select(
+        *[pl.col(k).alias(v) for k, v in on.items()],
+        pl.format("{}:{}", "grunn", pl.col("grense").round(6)).alias(flag(column)),
+    ).unique(subset=list(on.values()))
+    out = frame.drop(flag(column), strict=False).join(
+        reasons, on=list(on.values()), how="left", maintain_order="left"
+    )
+    return out.with_columns(
+        pl.when(pl.col(flag(column)).is_null()).then(pl.col(column)).alias(column)
+    )
+
+
+def flagged_columns(frame: pl.DataFrame) -> list[str]:
+    """Columns of `frame` that have a reason column."""
+    return [c for c in frame.columns if flag(c) in frame.columns]
+
+
+def for_export(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame for CSV: hidden cells as `:` (text), reason columns dropped."""
+    out = frame
+    for column in flagged_columns(frame):
+        if frame.get_column(flag(column)).is_not_null().any():
+            out = out.with_columns(
+                pl.when(pl.col(flag(column)).is_not_null())
+                .then(pl.lit(SUPPRESSED))
+                .otherwise(pl.col(column).cast(pl.String))
+                .alias(column)
+            )
+    return out.drop([c for c in frame.columns if c.endswith(FLAG)])
+
+
+def footnote(frame: pl.DataFrame) -> str | None:
+    """The footnote for a table with hidden cells (None when nothing is hidden)."""
+    reasons = [
+        r for c in flagged_columns(frame) for r in frame.get_column(flag(c)).drop_nulls().to_list()
+    ]
+    return note(reasons)
+
+
+def note(reasons: list[str]) -> str | None:
+    """The footnote for these reasons (`primær:5`, `sekundær:5`, ...); None when empty."""
+    if not reasons:
+        return None
+    limit = float(reasons[0].split(":")[1])
+    text = (
+        f"{SUPPRESSED} Skjult for å verne enkeltpersoner: sykefravær og antall ansatte vises "
+        f"ikke for enheter og grupper med færre enn {limit:g} ansatte."
+    )
+    secondary = sum(r.startswith(SECONDARY) for r in reasons)
+    if secondary:
+        text += (
+            f" {secondary} av de skjulte tallene her er skjult fordi de ellers kunne regnes ut "
+            "ved å trekke andre tall fra en sum (sekundærprikking)."
+        )
+    return text
