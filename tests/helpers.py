@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+import yaml
 
 from vtklean import pilot, sample
 
@@ -390,7 +391,5 @@ def planted_truth(unit_months: pl.DataFrame, panel: pilot.Panel) -> float:
 
 def params_file(path: Path, **values: object) -> Path:
     """A build parameter file (YAML) with these values over the defaults."""
-    import yaml
-
     path.write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
     return path

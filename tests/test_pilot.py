@@ -177,3 +177,8 @@ def test_placebo_sentence_flags_only_more_misses_than_chance():
     assert "rimelige" in pilot.placebo_sentence(spec_ok)
     spec_bad = result_with(-1, -2, -0.5, [(-1, 1)] * 5 + [(0.1, 0.9)] * 3)
     assert "forsiktighet" in pilot.placebo_sentence(spec_bad)
+
+
+def test_loading_a_missing_processed_folder_says_what_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"Fant ingen datasett.*make report"):
+        processed.load(str(tmp_path / "mangler"), 2017)

@@ -540,16 +540,25 @@ def event_study(
         )
     else:
         sentence = "Ingen perioder etter start i dataene."
+    table, formats = _estimates_table(
+        frame, pl.col("event_time").alias(f"Tid fra start ({step})"), decimals
+    )
+    table = table.with_columns(frame.get_column("cohorts").alias("Kohorter"))
+    return Chart(key, title, sentence, fig, table, formats | {"Kohorter": "heltall"})
+
+
+def _estimates_table(
+    frame: pl.DataFrame, first: pl.Expr, decimals: int
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """A chart's numbers: a label column, then the estimate and its interval."""
     table = frame.select(
-        pl.col("event_time").alias(f"Tid fra start ({step})"),
+        first,
         pl.col("estimate").alias("Anslag"),
         pl.col("ci_low").alias("Nedre grense"),
         pl.col("ci_high").alias("Øvre grense"),
-        pl.col("cohorts").alias("Kohorter"),
     )
     kind = "tall2" if decimals == 2 else "heltall"
-    formats = {"Anslag": kind, "Nedre grense": kind, "Øvre grense": kind, "Kohorter": "heltall"}
-    return Chart(key, title, sentence, fig, table, formats)
+    return table, {"Anslag": kind, "Nedre grense": kind, "Øvre grense": kind}
 
 
 def estimate_comparison(frame: pl.DataFrame, unit: str, decimals: int) -> Chart:
@@ -591,18 +600,5 @@ def estimate_comparison(frame: pl.DataFrame, unit: str, decimals: int) -> Chart:
         "Samme data, ulike metoder: bare den første tar hensyn til at enhetene startet på "
         "ulike tidspunkt og at effekten bygger seg opp over tid."
     )
-    kind = "tall2" if decimals == 2 else "heltall"
-    table = frame.select(
-        pl.col("metode").alias("Metode"),
-        pl.col("estimate").alias("Anslag"),
-        pl.col("ci_low").alias("Nedre grense"),
-        pl.col("ci_high").alias("Øvre grense"),
-    )
-    return Chart(
-        "metoder",
-        "Anslått effekt etter metode",
-        sentence,
-        fig,
-        table,
-        {"Anslag": kind, "Nedre grense": kind, "Øvre grense": kind},
-    )
+    table, formats = _estimates_table(frame, pl.col("metode").alias("Metode"), decimals)
+    return Chart("metoder", "Anslått effekt etter metode", sentence, fig, table, formats)
