@@ -182,3 +182,9 @@ def test_placebo_sentence_flags_only_more_misses_than_chance():
 def test_loading_a_missing_processed_folder_says_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"Fant ingen datasett.*make report"):
         processed.load(str(tmp_path / "mangler"), 2017)
+
+
+def test_coverage_sentence_names_left_out_units_in_good_bokmaal():
+    analysis = pilot.analyse(months_frame(), "sykefravaer_prosent", "ar")
+    text = pilot.coverage_sentence(analysis)
+    assert "1 enhet er utelatt fordi den mangler tall" in text and "(C)" in text

@@ -309,7 +309,7 @@ def comparison_sentence(analysis: Analysis) -> str:
         text = (
             f"{head}, innenfor intervallet til hovedanslaget: her gir metodene omtrent samme "
             f"svar, fordi mange enheter aldri startet og kan brukes som sammenligning. Det er "
-            f"ikke alltid slik: {why[0].lower()}{why[1:]}"
+            f"ikke alltid slik. {why}"
         )
     else:
         text = (
@@ -414,7 +414,8 @@ def coverage_sentence(analysis: Analysis) -> str:
     for unit, why in sorted(left.items()):
         reasons.setdefault(why, []).append(unit)
     text = " ".join(
-        f"{len(units)} enheter er utelatt fordi de {why} ({', '.join(units)})."
+        f"{len(units)} {'enhet' if len(units) == 1 else 'enheter'} er utelatt fordi "
+        f"{'den' if len(units) == 1 else 'de'} {why} ({', '.join(units)})."
         for why, units in reasons.items()
     )
     return f"{used} enheter er med i beregningen. {text}"
