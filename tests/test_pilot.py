@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from tests.helpers import planted_truth
-from vtklean import datasets, effects, pilot, processed, sample
+from vtklean import datasets, effects, paths, pilot, processed, render, sample
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +188,28 @@ def test_coverage_sentence_names_left_out_units_in_good_bokmaal():
     analysis = pilot.analyse(months_frame(), "sykefravaer_prosent", "ar")
     text = pilot.coverage_sentence(analysis)
     assert "1 enhet er utelatt fordi den mangler tall" in text and "(C)" in text
+
+
+@pytest.mark.parametrize(
+    ("outcome", "grain", "label"),
+    [("budsjettavvik_prosent", "maned", "Budsjettavvik"), ("arsverk", "ar", "Årsverk")],
+)
+def test_notebook_runs_for_other_outcomes_and_grains(suite, tmp_path, outcome, grain, label):
+    """A researcher's parameters: the notebook renders every section for them."""
+    job = render.Job(
+        "pilot-effekter",
+        "pilot-effekter",
+        "Pilot-effekter",
+        (
+            ("year", 2017),
+            ("processed_dir", str(suite["processed"])),
+            ("utfall", outcome),
+            ("periode", grain),
+            ("vis_perioder_for", 24),
+            ("vis_perioder_etter", 36),
+        ),
+    )
+    _, _, body = render.execute(job, paths.NOTEBOOKS, tmp_path)
+    assert f"{label}: effekt før og etter start, alle enheter" in body
+    assert body.count("Plotly.newPlot(") == 4  # all units, two waves, the methods
+    assert ("måneder" if grain == "maned" else "år") in body
