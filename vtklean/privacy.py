@@ -19,9 +19,8 @@ and exports write `:`. The values never leave the library.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -162,53 +161,56 @@ def _close(
         queue.add(i)
 
 
+def _cells(frame: pl.DataFrame, level: str, *columns: str | None) -> list[tuple[Key, float]]:
+    """(key, size) for every row; a key is (level, area, unit, year, month)."""
+    values = [frame.get_column(c).to_list() if c else [None] * frame.height for c in columns]
+    return [
+        ((level, *key), size)
+        for *key, size in zip(*values, frame.get_column("storrelse").to_list(), strict=True)
+    ]
+
+
 def hidden_cells(unit_months: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     """Every hidden cell (level, keys, measure, primary or secondary), sorted."""
     sizes = _sizes(unit_months)
+    area_years = _cells(sizes[AREA_YEAR], AREA_YEAR, "tjenesteomrade", None, "ar", None)
+    unit_years = _cells(sizes[UNIT_YEAR], UNIT_YEAR, "tjenesteomrade", "enhet_id", "ar", None)
+    area_months = _cells(sizes[AREA_MONTH], AREA_MONTH, "tjenesteomrade", None, "ar", "maned")
+
+    def grouped(cells: list[tuple[Key, float]], total: Callable[[Key], Key]) -> dict:
+        out: dict[Key, list[Key]] = defaultdict(list)
+        for key, _ in cells:
+            t = total(key)
+            if t is not None:
+                out[t].append(key)
+        return out
+
+    # Totals the reports show, each with its parts (kind orders relations sharing a total).
+    def year_of(k: Key) -> Key:
+        return (AREA_YEAR, k[1], None, k[3], None)
+
+    whole_year = grouped(
+        area_years, lambda k: (AREA_YEAR, WHOLE, None, k[3], None) if k[1] != WHOLE else None
+    )
+    by_unit = grouped(unit_years, year_of)
+    by_month = grouped(area_months, year_of)
+    whole_month = grouped(
+        area_months, lambda k: (AREA_MONTH, WHOLE, None, k[3], k[4]) if k[1] != WHOLE else None
+    )
     rows: list[dict] = []
     for measure in (SICK, HEADCOUNT):
-        hidden: dict[Key, str] = {}
-        size: dict[Key, float] = {}
-        relations: list[tuple[Key, list[Key]]] = []
-        area_of: dict[tuple[str, int], list[Key]] = defaultdict(list)
-        whole_year: dict[int, list[Key]] = defaultdict(list)
-        for r in sizes[AREA_YEAR].iter_rows(named=True):
-            key = (AREA_YEAR, r["tjenesteomrade"], None, r["ar"], None)
-            size[key] = r["storrelse"]
-            if r["tjenesteomrade"] != WHOLE:
-                whole_year[r["ar"]].append(key)
+        relations = [(t, 0, p) for t, p in whole_year.items()]
+        cells = list(area_years)
         if measure == SICK:
-            # Unit years are shown for sick leave only (headcount per unit is not shown).
-            for r in sizes[UNIT_YEAR].iter_rows(named=True):
-                key = (UNIT_YEAR, r["tjenesteomrade"], r["enhet_id"], r["ar"], None)
-                size[key] = r["storrelse"]
-                area_of[(r["tjenesteomrade"], r["ar"])].append(key)
-            months_of: dict[tuple[str, int], list[Key]] = defaultdict(list)
-            whole_month: dict[dt.date, list[Key]] = defaultdict(list)
-            for r in sizes[AREA_MONTH].iter_rows(named=True):
-                key = (AREA_MONTH, r["tjenesteomrade"], None, r["ar"], r["maned"])
-                size[key] = r["storrelse"]
-                months_of[(r["tjenesteomrade"], r["ar"])].append(key)
-                if r["tjenesteomrade"] != WHOLE:
-                    whole_month[r["maned"]].append(key)
-            relations += [
-                ((AREA_YEAR, a, None, y, None), sorted(parts)) for (a, y), parts in area_of.items()
-            ]
-            relations += [
-                ((AREA_YEAR, a, None, y, None), sorted(parts))
-                for (a, y), parts in months_of.items()
-            ]
-            relations += [
-                ((AREA_MONTH, WHOLE, None, m.year, m), sorted(parts))
-                for m, parts in whole_month.items()
-            ]
-        relations += [
-            ((AREA_YEAR, WHOLE, None, y, None), sorted(parts)) for y, parts in whole_year.items()
-        ]
-        for key, value in size.items():
-            if value is not None and value < rule.threshold:
-                hidden[key] = PRIMARY
-        _close(hidden, size, sorted(relations))
+            # Unit years and months are shown for sick leave only (headcount: area years).
+            relations += [(t, 1, p) for t, p in by_unit.items()]
+            relations += [(t, 2, p) for t, p in by_month.items()]
+            relations += [(t, 3, p) for t, p in whole_month.items()]
+            cells += unit_years + area_months
+        size = dict(cells)
+        hidden = {k: PRIMARY for k, v in cells if v is not None and v < rule.threshold}
+        relations.sort(key=lambda r: (r[0], r[1]))
+        _close(hidden, size, [(t, p) for t, _, p in relations])
         rows += [
             {
                 "niva": k[0],
