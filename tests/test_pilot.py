@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -170,6 +171,11 @@ def test_effect_sentence_says_what_the_interval_says():
     assert "under null" in below
     across = pilot.effect_sentence(result_with(-0.2, -0.5, 0.1, []), spec, "bølge 1")
     assert "omfatter null" in across and "bølge 1 (4 enheter)" in across
+    assert "bare én enhet" not in across
+    single = dataclasses.replace(result_with(-0.2, -0.5, 0.1, []), single_unit_cohorts=(2011,))
+    assert "1 av gruppene som startet samtidig, har bare én enhet" in pilot.effect_sentence(
+        single, spec, "bølge 1"
+    )
 
 
 def test_placebo_sentence_flags_only_more_misses_than_chance():

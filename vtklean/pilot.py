@@ -238,6 +238,12 @@ def effect_sentence(result: effects.DidResult, spec: Outcome, who: str) -> str:
         tail = (
             "Intervallet omfatter null: dataene kan ikke skille en effekt fra tilfeldig variasjon."
         )
+    single = len(result.single_unit_cohorts)
+    if single:
+        tail += (
+            f" {single} av gruppene som startet samtidig, har bare én enhet; der kan ikke "
+            "spredningen måles, så intervallet er trolig noe for smalt."
+        )
     return f"{head} {tail}"
 
 
