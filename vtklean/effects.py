@@ -126,12 +126,7 @@ def _wide(
                 f"Enheten {row[unit]} har {cohort!r} = {g}, panelets første periode: da finnes "
                 "ingen periode før start å sammenligne med."
             )
-    complete = (
-        frame.filter(pl.col(outcome).is_not_null() & pl.col(outcome).is_not_nan())
-        .group_by(unit)
-        .agg(pl.col(period).n_unique().alias("n"))
-    )
-    keep = complete.filter(pl.col("n") == len(periods)).get_column(unit)
+    keep = complete_units(frame, unit=unit, period=period, outcome=outcome)
     all_units = first.get_column(unit).to_list()
     kept = set(keep.to_list())
     dropped = tuple(str(u) for u in all_units if u not in kept)
@@ -354,6 +349,31 @@ def twfe(
     return {"estimate": beta, "se": se, "ci_low": beta - z * se, "ci_high": beta + z * se}
 
 
+def within_window(frame: pl.DataFrame, *, period: str, cohort: str, window: int) -> pl.DataFrame:
+    """Rows from `window` periods before start to `window` - 1 after, with `offset` (0 = start).
+
+    Periods are counted on the grid of the frame's periods, so dates work as well as years.
+    """
+    periods = frame.get_column(period).drop_nulls().unique().sort().to_list()
+    position = {p: i for i, p in enumerate(periods)}
+    pos = pl.col(period).replace_strict(position, return_dtype=pl.Int64)
+    start = pl.col(cohort).replace_strict(position, default=None, return_dtype=pl.Int64)
+    return frame.with_columns(offset=pos - start).filter(
+        pl.col("offset").is_between(-window, window - 1)
+    )
+
+
+def complete_units(frame: pl.DataFrame, *, unit: str, period: str, outcome: str) -> pl.Series:
+    """Units with a value of `outcome` in every period of the frame (a balanced panel)."""
+    periods = frame.get_column(period).drop_nulls().n_unique()
+    counts = (
+        frame.filter(pl.col(outcome).is_not_null() & pl.col(outcome).is_not_nan())
+        .group_by(unit)
+        .agg(pl.col(period).n_unique().alias("n"))
+    )
+    return counts.filter(pl.col("n") == periods).get_column(unit)
+
+
 def before_after(
     panel: Any, *, unit: str, period: str, cohort: str, outcome: str, window: int
 ) -> pl.DataFrame:
@@ -364,15 +384,9 @@ def before_after(
     """
     frame = _as_polars(panel)
     _check_columns(frame, (unit, period, cohort, outcome))
-    periods = frame.get_column(period).drop_nulls().unique().sort().to_list()
-    position = {p: i for i, p in enumerate(periods)}
-    pos = pl.col(period).replace_strict(position, return_dtype=pl.Int64)
-    start = pl.col(cohort).replace_strict(position, default=None, return_dtype=pl.Int64)
-    offset = pos - start
     treated = frame.filter(pl.col(cohort).is_not_null() & pl.col(outcome).is_not_null())
     return (
-        treated.with_columns(offset=offset)
-        .filter(pl.col("offset").is_between(-window, window - 1))
+        within_window(treated, period=period, cohort=cohort, window=window)
         .group_by(unit, cohort)
         .agg(
             pl.col(outcome).filter(pl.col("offset") < 0).mean().alias("for"),

@@ -129,17 +129,22 @@ def rounded(figures: pl.DataFrame) -> pl.DataFrame:
     return figures.with_columns(pl.col(c).round(n) for c, n in DECIMALS.items())
 
 
-def category_totals(ds: Datasets, area: str | None = None) -> pl.DataFrame:
-    """Identified and realised årsverk by category of gain, as of D, largest realised first."""
+def _gain_totals(ds: Datasets, area: str | None, by: str, largest: str) -> pl.DataFrame:
+    """Identified and realised årsverk as of D by `by`, largest `largest` first."""
     return (
         _area(ds.gains, area)
-        .group_by("kategori")
+        .group_by(by)
         .agg(
             exact_sum("identifisert_arsverk"),
             exact_sum("realisert_arsverk_dato").alias("realisert_arsverk"),
         )
-        .sort("realisert_arsverk", "kategori", descending=[True, False])
+        .sort(largest, by, descending=[True, False])
     )
+
+
+def category_totals(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+    """Identified and realised årsverk by category of gain, as of D, largest realised first."""
+    return _gain_totals(ds, area, "kategori", "realisert_arsverk")
 
 
 def _area(frame: pl.DataFrame, area: str | None) -> pl.DataFrame:
@@ -148,15 +153,7 @@ def _area(frame: pl.DataFrame, area: str | None) -> pl.DataFrame:
 
 def method_totals(ds: Datasets, area: str | None = None) -> pl.DataFrame:
     """Identified and realised årsverk by method, as of D, largest identified first."""
-    return (
-        _area(ds.gains, area)
-        .group_by("metode")
-        .agg(
-            exact_sum("identifisert_arsverk"),
-            exact_sum("realisert_arsverk_dato").alias("realisert_arsverk"),
-        )
-        .sort("identifisert_arsverk", "metode", descending=[True, False])
-    )
+    return _gain_totals(ds, area, "metode", "identifisert_arsverk")
 
 
 def gains_history(ds: Datasets, area: str | None = None) -> pl.DataFrame:

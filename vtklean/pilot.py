@@ -114,12 +114,7 @@ def panel(unit_months: pl.DataFrame, outcome: str, grain: str = "ar") -> Panel:
     frame = frame.filter(~pl.col(UNIT).is_in(early.implode())).with_columns(
         pl.when(pl.col("start") <= last).then(pl.col("start")).alias(COHORT)
     )
-    counts = (
-        frame.filter(pl.col("utfall").is_not_null() & pl.col("utfall").is_not_nan())
-        .group_by(UNIT)
-        .agg(pl.col("periode").n_unique().alias("n"))
-    )
-    complete = counts.filter(pl.col("n") == periods.len()).get_column(UNIT)
+    complete = effects.complete_units(frame, unit=UNIT, period="periode", outcome="utfall")
     for u in frame.get_column(UNIT).unique().sort():
         if u not in complete:
             left_out[u] = (
@@ -144,23 +139,13 @@ def _hide_windows(
     naive: pl.DataFrame, pilots: pl.DataFrame, hidden: pl.DataFrame, window: int
 ) -> pl.DataFrame:
     """Hide a unit's before/after figures when a year they draw on is hidden."""
-    periods = pilots.get_column("periode").unique().sort().to_list()
-    position = {v: i for i, v in enumerate(periods)}
+    year = pl.col("periode").dt.year() if pilots.schema["periode"] == pl.Date else pl.col("periode")
     years = (
-        pilots.with_columns(
-            offset=pl.col("periode").replace_strict(position, return_dtype=pl.Int64)
-            - pl.col(COHORT).replace_strict(position, default=None, return_dtype=pl.Int64),
-            ar=pl.col("periode").dt.year()
-            if pilots.schema["periode"] == pl.Date
-            else pl.col("periode"),
-        )
-        .filter(pl.col("offset").is_between(-window, window - 1))
-        .select(UNIT, pl.col("ar").cast(pl.Int32))
+        effects.within_window(pilots, period="periode", cohort=COHORT, window=window)
+        .select(UNIT, year.cast(pl.Int32).alias("ar"))
         .unique()
     )
-    cells = hidden.filter(
-        (pl.col("niva") == privacy.UNIT_YEAR) & (pl.col("maal") == privacy.SICK)
-    ).select(UNIT, "ar", pl.format("{}:{}", "grunn", pl.col("grense").round(6)).alias("grunn"))
+    cells = privacy.reasons(hidden, privacy.UNIT_YEAR, privacy.SICK).select(UNIT, "ar", "grunn")
     reasons = years.join(cells, on=[UNIT, "ar"]).group_by(UNIT).agg(pl.col("grunn").sort().first())
     out = naive.join(reasons, on=UNIT, how="left", maintain_order="left")
     is_hidden = pl.col("grunn").is_not_null()

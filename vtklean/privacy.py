@@ -114,16 +114,13 @@ def _sizes(unit_months: pl.DataFrame) -> dict[str, pl.DataFrame]:
     # A unit's size in a year: its headcount in its last month that year (årsverk: mean).
     last = m.filter(pl.col("maned") == pl.col("maned").max().over("enhet_id", "ar"))
     mean_fte = m.group_by("enhet_id", "ar").agg(pl.col("arsverk").mean())
-    unit_year = (
-        last.drop("arsverk")
-        .join(mean_fte, on=["enhet_id", "ar"])
-        .with_columns(storrelse=pl.coalesce(pl.col("ansatte").cast(pl.Float64), pl.col("arsverk")))
+    last = last.drop("arsverk").join(mean_fte, on=["enhet_id", "ar"])
+    unit_year = last.with_columns(
+        storrelse=pl.coalesce(pl.col("ansatte").cast(pl.Float64), pl.col("arsverk"))
     )
     both = pl.concat([last, last.with_columns(tjenesteomrade=pl.lit(WHOLE))])
     months = pl.concat([m, m.with_columns(tjenesteomrade=pl.lit(WHOLE))])
-    area_year = _size(
-        both.drop("arsverk").join(mean_fte, on=["enhet_id", "ar"]), ["tjenesteomrade", "ar"]
-    )
+    area_year = _size(both, ["tjenesteomrade", "ar"])
     return {
         UNIT_YEAR: unit_year.select("tjenesteomrade", "enhet_id", "ar", "storrelse"),
         AREA_YEAR: area_year,
@@ -230,6 +227,13 @@ def hidden_cells(unit_months: pl.DataFrame, rule: Rule) -> pl.DataFrame:
 # ---- applying them -----------------------------------------------------------------------
 
 
+def reasons(cells: pl.DataFrame, level: str, measure: str) -> pl.DataFrame:
+    """The hidden cells of one level and measure, `grunn` as a page reads it (`primær:5`)."""
+    return cells.filter((pl.col("niva") == level) & (pl.col("maal") == measure)).with_columns(
+        grunn=pl.format("{}:{}", "grunn", pl.col("grense").round(6))
+    )
+
+
 def hide(
     frame: pl.DataFrame,
     cells: pl.DataFrame,
@@ -247,15 +251,14 @@ def hide(
     holds e.g. `primær:5` (hidden, fewer than 5) or `sekundær:5`; null where shown.
     """
     column = column or measure
-    chosen = cells.filter((pl.col("niva") == level) & (pl.col("maal") == measure))
+    chosen = reasons(cells, level, measure)
     for key, value in (where or {}).items():
         chosen = chosen.filter(pl.col(key) == value)
-    reasons = chosen.select(
-        *[pl.col(k).alias(v) for k, v in on.items()],
-        pl.format("{}:{}", "grunn", pl.col("grense").round(6)).alias(flag(column)),
+    found = chosen.select(
+        *[pl.col(k).alias(v) for k, v in on.items()], pl.col("grunn").alias(flag(column))
     ).unique(subset=list(on.values()))
     out = frame.drop(flag(column), strict=False).join(
-        reasons, on=list(on.values()), how="left", maintain_order="left"
+        found, on=list(on.values()), how="left", maintain_order="left"
     )
     return out.with_columns(
         pl.when(pl.col(flag(column)).is_null()).then(pl.col(column)).alias(column)

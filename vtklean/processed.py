@@ -50,35 +50,34 @@ class Processed:
         return rows.row(0, named=True) if rows.height else None
 
 
-def _problem_frame(problems: list[Problem]) -> pl.DataFrame:
+# Column name -> (how to read it from a record, its type), for the checks and problems files.
+CHECK_COLUMNS = {
+    "tabell": (lambda c: c.table, pl.String),
+    "kontroll": (lambda c: c.description, pl.String),
+    "kolonne": (lambda c: c.column, pl.String),
+    "alvor": (lambda c: str(c.severity), pl.String),
+    "kontrollert": (lambda c: c.checked, pl.Int64),
+    "avvik": (lambda c: c.failed, pl.Int64),
+}
+PROBLEM_COLUMNS = {
+    "regel": (lambda p: p.rule, pl.String),
+    "overskrift": (lambda p: p.heading, pl.String),
+    "alvor": (lambda p: str(p.severity), pl.String),
+    "fil": (lambda p: p.file, pl.String),
+    "rad": (lambda p: p.row, pl.Int64),
+    "kolonne": (lambda p: p.column, pl.String),
+    "verdi": (lambda p: p.value, pl.String),
+    "nokkel": (lambda p: p.key, pl.String),
+    "forventet": (lambda p: p.expected, pl.String),
+    "linje": (lambda p: p.line(), pl.String),
+}
+
+
+def _records(items: list, columns: dict) -> pl.DataFrame:
+    """One row per item, with the typed columns of `columns` (also when there are none)."""
     return pl.DataFrame(
-        [
-            {
-                "regel": p.rule,
-                "overskrift": p.heading,
-                "alvor": str(p.severity),
-                "fil": p.file,
-                "rad": p.row,
-                "kolonne": p.column,
-                "verdi": p.value,
-                "nokkel": p.key,
-                "forventet": p.expected,
-                "linje": p.line(),
-            }
-            for p in problems
-        ],
-        schema={
-            "regel": pl.String,
-            "overskrift": pl.String,
-            "alvor": pl.String,
-            "fil": pl.String,
-            "rad": pl.Int64,
-            "kolonne": pl.String,
-            "verdi": pl.String,
-            "nokkel": pl.String,
-            "forventet": pl.String,
-            "linje": pl.String,
-        },
+        [{name: get(item) for name, (get, _) in columns.items()} for item in items],
+        schema={name: dtype for name, (_, dtype) in columns.items()},
     )
 
 
@@ -100,28 +99,8 @@ def write(
             key_before.with_columns(per=pl.lit(BEFORE)),
         ]
     ).write_parquet(folder / KEY_FIGURES, compression="zstd")
-    pl.DataFrame(
-        [
-            {
-                "tabell": c.table,
-                "kontroll": c.description,
-                "kolonne": c.column,
-                "alvor": str(c.severity),
-                "kontrollert": c.checked,
-                "avvik": c.failed,
-            }
-            for c in checks
-        ],
-        schema={
-            "tabell": pl.String,
-            "kontroll": pl.String,
-            "kolonne": pl.String,
-            "alvor": pl.String,
-            "kontrollert": pl.Int64,
-            "avvik": pl.Int64,
-        },
-    ).write_parquet(folder / CHECKS, compression="zstd")
-    _problem_frame(problems).write_parquet(folder / PROBLEMS, compression="zstd")
+    _records(checks, CHECK_COLUMNS).write_parquet(folder / CHECKS, compression="zstd")
+    _records(problems, PROBLEM_COLUMNS).write_parquet(folder / PROBLEMS, compression="zstd")
     meta = {
         "ar": ds.period.year,
         "per_dato": ds.period.as_of.isoformat(),
