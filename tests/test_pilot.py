@@ -193,7 +193,7 @@ def test_loading_a_missing_processed_folder_says_what_to_run(tmp_path):
 def test_coverage_sentence_names_left_out_units_in_good_bokmaal():
     analysis = pilot.analyse(months_frame(), "sykefravaer_prosent", "ar")
     text = pilot.coverage_sentence(analysis)
-    assert "1 enhet er utelatt fordi den mangler tall" in text and "(C)" in text
+    assert "1 enhet er utelatt fordi den mangler tall" in text and "(Enhet C)" in text
 
 
 @pytest.mark.parametrize(
@@ -219,3 +219,178 @@ def test_notebook_runs_for_other_outcomes_and_grains(suite, tmp_path, outcome, g
     assert f"{label}: effekt før og etter start, alle enheter" in body
     assert body.count("Plotly.newPlot(") == 4  # all units, two waves, the methods
     assert ("måneder" if grain == "maned" else "år") in body
+
+
+# ---- every data shape the contract allows: a sentence instead of a failed page -----------
+
+
+def shaped_months(
+    units: list[tuple[str, dt.date | None, int | None, dt.date, dt.date]],
+    *,
+    volum: bool = True,
+    cutoff: dt.date = dt.date(2018, 12, 31),
+) -> pl.DataFrame:
+    """Unit-months through the library from hand-made registers.
+
+    Each unit is (id, lean_start, pilot wave, first month, last month with data); sick leave
+    varies by unit and month and drops by 1 point of 20 once the unit has started.
+    """
+    register, resources = [], []
+    for k, (uid, start, wave, first, last) in enumerate(units):
+        register.append(
+            {
+                "enhet_id": uid,
+                "enhet": f"Enhet {uid}",
+                "tjenesteomrade": "Omsorg",
+                "lean_start": start,
+                "pilot": wave,
+            }
+        )
+        month = first
+        while month <= last:
+            i = (month.year - 2000) * 12 + month.month
+            treated = start is not None and month >= start
+            resources.append(
+                {
+                    "enhet_id": uid,
+                    "maned": month,
+                    "budsjett_kr": 100_000.0,
+                    "regnskap_kr": 100_000.0 + 1_000 * ((i * 7 + k) % 5),
+                    "arsverk": 10.0,
+                    "ansatte": 12,
+                    "avtalte_dagsverk": 200.0,
+                    "fravaer_dagsverk": 12.0 + (i * 3 + k * 5) % 7 - (2.0 if treated else 0.0),
+                    "volum": 50.0 + k if volum else None,
+                }
+            )
+            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    frame = pl.DataFrame(register, schema_overrides={"lean_start": pl.Date, "pilot": pl.Int64})
+    res = pl.DataFrame(resources, schema_overrides={"volum": pl.Float64, "ansatte": pl.Int64})
+    return datasets.unit_months(res, frame, cutoff)
+
+
+Y = dt.date
+FIRST, LAST = Y(2014, 1, 1), Y(2018, 12, 1)
+
+
+def _staggered(first: dt.date = FIRST, last: dt.date = LAST) -> list:
+    """Two pilot waves and later starts, two units that never start."""
+    return [
+        ("P1", Y(2015, 3, 1), 1, first, last),
+        ("P2", Y(2015, 9, 1), 1, first, last),
+        ("P3", Y(2016, 2, 1), 2, first, last),
+        ("L1", Y(2017, 1, 1), None, first, last),
+        ("L2", Y(2017, 6, 1), None, first, last),
+        ("N1", None, None, first, last),
+        ("N2", None, None, first, last),
+    ]
+
+
+def test_a_normal_shape_gives_estimates_for_everyone_and_each_wave():
+    analysis = pilot.analyse(shaped_months(_staggered()), "sykefravaer_prosent", "ar")
+    assert analysis.gap is None and analysis.all_units is not None
+    assert set(analysis.waves) == {1, 2} and not analysis.wave_gaps
+    assert analysis.all_units.overall["estimate"] < 0
+
+
+@pytest.mark.parametrize("grain", ["ar", "maned"])
+def test_one_year_of_data_says_why_there_is_no_estimate(grain):
+    months = shaped_months(_staggered(Y(2017, 1, 1), Y(2017, 12, 1)), cutoff=Y(2017, 12, 31))
+    analysis = pilot.analyse(months, "sykefravaer_prosent", grain)
+    if grain == "ar":
+        assert analysis.all_units is None
+        assert "bare ett helt år med tall (2017)" in analysis.gap
+        assert "minst to år" in analysis.gap
+        assert "2017" in pilot.intro_sentence(analysis, 2017)
+    else:  # twelve months are enough at the monthly grain
+        assert analysis.gap is None and analysis.all_units is not None
+
+
+def test_report_year_equal_to_the_first_year_of_data():
+    months = shaped_months(_staggered(Y(2014, 1, 1)), cutoff=Y(2014, 12, 31))
+    analysis = pilot.analyse(months, "sykefravaer_prosent", "ar")
+    assert analysis.all_units is None and "bare ett helt år med tall (2014)" in analysis.gap
+
+
+def test_no_unit_trained_says_why():
+    units = [(u, None, None, Y(2015, 1, 1), Y(2018, 12, 1)) for u in ("A", "B", "C")]
+    analysis = pilot.analyse(shaped_months(units), "sykefravaer_prosent", "ar")
+    assert analysis.all_units is None and "Ingen av enhetene" in analysis.gap
+    assert "2015–2018" in analysis.gap
+    assert pilot.coverage_sentence(analysis).startswith("Alle 3 enhetene")
+
+
+def test_every_unit_trained_at_different_times_still_estimates_the_early_starters():
+    """No never-treated units: later starters are the controls until they start."""
+    units = [u for u in _staggered() if u[1] is not None]
+    analysis = pilot.analyse(shaped_months(units), "sykefravaer_prosent", "ar")
+    assert analysis.gap is None
+    gt = analysis.all_units.group_time
+    assert gt.filter(pl.col("cohort") == 2017).filter(pl.col("period") >= 2017).height == 0
+    assert np.isfinite(analysis.all_units.overall["estimate"])
+    text = pilot.effect_sentence(analysis.all_units, analysis.panel.outcome, "alle")
+    assert "nan" not in text.lower()
+    never = pilot.analyse(shaped_months(units), "sykefravaer_prosent", "ar", "nevertreated")
+    assert never.all_units is None and "notyettreated" in never.gap
+
+
+def test_every_unit_trained_at_once_says_there_is_nobody_to_compare_with():
+    units = [(u, Y(2016, 5, 1), 1, Y(2014, 1, 1), Y(2018, 12, 1)) for u in ("A", "B", "C")]
+    analysis = pilot.analyse(shaped_months(units), "sykefravaer_prosent", "ar")
+    assert analysis.all_units is None and "samtidig" in analysis.gap
+    assert analysis.before_after.height == 0
+
+
+def test_a_wave_without_controls_gets_its_own_sentence():
+    """Wave 3 starts last, when everyone else has started: no effect after start."""
+    units = [u for u in _staggered() if u[1] is not None] + [
+        ("W3", Y(2018, 3, 1), 3, Y(2014, 1, 1), Y(2018, 12, 1))
+    ]
+    analysis = pilot.analyse(shaped_months(units), "sykefravaer_prosent", "ar")
+    assert analysis.all_units is not None
+    wave = analysis.waves[3]
+    assert np.isnan(wave.overall["estimate"])
+    text = pilot.effect_sentence(wave, analysis.panel.outcome, "bølge 3")
+    assert "For bølge 3 finnes ingen perioder etter start med enheter å sammenligne med" in text
+
+
+def test_units_opened_or_closed_during_the_year_are_left_out_with_the_reason():
+    units = [
+        *_staggered(),
+        ("NY", Y(2016, 6, 1), 2, Y(2015, 7, 1), Y(2018, 12, 1)),  # opened mid-2015
+        ("NED", Y(2015, 4, 1), 1, Y(2014, 1, 1), Y(2017, 3, 1)),  # closed in 2017
+    ]
+    analysis = pilot.analyse(shaped_months(units), "sykefravaer_prosent", "ar")
+    assert {"NY", "NED"} <= set(analysis.panel.left_out)
+    assert analysis.all_units is not None
+    assert "NY" not in analysis.panel.frame.get_column("enhet_id").to_list()
+    # When only such units started, there is nothing left to estimate, and the page says so.
+    only = [u for u in units if u[1] is None or u[0] in ("NY", "NED")]
+    gap = pilot.analyse(shaped_months(only), "sykefravaer_prosent", "ar").gap
+    assert gap is not None and "Ingen av enhetene" in gap
+
+
+def test_cost_per_volume_without_volume_says_what_is_missing():
+    analysis = pilot.analyse(shaped_months(_staggered(), volum=False), "kostnad_per_volum", "ar")
+    assert analysis.all_units is None and "volum" in analysis.gap
+    assert pilot.intro_sentence(analysis, 2018).startswith("Siden ser på kostnad per volumenhet")
+
+
+def test_notebook_renders_a_sentence_for_data_it_cannot_estimate(tmp_path):
+    """The tiny register: its only complete unit started in the first year (exit 0, no chart)."""
+    from tests.conftest import run_build
+    from tests.helpers import write_folder
+
+    raw = write_folder(tmp_path / "raw")
+    assert run_build(raw, tmp_path, "--year", "2017") == 0
+    job = render.Job(
+        "pilot-effekter",
+        "pilot-effekter",
+        "Pilot-effekter",
+        (("year", 2017), ("processed_dir", str(tmp_path / "processed" / "2017"))),
+    )
+    _, _, body = render.execute(job, paths.NOTEBOOKS, tmp_path / "out")
+    assert "ikke vise noen effekt" in body and "bare ett helt år med tall (2017)" in body
+    assert "Plotly.newPlot(" not in body
+    # Units are named, and the one without a whole year (Kontor) is accounted for.
+    assert "(Avd A)" in body and "Kontor" in body

@@ -355,6 +355,8 @@ def within_window(frame: pl.DataFrame, *, period: str, cohort: str, window: int)
     Periods are counted on the grid of the frame's periods, so dates work as well as years.
     """
     periods = frame.get_column(period).drop_nulls().unique().sort().to_list()
+    if not periods:
+        return frame.clear().with_columns(offset=pl.lit(None, pl.Int64))
     position = {p: i for i, p in enumerate(periods)}
     pos = pl.col(period).replace_strict(position, return_dtype=pl.Int64)
     start = pl.col(cohort).replace_strict(position, default=None, return_dtype=pl.Int64)

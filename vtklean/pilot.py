@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 from scipy.stats import binomtest
@@ -44,7 +44,8 @@ class Panel:
     frame: pl.DataFrame  # enhet_id, enhet, pilot, periode, kohort, utfall
     grain: str
     outcome: Outcome
-    left_out: dict[str, str]
+    left_out: dict[str, str]  # enhet_id -> why
+    names: dict[str, str]  # enhet_id -> enhet, for every unit in the data
 
 
 def _check(outcome: str, grain: str) -> Outcome:
@@ -103,9 +104,12 @@ def panel(unit_months: pl.DataFrame, outcome: str, grain: str = "ar") -> Panel:
     frame = frame.select(
         UNIT, "enhet", "pilot", "periode", "start", pl.col(outcome).cast(pl.Float64).alias("utfall")
     )
+    names = dict(unit_months.select(UNIT, "enhet").unique(UNIT).iter_rows())
     periods = frame.get_column("periode").unique().sort()
-    if periods.len() < 2:
-        raise effects.EffectError("Dataene har færre enn to perioder; ingen effekt kan beregnes.")
+    if periods.len() == 0:
+        empty = frame.with_columns(pl.lit(None).alias(COHORT)).drop("start")
+        why = "har ingen hele perioder med tall"
+        return Panel(empty, grain, spec, dict.fromkeys(sorted(names), why), names)
     first, last = periods[0], periods[-1]
     left_out: dict[str, str] = {}
     early = frame.filter(pl.col("start") <= first).get_column(UNIT).unique().sort()
@@ -115,24 +119,31 @@ def panel(unit_months: pl.DataFrame, outcome: str, grain: str = "ar") -> Panel:
         pl.when(pl.col("start") <= last).then(pl.col("start")).alias(COHORT)
     )
     complete = effects.complete_units(frame, unit=UNIT, period="periode", outcome="utfall")
-    for u in frame.get_column(UNIT).unique().sort():
-        if u not in complete:
+    for u in unit_months.get_column(UNIT).unique().sort():
+        if u not in complete and u not in left_out:
             left_out[u] = (
                 "mangler tall for noen perioder (kom til, ble lagt ned eller har tomme tall)"
             )
     frame = frame.filter(pl.col(UNIT).is_in(complete.implode())).drop("start")
-    return Panel(frame.sort(UNIT, "periode"), grain, spec, left_out)
+    return Panel(frame.sort(UNIT, "periode"), grain, spec, left_out, names)
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything the pilot-effects page shows for one outcome and grain."""
+    """Everything the pilot-effects page shows for one outcome and grain.
+
+    When the data cannot give an estimate (one period, no unit that started, nobody to
+    compare with), `all_units` is None and `gap` says why in plain bokmål; a wave without
+    an estimate has its reason in `wave_gaps`.
+    """
 
     panel: Panel
-    all_units: effects.DidResult
+    all_units: effects.DidResult | None
     waves: dict[int, effects.DidResult]  # pilot wave -> its estimates
-    twfe: dict[str, float]
+    twfe: dict[str, float] | None
     before_after: pl.DataFrame  # pilot units only
+    gap: str | None = None
+    wave_gaps: dict[int, str] = field(default_factory=dict)
 
 
 def _hide_windows(
@@ -153,6 +164,59 @@ def _hide_windows(
         *[pl.when(~is_hidden).then(pl.col(c)).alias(c) for c in ("for", "etter", "endring")],
         *[pl.col("grunn").alias(privacy.flag(c)) for c in ("for", "etter", "endring")],
     ).drop("grunn")
+
+
+def _span(p: Panel) -> str:
+    """The panel's periods as the page writes them: `2016` or `2011–2017`."""
+    periods = p.frame.get_column("periode")
+    first, last = (_period_text(v, p.grain) for v in (periods.min(), periods.max()))
+    return first if first == last else f"{first}–{last}"
+
+
+def gap_sentence(p: Panel, control: str) -> str | None:
+    """Why the data cannot give an effect estimate, in plain bokmål; None when it can."""
+    frame = p.frame
+    label = p.outcome.label.lower()
+    if frame.height == 0:
+        need = (
+            " Kostnad per volumenhet krever tall i kolonnen «volum» i ressursbruk."
+            if p.outcome.name == "kostnad_per_volum"
+            else ""
+        )
+        return (
+            f"Ingen enhet har tall for {label} i alle periodene, så siden kan ikke vise noen "
+            f"effekt.{need}"
+        )
+    periods = frame.get_column("periode").n_unique()
+    if periods < 2:
+        what = "ett helt år" if p.grain == "ar" else "én måned"
+        return (
+            f"Dataene har bare {what} med tall ({_span(p)}). En effekt måles som endringen "
+            "fra før til etter start sammenlignet med andre enheter, og det krever minst to "
+            f"{'år' if p.grain == 'ar' else 'måneder'}; siden kan derfor ikke vise noen "
+            "effekt ennå."
+        )
+    starts = frame.filter(pl.col(COHORT).is_not_null())
+    if starts.height == 0:
+        return (
+            f"Ingen av enhetene med tall i hele perioden {_span(p)} startet med Lean etter "
+            "første periode, så det finnes ingen før og etter å sammenligne, og siden kan "
+            "ikke vise noen effekt."
+        )
+    never = frame.filter(pl.col(COHORT).is_null()).height
+    cohorts = starts.get_column(COHORT).n_unique()
+    if never == 0 and cohorts == 1:
+        return (
+            "Alle enhetene med tall startet med Lean samtidig, så ingen enheter kan vise "
+            "hvordan det ville gått uten Lean; siden kan ikke vise noen effekt."
+        )
+    if control == "nevertreated" and never == 0:
+        return (
+            "Alle enhetene med tall startet med Lean i perioden, og kontrollgruppen er satt "
+            "til enheter som aldri startet (nevertreated); det finnes ingen slike, så siden "
+            "kan ikke vise noen effekt. Velg kontrollgruppen notyettreated."
+        )
+    return None
 
 
 def _wave_units(frame: pl.DataFrame) -> dict[int, list[str]]:
@@ -182,21 +246,47 @@ def analyse(
     """
     p = panel(unit_months, outcome, grain)
     keys = {"unit": UNIT, "period": "periode", "cohort": COHORT, "outcome": "utfall"}
-    everyone = effects.staggered_did(p.frame, control=control, alpha=alpha, **keys)
-    waves = {
-        wave: effects.staggered_did(p.frame, control=control, alpha=alpha, focus=units, **keys)
-        for wave, units in _wave_units(p.frame).items()
-    }
-    size = window or (1 if grain == "ar" else 12)
-    pilots = p.frame.filter(pl.col("pilot").is_not_null())
+    gap = gap_sentence(p, control)
+    empty = p.frame.filter(pl.lit(False))
+    if gap is not None:
+        return Analysis(p, None, {}, None, _naive(empty, p, keys, window, hidden), gap)
+    try:
+        everyone = effects.staggered_did(p.frame, control=control, alpha=alpha, **keys)
+    except effects.EffectError as error:
+        gap = f"Siden kan ikke vise noen effekt for disse dataene: {error}"
+        return Analysis(p, None, {}, None, _naive(empty, p, keys, window, hidden), gap)
+    waves, wave_gaps = {}, {}
+    for wave, units in _wave_units(p.frame).items():
+        try:
+            waves[wave] = effects.staggered_did(
+                p.frame, control=control, alpha=alpha, focus=units, **keys
+            )
+        except effects.EffectError as error:
+            wave_gaps[wave] = f"For bølge {wave} kan ingen effekt beregnes: {error}"
+    try:
+        static = effects.twfe(p.frame, alpha=alpha, **keys)
+    except effects.EffectError:
+        static = None
+    naive = _naive(p.frame, p, keys, window, hidden)
+    return Analysis(p, everyone, waves, static, naive, None, wave_gaps)
+
+
+def _naive(
+    frame: pl.DataFrame,
+    p: Panel,
+    keys: dict[str, str],
+    window: int | None,
+    hidden: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The pilots' before/after table (privacy applied) for the units in `frame`."""
+    size = window or (1 if p.grain == "ar" else 12)
+    pilots = frame.filter(pl.col("pilot").is_not_null())
     naive = effects.before_after(pilots, window=size, **keys).join(
-        p.frame.select(UNIT, "enhet", "pilot").unique(), on=UNIT
+        frame.select(UNIT, "enhet", "pilot").unique(), on=UNIT
     )
-    if hidden is not None and outcome == privacy.SICK:
+    if hidden is not None and p.outcome.name == privacy.SICK:
         naive = _hide_windows(naive, pilots, hidden, size)
-    return Analysis(
-        p, everyone, waves, effects.twfe(p.frame, alpha=alpha, **keys), naive.sort("pilot", UNIT)
-    )
+    return naive.sort("pilot", UNIT)
 
 
 def _num(value: float, spec: Outcome) -> str:
@@ -207,7 +297,10 @@ def effect_sentence(result: effects.DidResult, spec: Outcome, who: str) -> str:
     """The overall estimate in words, with its interval and what the interval says."""
     o = result.overall
     if math.isnan(o["estimate"]):
-        return f"For {who} finnes ingen perioder etter start å beregne en effekt for."
+        return (
+            f"For {who} finnes ingen perioder etter start med enheter å sammenligne med "
+            "(alle andre hadde startet), så ingen effekt kan beregnes."
+        )
     level = round((1 - result.alpha) * 100)
     head = (
         f"For {who} ({result.treated_units} enheter) er den anslåtte effekten på "
@@ -272,10 +365,9 @@ def comparison(analysis: Analysis) -> pl.DataFrame:
     """The staggered estimate, the static TWFE estimate and the pilots' naive before/after."""
     o, t = analysis.all_units.overall, analysis.twfe
     naive = analysis.before_after.get_column("endring").drop_nulls()
-    rows = [
-        ("Forskjøvet DiD (Callaway og Sant'Anna)", o["estimate"], o["ci_low"], o["ci_high"]),
-        ("Toveis faste effekter (TWFE)", t["estimate"], t["ci_low"], t["ci_high"]),
-    ]
+    rows = [("Forskjøvet DiD (Callaway og Sant'Anna)", o["estimate"], o["ci_low"], o["ci_high"])]
+    if t is not None:
+        rows.append(("Toveis faste effekter (TWFE)", t["estimate"], t["ci_low"], t["ci_high"]))
     if naive.len():
         rows.append(("Før/etter, pilotenhetene (snitt)", float(naive.mean()), None, None))
     return pl.DataFrame(rows, schema=["metode", "estimate", "ci_low", "ci_high"], orient="row")
@@ -285,6 +377,12 @@ def comparison_sentence(analysis: Analysis) -> str:
     """Why the methods differ, with this data's numbers."""
     spec = analysis.panel.outcome
     o, t = analysis.all_units.overall, analysis.twfe
+    if t is None or math.isnan(o["estimate"]):
+        return (
+            "Her kan ikke metodene sammenlignes: dataene har ingen perioder etter start "
+            "med enheter å sammenligne med, eller behandlingen varierer ikke mellom enheter "
+            "og perioder."
+        )
     diff = t["estimate"] - o["estimate"]
     why = (
         "TWFE bruker også enheter som allerede har startet, som sammenligning for enheter "
@@ -328,13 +426,13 @@ def _period_text(value: object, grain: str) -> str:
 def intro_sentence(analysis: Analysis, year: int) -> str:
     """What the page studies: outcome, periods, how many units in each role."""
     p = analysis.panel
-    periods = p.frame.get_column("periode")
     treated = p.frame.filter(pl.col(COHORT).is_not_null()).get_column(UNIT).n_unique()
     units = p.frame.get_column(UNIT).n_unique()
     grain = GRAINS[p.grain]
+    if units == 0:
+        return f"Siden ser på {p.outcome.label.lower()} per {grain} (data til og med {year})."
     return (
-        f"Siden ser på {p.outcome.label.lower()} per {grain} fra "
-        f"{_period_text(periods.min(), p.grain)} til {_period_text(periods.max(), p.grain)} "
+        f"Siden ser på {p.outcome.label.lower()} per {grain} i {_span(p)} "
         f"(data til og med {year}). {treated} av {units} enheter startet med Lean i perioden; "
         f"de {units - treated} andre har ikke startet innen utgangen av dataene. "
         "Negative tall betyr nedgang."
@@ -398,12 +496,13 @@ def before_after_table(analysis: Analysis) -> pl.DataFrame:
 def coverage_sentence(analysis: Analysis) -> str:
     """Which units the estimates leave out, and why."""
     left = analysis.panel.left_out
-    used = analysis.all_units.units
+    used = analysis.panel.frame.get_column(UNIT).n_unique()
     if not left:
         return f"Alle {used} enhetene med tall i hele perioden er med."
     reasons: dict[str, list[str]] = {}
-    for unit, why in sorted(left.items()):
-        reasons.setdefault(why, []).append(unit)
+    names = analysis.panel.names
+    for unit, why in sorted(left.items(), key=lambda item: names.get(item[0], item[0])):
+        reasons.setdefault(why, []).append(names.get(unit, unit))
     text = " ".join(
         f"{len(units)} {'enhet' if len(units) == 1 else 'enheter'} er utelatt fordi "
         f"{'den' if len(units) == 1 else 'de'} {why} ({', '.join(units)})."
