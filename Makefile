@@ -31,7 +31,7 @@ lint: $(STAMP) ## Sjekk kodestil med ruff
 format: $(STAMP) ## Formater koden med ruff
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
-sample: $(STAMP) ## Lag eksempeldataene i data/raw på nytt (syntetiske)
+sample: $(STAMP) ## Lag eksempeldataene i data/raw på nytt (sletter aldri dine egne filer)
 	$(BIN)/vtklean sample --overwrite
 
 docs: $(STAMP) ## Skriv docs/datakontrakt.md på nytt fra kontrakten i koden
@@ -49,5 +49,6 @@ lab: $(STAMP) ## Åpne JupyterLab med prosjektets miljø som kjerne (notatbøken
 		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 		--LabApp.extension_manager=readonly $(LAB_ROOT) $(LAB_FLAGS)
 
-clean: ## Slett genererte datasett og rapporter (de kan lages på nytt)
-	find data/processed reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+clean: ## Slett genererte datasett og rapporter (arkivet og rådatakopiene blir liggende)
+	find data/processed reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name arkiv \
+		! -name radata-arkiv -exec rm -rf {} +

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import helpers
-from vtklean import cli, paths
+from vtklean import cli
 
 
 @pytest.fixture
@@ -30,10 +30,22 @@ def run_build(raw: Path, out: Path, *args: str, pages: bool = False) -> int:
 
 
 @pytest.fixture(scope="session")
-def shipped_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The shipped data built as of every published date; name -> reports/<year> folder."""
+def sample_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default sample, generated into a temporary folder once per session.
+
+    The generator is deterministic, so this is the shipped data; tests use it instead of
+    data/raw, which may hold a municipality's own exports.
+    """
+    raw = tmp_path_factory.mktemp("sample") / "raw"
+    assert cli.main(["sample", "--out", str(raw)]) == 0
+    return raw
+
+
+@pytest.fixture(scope="session")
+def shipped_builds(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> dict[str, Path]:
+    """The sample data built as of every published date; name -> reports/<folder> folder."""
     raw = tmp_path_factory.mktemp("shipped") / "raw"
-    shutil.copytree(paths.RAW, raw)
+    shutil.copytree(sample_raw, raw)
     runs = {
         "2017": ("--year", "2017"),
         "2018": ("--year", "2018"),
@@ -45,18 +57,17 @@ def shipped_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name, args in runs.items():
         target = tmp_path_factory.mktemp(f"build-{name}")
         assert run_build(raw, target, *args) == 0
-        year = name[:4]
-        out[name] = target / "reports" / year
-        out[name + ":processed"] = target / "processed" / year
+        out[name] = target / "reports" / name  # a year, or the date for other days
+        out[name + ":processed"] = target / "processed" / name
     return out
 
 
 @pytest.fixture(scope="session")
-def suite(tmp_path_factory) -> dict:
-    """The whole report suite built from the shipped data for 2017, then rebuilt unchanged."""
+def suite(tmp_path_factory, sample_raw: Path) -> dict:
+    """The whole report suite built from the sample data for 2017, then rebuilt unchanged."""
     base = tmp_path_factory.mktemp("suite")
     raw = base / "raw"
-    shutil.copytree(paths.RAW, raw)
+    shutil.copytree(sample_raw, raw)
     started = time.perf_counter()
     assert run_build(raw, base, "--year", "2017", "--pdf", pages=True) == 0
     first = time.perf_counter() - started

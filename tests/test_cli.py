@@ -57,7 +57,8 @@ def test_default_year_is_last_complete_year(tmp_path, tiny_raw):
 
 def test_as_of_picks_its_year(tmp_path, tiny_raw):
     assert run_build(tiny_raw, tmp_path / "out", "--as-of", "30.04.2017") == 0
-    assert (tmp_path / "out" / "reports" / "2017" / "nokkeltall.csv").is_file()
+    assert (tmp_path / "out" / "reports" / "2017-04-30" / "nokkeltall.csv").is_file()
+    assert not (tmp_path / "out" / "reports" / "2017").exists()
 
 
 def test_processed_datasets_written(tmp_path, tiny_raw):

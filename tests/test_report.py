@@ -16,7 +16,7 @@ import pytest
 from tests import helpers
 from tests.browser import offline_browser, wait_for_charts
 from tests.conftest import run_build
-from vtklean import build, paths, pilot, processed, read, render
+from vtklean import archive, build, paths, pilot, processed, read, render
 
 MAX_PAGE_BYTES = 6 * 1024 * 1024
 
@@ -212,11 +212,11 @@ def test_change_in_raw_data_rebuilds(suite, tmp_path):
     shutil.copytree(suite["raw"], raw)
     out = tmp_path / "out"
     shutil.copytree(suite["reports"].parent.parent, out, ignore=shutil.ignore_patterns("raw"))
-    stamp = (out / "reports" / "2017" / build.FINGERPRINT).read_text(encoding="utf-8")
+    stamp = (out / "reports" / "2017" / archive.STAMP).read_text(encoding="utf-8")
     enheter = raw / "enheter.csv"
     enheter.write_bytes(enheter.read_bytes().replace(b"Biblioteket", b"Biblioteket Raufoss"))
     assert run_build(raw, out, "--year", "2017") == 0  # data-only: quick, but must not skip
-    assert (out / "reports" / "2017" / build.FINGERPRINT).read_text(encoding="utf-8") != stamp
+    assert (out / "reports" / "2017" / archive.STAMP).read_text(encoding="utf-8") != stamp
 
 
 def test_papermill_help_explains_parameters():

@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 import subprocess
 import sys
 
@@ -10,11 +11,21 @@ from tests.conftest import run_build
 from vtklean import cli, paths, read, sample
 
 
-def test_shipped_data_is_exactly_what_the_generator_writes(tmp_path):
-    """The committed data/raw is generated, never edited by hand."""
-    assert cli.main(["sample", "--out", str(tmp_path / "raw")]) == 0
-    shipped = {k: v for k, v in helpers.tree_hashes(paths.RAW).items() if k != "README.md"}
-    assert helpers.tree_hashes(tmp_path / "raw") == shipped
+def test_shipped_data_is_exactly_what_the_generator_writes(sample_raw):
+    """data/raw, while it holds the sample, is generated and never edited by hand.
+
+    A municipality that puts its own exports in data/raw makes this a skip, not a failure.
+    """
+    manifest = paths.RAW / sample.MANIFEST
+    files = {p.name for p in sample.table_files(paths.RAW)}
+    written = json.loads(manifest.read_text("utf-8")) if manifest.is_file() else {}
+    if not written or set(written) != files:
+        pytest.skip("data/raw har andre filer enn eksempeldataene")
+    hashes = helpers.tree_hashes(paths.RAW)
+    if any(hashes.get(name) != digest for name, digest in written.items()):
+        pytest.skip("data/raw har filer som er endret etter at eksempeldataene ble laget")
+    shipped = {k: v for k, v in hashes.items() if k != "README.md"}
+    assert helpers.tree_hashes(sample_raw) == shipped
 
 
 def test_deterministic_and_seed_dependent(tmp_path):
@@ -50,9 +61,9 @@ def test_other_seeds_and_sizes_are_calibrated_and_valid(tmp_path, seed):
     assert whole["gevinster_realisert_arsverk"] == pytest.approx(66.2)
 
 
-def test_planted_effect_on_sick_leave_is_in_the_records():
+def test_planted_effect_on_sick_leave_is_in_the_records(sample_raw):
     """A crude check that treated units fall below the untreated after lean_start."""
-    data = read.read_folder(paths.RAW)
+    data = read.read_folder(sample_raw)
     units = data.tables["enheter"].data.select("enhet_id", "lean_start")
     res = data.tables["ressursbruk"].data.join(units, on="enhet_id")
     late = res.filter(pl.col("maned") >= dt.date(2017, 1, 1))

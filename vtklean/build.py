@@ -19,6 +19,7 @@ import yaml
 
 from vtklean import (
     __version__,
+    archive,
     datasets,
     figures,
     paths,
@@ -27,6 +28,7 @@ from vtklean import (
     processed,
     read,
     render,
+    restate,
     swap,
 )
 from vtklean.problems import DataError
@@ -38,8 +40,8 @@ DEFAULT_PARAMS = {
     "budsjettavvik_advarsel_prosent": 50.0,
     "prikking_grense": 5,
     "ekstra_roller": [],
+    "kommune": "Vestre Toten kommune",
 }
-FINGERPRINT = ".bygg.json"
 WORKERS = 2  # the machines this runs on have two cores
 
 
@@ -63,6 +65,11 @@ class Options:
     notebooks: Path = paths.NOTEBOOKS
     params_dir: Path = paths.PARAMS
 
+    def __post_init__(self) -> None:
+        # Kernels run in notebooks/, so every path is made absolute before anything runs.
+        for name in ("raw", "processed", "reports", "params", "notebooks", "params_dir"):
+            setattr(self, name, Path(getattr(self, name)).expanduser().absolute())
+
 
 @dataclass
 class Result:
@@ -76,6 +83,8 @@ class Result:
     warnings: list = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
     skipped: bool = False
+    restatement: restate.Restatement | None = None  # against the report this build replaced
+    archived: Path | None = None  # where the replaced report folder was kept
 
 
 def load_params(path: Path) -> dict:
@@ -95,6 +104,14 @@ def load_params(path: Path) -> dict:
             f"(kjente: {', '.join(DEFAULT_PARAMS)})"
         )
     return DEFAULT_PARAMS | loaded
+
+
+def municipality(params: dict) -> str:
+    """The municipality's name as every page, title and file names it."""
+    name = params["kommune"]
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"kommune skal være kommunens navn (tekst), ikke {name!r}")
+    return name.strip()
 
 
 def privacy_rule(params: dict) -> privacy.Rule:
@@ -156,13 +173,12 @@ def fingerprint(options: Options, period: datasets.Period, raw_sha256: dict[str,
 
 
 def _up_to_date(processed_dir: Path, reports_dir: Path, key: str) -> bool:
-    stamp = reports_dir / FINGERPRINT
-    if not (stamp.is_file() and processed_dir.is_dir() and (reports_dir / "index.html").is_file()):
+    if not (processed_dir.is_dir() and (reports_dir / "index.html").is_file()):
         return False
-    return json.loads(stamp.read_text("utf-8")).get("fingerprint") == key
+    return archive.read_stamp(reports_dir).get("fingerprint") == key
 
 
-def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date) -> None:
+def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date, kommune: str) -> None:
     """nokkeltall.csv (UTF-8, `,`, `.` decimals, empty for no value) and nokkeltall.xlsx.
 
     A value hidden for privacy is `:` in both; the workbook explains it on a second sheet.
@@ -171,7 +187,13 @@ def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date) -> None:
     shown = table.drop([c for c in table.columns if c.endswith(privacy.FLAG)])
     created = dt.datetime.combine(as_of, dt.time())
     with xlsxwriter.Workbook(str(folder / "nokkeltall.xlsx")) as wb:
-        wb.set_properties({"created": created, "title": f"Nøkkeltall per {as_of:%d.%m.%Y}"})
+        wb.set_properties(
+            {
+                "created": created,
+                "title": f"Nøkkeltall for {kommune} per {as_of:%d.%m.%Y}",
+                "company": kommune,
+            }
+        )
         shown.write_excel(workbook=wb, worksheet="Nøkkeltall", autofit=True)
         sheet = wb.get_worksheet_by_name("Nøkkeltall")
         for column in privacy.flagged_columns(table):
@@ -194,19 +216,34 @@ def _year_earlier(d: dt.date) -> dt.date:
     )
 
 
-def jobs(options: Options, data_dir: Path, year: int, areas: list[str]) -> list[render.Job]:
+NOTEBOOKS = ("oversikt", "tjenesteomrade", "pilot-effekter", "datakvalitet")
+
+
+def notebook_defaults(options: Options) -> dict[str, dict[str, object]]:
+    """Each notebook's defaults from params/, checked against its parameters cell (exit 2)."""
+    try:
+        return {
+            nb: render.load_defaults(nb, options.params_dir, options.notebooks) for nb in NOTEBOOKS
+        }
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def jobs(
+    defaults: dict[str, dict[str, object]],
+    data_dir: Path,
+    year: int,
+    areas: list[str],
+    kommune: str,
+) -> list[render.Job]:
     """The notebook runs of a build: overview, each service area, pilot effects, data quality."""
     base = {"year": year, "processed_dir": str(data_dir)}
 
     def job(page: str, notebook: str, title: str, **extra: object) -> render.Job:
-        try:
-            defaults = render.load_defaults(notebook, options.params_dir, options.notebooks)
-        except ValueError as err:
-            raise UsageError(str(err)) from None
-        params = defaults | base | extra
+        params = defaults[notebook] | base | extra
         return render.Job(page, notebook, title, tuple(sorted(params.items())))
 
-    out = [job("oversikt", "oversikt", f"Lean i Vestre Toten – oversikt {year}")]
+    out = [job("oversikt", "oversikt", f"Lean i {kommune} – oversikt {year}")]
     out += [
         job(
             f"tjenesteomrade-{read.normalise_name(area)}",
@@ -267,17 +304,34 @@ def _index_pages(todo: list[render.Job]) -> list[dict]:
     return pages
 
 
+def _earlier(reports: Path, folder: str, replaced: Path | None) -> list[dict]:
+    """The archived versions of a report folder for the index, newest first, as links."""
+    kept = archive.versions(reports, folder)
+    if replaced is not None:
+        kept.insert(0, archive.Version(folder, replaced, archive.built_at(reports / folder), False))
+    return [
+        {
+            "built": render.built_text(v.built),
+            "href": f"../{archive.ARCHIVE}/{folder}/{v.path.name}/index.html",
+        }
+        for v in kept
+    ]
+
+
 def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     """Run the whole build. Raises DataError (bad data), UsageError or render.RenderError."""
     say = step or log.info
     params = load_params(options.params)
+    kommune = municipality(params)
+    defaults = {} if options.data_only else notebook_defaults(options)
     say(f"Leser rådata fra {options.raw}")
     raw = read.read_folder(options.raw)
     period = None
     if "ressursbruk" in raw.tables and not raw.errors:
         period = resolve_period(raw.tables["ressursbruk"].data, options.year, options.as_of)
-    processed_dir = options.processed / str(period.year) if period else None
-    reports_dir = options.reports / str(period.year) if period else None
+    folder = archive.folder_name(period) if period else None
+    processed_dir = options.processed / folder if folder else None
+    reports_dir = options.reports / folder if folder else None
     if period is not None:
         key = fingerprint(options, period, raw.sha256)
         if not options.force and _up_to_date(processed_dir, reports_dir, key):
@@ -293,7 +347,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     )
     if validation.errors:
         raise DataError(validation.errors)
-    assert period is not None  # no errors means every required table was read
+    assert period is not None and folder is not None  # no errors: every table was read
     tables = {name: td.data for name, td in raw.tables.items()}
     say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
     rule = privacy_rule(params)
@@ -307,37 +361,60 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         )
     )
 
+    def keep(old: Path) -> Path:
+        return archive.destination(options.reports, folder, old)
+
+    def complete(staged: Path) -> bool:
+        return (staged / archive.STAMP).is_file()
+
+    snapshots = options.processed / archive.SNAPSHOTS
+    built = dt.datetime.now().astimezone().replace(microsecond=0)
     staged_data = swap.stage(processed_dir)
-    staged_reports = swap.stage(reports_dir)
+    staged_reports = swap.stage(reports_dir, keep, complete)
+    published = reports_dir if (reports_dir / archive.STAMP).is_file() else None
     try:
         say("Skriver datasett og rapporter")
         processed.write(
-            staged_data, ds, table, before, validation.checks, validation.problems, raw.sha256
+            staged_data,
+            ds,
+            table,
+            before,
+            validation.checks,
+            validation.problems,
+            raw.sha256,
+            kommune,
         )
         areas = [a for a in table.get_column("tjenesteomrade") if a != datasets.WHOLE]
-        todo = [] if options.data_only else jobs(options, staged_data, period.year, areas)
+        todo = [] if options.data_only else jobs(defaults, staged_data, period.year, areas, kommune)
         bodies = {}
         if todo:
             say(f"Kjører {len(todo)} rapporter ({WORKERS} om gangen)")
             bodies = _render_all(todo, options, staged_reports, say)
-        prov = render.provenance(period.as_of, period.year, raw.sha256)
+        prov = render.provenance(period.as_of, period.year, raw.sha256, kommune, built)
         for job in todo:
             shown = [(k, v) for k, v in job.parameters if k != "processed_dir"]
             page_prov = dataclasses.replace(prov, parameters=tuple(shown))
             (staged_reports / f"{job.page}.html").write_text(
                 render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
             )
-        _write_figures(table, staged_reports, period.as_of)
+        _write_figures(table, staged_reports, period.as_of, kommune)
         privacy.for_export(figures.all_units(ds)).write_csv(
             staged_reports / "enheter.csv", null_value=""
         )
+        changes = restate.compare(published, table, raw, snapshots) if published else None
+        replaced = keep(published) if published else None
+        what = (
+            f"for {period.year}" if folder == str(period.year) else f"per {period.as_of:%d.%m.%Y}"
+        )
         (staged_reports / "index.html").write_text(
             render.index_page(
-                f"Lean i Vestre Toten – rapporter for {period.year}",
+                f"Lean i {kommune} – rapporter {what}",
                 period.as_of,
                 _index_pages(todo),
                 table,
                 prov,
+                changes=changes,
+                earlier=_earlier(options.reports, folder, replaced),
             ),
             encoding="utf-8",
         )
@@ -350,11 +427,10 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
                 pdf.write_pdfs(staged_reports, ["index", *[j.page for j in todo]])
             except pdf.PdfError as err:
                 raise UsageError(str(err)) from None
-        (staged_reports / FINGERPRINT).write_text(
-            json.dumps({"fingerprint": key}) + "\n", encoding="utf-8"
-        )
+        archive.snapshot(options.raw, raw.sha256, snapshots)
+        archive.write_stamp(staged_reports, key, built.isoformat(), raw.sha256)
         swap.swap_in(staged_data, processed_dir)
-        swap.swap_in(staged_reports, reports_dir)
+        swap.swap_in(staged_reports, reports_dir, (lambda _old: replaced) if replaced else None)
     finally:
         swap.discard(staged_data)
         swap.discard(staged_reports)
@@ -366,4 +442,6 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         table,
         warnings=validation.warnings,
         pages=[j.page for j in todo],
+        restatement=changes,
+        archived=replaced,
     )

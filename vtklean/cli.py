@@ -5,24 +5,63 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vtklean import __version__, build, paths, sample
+from vtklean import __version__, archive, build, norsk, paths, render, sample
 from vtklean.problems import DataError, report_lines
 from vtklean.render import RenderError
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_RENDER = 0, 1, 2, 3
 
 
+# argparse's own messages (Python 3.11+) in bokmål, applied to its English text in order.
+_BOKMAL = (
+    (r"the following arguments are required: ", "disse må være med: "),
+    (r"unrecognized arguments: ", "ukjente argumenter: "),
+    (r"^argument ([^:]+): ", r"\1: "),
+    (r"invalid choice: (.+) \(choose from (.+)\)", r"ukjent valg \1 (velg blant \2)"),
+    (r"expected one argument", "mangler en verdi"),
+    (r"expected at most one argument", "tar høyst én verdi"),
+    (r"expected at least one argument", "trenger minst én verdi"),
+    (r"ignored explicit argument (.+)", r"tar ingen verdi (fikk \1)"),
+    (r"invalid (\S+) value: (.+)", r"ugyldig verdi \2"),
+    (r"ambiguous option: (\S+) could match (.+)", r"\1 kan bety flere valg: \2"),
+    (r"not allowed with argument (.+)", r"kan ikke brukes sammen med \1"),
+)
+
+
+def bokmal(message: str) -> str:
+    """An argparse error message in bokmål."""
+    for english, norwegian in _BOKMAL:
+        message = re.sub(english, norwegian, message)
+    return message
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help text with the usage line in bokmål."""
+
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:  # type: ignore[override]
+        super().add_usage(usage, actions, groups, prefix="bruk: ")
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with messages in bokmål and exit code 2 for wrong usage."""
+    """argparse with help and messages in bokmål and exit code 2 for wrong usage."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._positionals.title = "argumenter"
+        self._optionals.title = "valg"
+        self.add_argument("-h", "--help", action="help", help="vis denne hjelpen og avslutt")
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"Feil i kommandoen: {message}\n")
+        self.exit(EXIT_USAGE, f"Feil i kommandoen: {bokmal(message)}\n")
 
 
 def _date(text: str) -> dt.date:
@@ -52,9 +91,13 @@ def parser() -> argparse.ArgumentParser:
         prog="vtklean",
         description="Validerte datasett og rapporter om Lean-gevinster og ressursbruk.",
     )
-    p.add_argument("--version", action="version", version=f"vtklean {__version__}")
+    p.add_argument(
+        "--version", action="version", version=f"vtklean {__version__}", help="vis versjonen"
+    )
     p.add_argument("-v", "--detaljert", action="store_true", help="vis hva som skjer underveis")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, title="kommandoer", metavar="KOMMANDO"
+    )
 
     b = sub.add_parser("build", help="bygg datasett og rapporter for ett år")
     b.add_argument("--year", type=_year, help="rapportåret (standard: siste hele år i dataene)")
@@ -80,6 +123,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--overwrite", action="store_true", help="erstatt tabellfiler som allerede ligger i mappen"
     )
+
+    a = sub.add_parser("arkiv", help="vis rapportene som er bygget, med tidligere versjoner")
+    a.add_argument("--reports", type=Path, default=paths.REPORTS, help="mappen for rapporter")
     return p
 
 
@@ -89,6 +135,56 @@ def _out(text: str = "") -> None:
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)  # noqa: T201 - the CLI owns the terminal
+
+
+def count(n: int, one: str, many: str) -> str:
+    """`1 advarsel`, `2 advarsler`."""
+    return f"{n} {one if n == 1 else many}"
+
+
+def seconds(value: float) -> str:
+    """A duration as `32,7 s`."""
+    return f"{norsk.number(value, 1)} s"
+
+
+def _restatement(result: build.Result) -> None:
+    """Say what changed since the report this build replaced, and where that report is kept."""
+    changes = result.restatement
+    if changes is None:
+        return
+    when = render.built_text(changes.previous_built)
+    if changes.figures_changed:
+        _out(
+            f"\nNB: Tallene per {norsk.date(result.as_of)} er endret siden forrige rapport "
+            f"(laget {when}): {count(len(changes.figures), 'nøkkeltall', 'nøkkeltall')} er "
+            "annerledes. Se «Endringer siden forrige rapport» i index.html."
+        )
+        for change in changes.figures[:5]:
+            _out(f"  {change.area}, {change.figure}: {change.old} → {change.new}")
+        if len(changes.figures) > 5:
+            _out(f"  … og {len(changes.figures) - 5} til")
+    else:
+        _out(f"\nNøkkeltallene er de samme som i forrige rapport (laget {when}).")
+    for line in changes.record_counts():
+        _out(f"  Endret i rådataene: {line}")
+    if result.archived is not None:
+        _out(f"Forrige rapport er tatt vare på i {result.archived}")
+
+
+def _archive(args: argparse.Namespace) -> int:
+    reports = args.reports.expanduser().absolute()
+    found = archive.listing(reports)
+    if not found:
+        _out(f"Ingen rapporter i {reports} ennå. Bygg med `vtklean build`.")
+        return EXIT_OK
+    _out(f"Rapporter i {reports}:")
+    for current, older in found:
+        where = "" if current.current else " (bare i arkivet)"
+        _out(f"  {current.name:<11} laget {render.built_text(current.built)}{where}")
+        _out(f"    {current.path / 'index.html'}")
+        for version in older:
+            _out(f"    tidligere versjon laget {render.built_text(version.built)}: {version.path}")
+    return EXIT_OK
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -124,16 +220,18 @@ def _build(args: argparse.Namespace) -> int:
     if result.skipped:
         _out(
             f"Ingenting er endret siden forrige bygg for {result.year}; ingenting å gjøre "
-            f"({time.perf_counter() - started:.1f} s). Bruk --force for å bygge alt på nytt."
+            f"({seconds(time.perf_counter() - started)}). Bruk --force for å bygge alt på nytt."
         )
         _out(f"Rapporter: {result.reports / 'index.html'}")
         return EXIT_OK
     warnings = result.warnings
     if warnings:
-        _out(f"\n{len(warnings)} advarsler (stopper ikke byggingen; se datakvalitet.html):")
+        many = count(len(warnings), "advarsel", "advarsler")
+        _out(f"\n{many} (stopper ikke byggingen; se datakvalitet.html):")
         for line in report_lines(warnings, limit=5):
             _out(line)
-    _out(f"\nFerdig på {time.perf_counter() - started:.1f} s.")
+    _restatement(result)
+    _out(f"\nFerdig på {seconds(time.perf_counter() - started)}.")
     _out(f"Datasett:  {result.processed}")
     _out(f"Rapporter: {result.reports / 'index.html'}")
     return EXIT_OK
@@ -156,6 +254,15 @@ def _sample(args: argparse.Namespace) -> int:
             "eller velg en annen mappe med --out."
         )
         return EXIT_USAGE
+    except sample.ForeignFiles as err:
+        _err(
+            f"Mappen {args.out} har tabellfiler som ikke er laget av `vtklean sample`, og de "
+            "blir aldri slettet. Ingenting er skrevet. Filene:"
+        )
+        for path in err.files:
+            _err(f"  {path.name}")
+        _err("Flytt dem til en annen mappe først, eller lag eksempeldata med --out en annen mappe.")
+        return EXIT_USAGE
     rows = data.resources.height
     _out(
         f"Skrev {len(files)} filer til {args.out}: {len(data.units)} enheter, "
@@ -173,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "build":
         return _build(args)
+    if args.command == "arkiv":
+        return _archive(args)
     return _sample(args)
 
 

@@ -32,6 +32,7 @@ class Processed:
     checks: pl.DataFrame
     problems: pl.DataFrame
     raw_sha256: dict[str, str]
+    kommune: str  # the municipality, as every page names it
 
     @property
     def period(self) -> Period:
@@ -89,6 +90,7 @@ def write(
     checks: list,
     problems: list[Problem],
     sha256: dict[str, str],
+    kommune: str,
 ) -> None:
     """Write the processed folder (deterministically: same inputs, same bytes)."""
     for stem, frame in ds.frames().items():
@@ -104,6 +106,7 @@ def write(
     meta = {
         "ar": ds.period.year,
         "per_dato": ds.period.as_of.isoformat(),
+        "kommune": kommune,
         "rafiler_sha256": dict(sorted(sha256.items())),
     }
     (folder / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -144,4 +147,5 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
         checks=pl.read_parquet(folder / CHECKS),
         problems=pl.read_parquet(folder / PROBLEMS),
         raw_sha256=meta["rafiler_sha256"],
+        kommune=meta["kommune"],
     )

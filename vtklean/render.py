@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import polars as pl
@@ -19,6 +20,9 @@ import yaml
 from vtklean import __version__, norsk, privacy
 from vtklean.paths import ROOT
 from vtklean.read import normalise_name
+
+if TYPE_CHECKING:
+    from vtklean.restate import Restatement
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("vtklean", "templates"),
@@ -50,6 +54,7 @@ class Provenance:
 
     as_of: str
     year: int
+    kommune: str
     built: str
     version: str
     commit: str | None
@@ -79,13 +84,20 @@ def git_commit() -> str | None:
     return head + ("+endret" if dirty else "")
 
 
-def provenance(as_of: dt.date, year: int, sha256: dict[str, str]) -> Provenance:
-    """Provenance for pages built now."""
-    now = dt.datetime.now().astimezone()
+def built_text(when: dt.datetime) -> str:
+    """A build time as people read it: `26.11.2026 kl. 07:31`."""
+    return f"{norsk.date(when.date())} kl. {when:%H:%M}"
+
+
+def provenance(
+    as_of: dt.date, year: int, sha256: dict[str, str], kommune: str, built: dt.datetime
+) -> Provenance:
+    """Provenance for pages of `kommune` built at `built`."""
     return Provenance(
         as_of=norsk.date(as_of),
         year=year,
-        built=f"{norsk.date(now.date())} kl. {now:%H:%M}",
+        kommune=kommune,
+        built=built_text(built),
         version=__version__,
         commit=git_commit(),
         files=sorted(sha256.items()),
@@ -102,6 +114,17 @@ def _cell(column: str, value: object) -> str:
     if column in ("enheter", "enheter_lean", "ansatte"):
         return norsk.number(value, 0)
     return norsk.number(value, 1)
+
+
+def export_text(column: str, text: str | None) -> str:
+    """A cell of nokkeltall.csv as people read it (`46,3`; `:` for hidden; `–` for none)."""
+    if text is None or text == "":
+        return norsk.MISSING
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return _cell(column, value)
 
 
 def figure_table(figures: pl.DataFrame) -> dict:
@@ -121,15 +144,28 @@ def figure_table(figures: pl.DataFrame) -> dict:
 
 
 def index_page(
-    title: str, as_of: dt.date, pages: list[dict], figures: pl.DataFrame, prov: Provenance
+    title: str,
+    as_of: dt.date,
+    pages: list[dict],
+    figures: pl.DataFrame,
+    prov: Provenance,
+    changes: Restatement | None = None,
+    earlier: Sequence[dict] = (),
 ) -> str:
-    """The index of a report year: links to every page and the key figures."""
+    """The index of a report folder: links to every page, the key figures, and what changed.
+
+    `changes` is a `restate.Restatement` against the last report for the same date (None
+    for the first); `earlier` lists the archived versions (`built`, `href`), newest first.
+    """
     return _ENV.get_template("index.html.j2").render(
         title=title,
         as_of_text=norsk.date(as_of),
         pages=pages,
         figures=figure_table(figures),
         prov=prov,
+        changes=changes,
+        changes_built=built_text(changes.previous_built) if changes else None,
+        earlier=earlier,
     )
 
 
@@ -161,24 +197,76 @@ class RenderError(Exception):
 
 def notebook_parameters(path: Path) -> dict[str, str]:
     """The parameters a notebook declares (name -> help text), from its parameters cell."""
+    return {name: p["help"] for name, p in declared_parameters(path).items()}
+
+
+def declared_parameters(path: Path) -> dict[str, dict]:
+    """Each parameter of a notebook's parameters cell: `inferred_type_name`, `default`, `help`."""
     import papermill
 
-    return {name: p.get("help", "") for name, p in papermill.inspect_notebook(str(path)).items()}
+    return dict(papermill.inspect_notebook(str(path)))
+
+
+# The values a notebook parameter may take, where the cell's type alone is not enough.
+def _allowed_values() -> dict[str, tuple]:
+    from vtklean import effects, pilot
+
+    return {
+        "utfall": tuple(pilot.OUTCOMES),
+        "periode": tuple(pilot.GRAINS),
+        "kontrollgruppe": effects.CONTROLS,
+    }
+
+
+MINIMUM = {"etterslep_antall": 1, "maks_enheter": 1, "vis_perioder_for": 0, "vis_perioder_etter": 0}
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+_TYPE_NAMES = {"int": "et heltall", "float": "et tall", "str": "tekst", "bool": "true eller false"}
+
+
+def _problem(name: str, value: object, declared: dict) -> str | None:
+    """What is wrong with one parameter value (None when it is fine)."""
+    kind = str(declared.get("inferred_type_name", "")).lower()
+    types = _TYPES.get(kind)
+    if types and (not isinstance(value, types) or (kind != "bool" and isinstance(value, bool))):
+        return f"skal være {_TYPE_NAMES[kind]}"
+    allowed = _allowed_values().get(name)
+    if allowed is not None and value not in allowed:
+        return f"tillatt er {', '.join(allowed)}"
+    minimum = MINIMUM.get(name)
+    if minimum is not None and isinstance(value, int | float) and value < minimum:
+        return f"skal være {minimum} eller mer"
+    return None
 
 
 def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[str, object]:
-    """A notebook's defaults from params/<notebook>.yaml; an unknown name is an error."""
+    """A notebook's defaults from params/<notebook>.yaml, checked against its parameters cell.
+
+    An unknown name, a value of the wrong type or a value outside what is allowed is a
+    ValueError naming the file, the parameter, the value and what is allowed.
+    """
     path = params_dir / f"{notebook}.yaml"
     if not path.exists():
         return {}
-    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    declared = notebook_parameters(notebooks_dir / f"{notebook}.ipynb")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: ikke gyldig YAML: {err}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: skal inneholde navn: verdi-par")
+    declared = declared_parameters(notebooks_dir / f"{notebook}.ipynb")
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise ValueError(
             f"{path.name}: ukjente parametre {', '.join(unknown)} "
             f"(notatboken {notebook} har: {', '.join(declared)})"
         )
+    problems = [
+        f"{path}: parameteren «{name}» har verdien «{value}», men {why}"
+        for name, value in values.items()
+        if (why := _problem(name, value, declared[name]))
+    ]
+    if problems:
+        raise ValueError("; ".join(problems))
     return values
 
 

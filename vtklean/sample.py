@@ -27,7 +27,9 @@ never cut off at zero and every unit-month carries the full planted effect. Befo
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import json
 import logging
 import shutil
 import tempfile
@@ -906,11 +908,37 @@ def table_files(folder: Path) -> list[Path]:
     return sorted(p for paths in found.values() for p in paths)
 
 
+MANIFEST = ".eksempeldata.json"  # which files `vtklean sample` wrote here (name -> SHA-256)
+
+
+class ForeignFiles(Exception):
+    """The folder holds table files the generator did not write; they are never replaced."""
+
+    def __init__(self, files: list[Path]) -> None:
+        super().__init__(files)
+        self.files = files
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _written_here(out: Path) -> dict[str, str]:
+    try:
+        loaded = json.loads((out / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
 def write_folder(sample: Sample, out: Path, overwrite: bool = False) -> list[Path]:
     """Write the sample into `out`, replacing its table files in one step.
 
     Refuses (FileExistsError) when `out` already holds table files and `overwrite` is
-    false, so real exports are never replaced by accident. Other files are left alone.
+    false. With `overwrite`, only files this generator wrote are replaced: those recorded
+    in the folder's manifest with unchanged content, or byte-identical to what it writes
+    now. Any other table file (a real export) makes it refuse (ForeignFiles) and write
+    nothing. Files that are not table files are left alone.
     """
     out = Path(out)
     existing = table_files(out) if out.is_dir() else []
@@ -920,6 +948,18 @@ def write_folder(sample: Sample, out: Path, overwrite: bool = False) -> list[Pat
     staging = Path(tempfile.mkdtemp(prefix=".sample-", dir=out))
     try:
         files = write(sample, staging)
+        ours = _written_here(out)
+        foreign = [
+            old
+            for old in existing
+            if ours.get(old.name) != _sha256(old)
+            and not (
+                (staging / old.name).is_file()
+                and (staging / old.name).read_bytes() == old.read_bytes()
+            )
+        ]
+        if foreign:
+            raise ForeignFiles(foreign)
         for old in existing:
             old.unlink()
         final = []
@@ -927,6 +967,8 @@ def write_folder(sample: Sample, out: Path, overwrite: bool = False) -> list[Pat
             target = out / f.name
             f.replace(target)
             final.append(target)
+        manifest = {p.name: _sha256(p) for p in final}
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
         return final
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ def _libc() -> ctypes.CDLL | None:
 
 _LIBC = _libc()
 
+# Where a replaced folder goes: called with the old folder, returns a free path to move it to.
+Keep = Callable[[Path], Path]
+
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two directories (Linux renameat2); False where unsupported."""
@@ -46,11 +50,24 @@ def _backup(target: Path) -> Path:
     return target.with_name(f".{target.name}.forrige")
 
 
-def recover(target: Path) -> None:
-    """Undo a swap that was cut short, and remove staging folders of killed builds.
+def _let_go(old: Path, keep: Keep | None, complete: bool = True) -> None:
+    """Move a replaced folder to where `keep` says, or delete it when nothing is kept."""
+    if keep is not None and complete:
+        target = keep(old)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old.rename(target)
+    else:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(
+    target: Path, keep: Keep | None = None, complete: Callable[[Path], bool] = bool
+) -> None:
+    """Undo a swap that was cut short, and clear staging folders of killed builds.
 
     The fallback swap moves the old folder aside before moving the new one in; if the
-    process died between the two renames, the old folder is put back here.
+    process died between the two renames, the old folder is put back here. Where folders
+    are kept (`keep`), a replaced or staged folder that `complete` accepts is kept, not deleted.
     """
     backup = _backup(target)
     if backup.exists():
@@ -58,16 +75,16 @@ def recover(target: Path) -> None:
             log.warning("Gjenoppretter %s etter et avbrutt bygg", target)
             backup.rename(target)
         else:
-            shutil.rmtree(backup, ignore_errors=True)
+            _let_go(backup, keep)
     if target.parent.is_dir():
         for leftover in target.parent.glob(f".{target.name}.ny-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            _let_go(leftover, keep, complete(leftover))
 
 
-def stage(target: Path) -> Path:
+def stage(target: Path, keep: Keep | None = None, complete: Callable[[Path], bool] = bool) -> Path:
     """Create an empty staging folder beside `target` (same file system, so rename works)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    recover(target)
+    recover(target, keep, complete)
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.ny-", dir=target.parent))
 
 
@@ -83,18 +100,23 @@ def _fsync_tree(folder: Path) -> None:
         os.close(fd)
 
 
-def swap_in(staged: Path, target: Path) -> None:
-    """Replace `target` with the finished `staged` folder in one step."""
+def swap_in(staged: Path, target: Path, keep: Keep | None = None) -> None:
+    """Replace `target` with the finished `staged` folder in one step.
+
+    The replaced folder is moved to `keep(old)` when given, else deleted. Where the
+    atomic exchange is not available (not Linux), two renames do it, and `recover` puts
+    the old folder back if the process dies between them.
+    """
     _fsync_tree(staged)
     if not target.exists():
         staged.rename(target)
     elif _exchange(staged, target):
-        shutil.rmtree(staged, ignore_errors=True)
+        _let_go(staged, keep)  # `staged` now holds the old folder
     else:
         backup = _backup(target)
         target.rename(backup)
         staged.rename(target)
-        shutil.rmtree(backup, ignore_errors=True)
+        _let_go(backup, keep)
     fd = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(fd)
