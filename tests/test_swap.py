@@ -129,7 +129,8 @@ def test_identical_inputs_give_byte_identical_outputs(two_versions, tmp_path):
     )
     a = helpers.tree_hashes(tmp_path / "a" / "processed")
     assert a == helpers.tree_hashes(tmp_path / "b" / "processed")
-    assert len([k for k in a if k.startswith("2017/")]) == 11  # six datasets (with prikking), ideas, key figures, checks, problems, meta
+    # six datasets (with prikking), ideas, key figures, checks, problems, meta
+    assert len([k for k in a if k.startswith("2017/")]) == 11
     for name in ("nokkeltall.csv", "nokkeltall.xlsx"):
         assert (tmp_path / "a" / "reports" / "2017" / name).read_bytes() == (
             tmp_path / "b" / "reports" / "2017" / name
