@@ -184,7 +184,7 @@ def test_trailing_empty_rows_are_not_records(tmp_path):
 
 
 def test_missing_required_table_and_old_excel_format(tmp_path):
-    (tmp_path / "gevinster.xls").write_bytes(b"old")
+    (tmp_path / "gevinster.numbers").write_bytes(b"old")
     data = read.read_folder(tmp_path)
     rules = sorted(p.rule for p in data.errors)
     assert rules == ["filformat", "mangler_tabell", "mangler_tabell", "mangler_tabell"]

@@ -6,13 +6,19 @@ import csv
 import hashlib
 import io
 import logging
+import os
 import re
+import sys
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import fastexcel
 import polars as pl
+from python_calamine import CalamineWorkbook
+from tqdm import tqdm
 
 from vtklean.contract import KIND_TEXT, TABLES, Kind, Table
 from vtklean.problems import Problem, Severity
@@ -21,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FILE = "_fil"  # column holding the file name a row came from
 ROW = "_rad"  # column holding the row number as Excel shows it (header = 1)
+TEXT_FILE = "_tekstfil"  # while reading: the row came from a text file, not a spreadsheet
 
 DTYPES: dict[Kind, pl.DataType] = {
     Kind.TEXT: pl.String(),
@@ -31,9 +38,31 @@ DTYPES: dict[Kind, pl.DataType] = {
     Kind.INTEGER: pl.Int64(),
 }
 
-SUPPORTED_SUFFIXES = (".csv", ".xlsx")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+# .txt and .tsv: Excel's "Unicode-tekst" (UTF-16, tab-separated) is read like any CSV.
+SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", *SPREADSHEET_SUFFIXES)
+HEADER_SEARCH_ROWS = 50  # the header row is looked for among a file's first rows
+MAX_SHEET_CELLS = 20_000_000  # a larger used range is refused (calamine allocates it whole)
+MAX_NUMBER = 1e15  # larger numbers cannot be amounts of a municipality
+CHUNK_BYTES = 16 * 2**20  # large text files are read in pieces of this size (progress bar)
 
+# calamine's names of Excel's error values, and how Excel shows them.
+_EXCEL_ERRORS = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Name": "#NAME?",
+    "Null": "#NULL!",
+    "Num": "#NUM!",
+    "Ref": "#REF!",
+    "Value": "#VALUE!",
+    "GettingData": "#GETTING_DATA",
+}
+_DELIMITERS = (";", ",", "\t")
+_SEP_NAMES = {"\t": "tabulator"}
 _NUMBER = r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$"
+# A dot followed by exactly three digits may be a thousands separator (958.000 kr).
+_DOT_THOUSANDS = r"^[+-]?\d+\.\d{3}$"
+_DECIMAL_COMMA = r"^[+-]?\d*,\d+$"
 _ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}$"
 _NO_DATE = r"^\d{1,2}\.\d{1,2}\.\d{4}$"
 _TIME_SUFFIX = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
@@ -118,7 +147,7 @@ def discover(folder: Path) -> tuple[dict[str, list[Path]], list[Problem]]:
                 _problem(
                     "filformat",
                     "Filformat som ikke støttes",
-                    "lagre filen som .xlsx eller .csv",
+                    "lagre filen som .xlsx, .xls, .ods, .csv eller Unicode-tekst (.txt)",
                     file=name,
                 )
             )
@@ -131,14 +160,29 @@ def discover(folder: Path) -> tuple[dict[str, list[Path]], list[Problem]]:
                     "mangler_tabell",
                     "Tabell som mangler",
                     f"fant ingen fil for tabellen «{table.name}» "
-                    f"(filnavnet skal begynne med «{table.name}», .csv eller .xlsx)",
+                    f"(filnavnet skal begynne med «{table.name}»)",
                 )
             )
     return found, problems
 
 
 def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
-    """Decode CSV bytes as UTF-8 (with or without BOM) or Windows-1252, never silently wrong."""
+    """Decode text-file bytes: UTF-16 with BOM, UTF-8 (with or without BOM) or Windows-1252.
+
+    Never silently wrong: bytes that fit none of them, or a mix, are an error.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode-tekst"
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError as err:
+            return None, [
+                _problem(
+                    "tegnkoding",
+                    "Tegn som ikke kan leses",
+                    f"filen er ikke gyldig UTF-16 (Unicode-tekst): {err.reason}",
+                    file=name,
+                )
+            ]
     if not data.strip():
         return None, [_problem("tom_fil", "Tom fil", "filen er tom", file=name)]
     if b"\x00" in data:
@@ -184,35 +228,115 @@ def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
         ]
 
 
-def _delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
-    return ";" if header.count(";") >= header.count(",") and ";" in header else ","
+@dataclass
+class Cells:
+    """One file's cells as text: `frame` row 0 is the row Excel numbers `first_row`."""
+
+    frame: pl.DataFrame
+    first_row: int
+    text_file: bool  # True for CSV and Unicode text; spreadsheets hold native numbers
 
 
-def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame | None, list[Problem]]:
+def _delimiter(lines: list[str]) -> str:
+    """The delimiter most used on one line of the file's first lines (tab, `;` or `,`)."""
+    best = max(_DELIMITERS, key=lambda d: (max(line.count(d) for line in lines), d == "\t"))
+    return best if any(best in line for line in lines) else ","
+
+
+def _header_index(records: list[list[str]], table: Table) -> int:
+    """The first record holding every required column; else the first non-empty one."""
+    required = {c.name for c in table.columns if c.required}
+    first = None
+    for i, record in enumerate(records):
+        names = {normalise_name(v) for v in record if v}
+        if first is None and names:
+            first = i
+        if required <= names:
+            return i
+    return first or 0
+
+
+def _line_starts(data: bytes, limit: int) -> list[int]:
+    """Byte offsets of the first `limit` lines of `data`."""
+    starts = [0]
+    while len(starts) < limit:
+        nl = data.find(b"\n", starts[-1])
+        if nl < 0:
+            break
+        starts.append(nl + 1)
+    return starts
+
+
+def _chunks(data: bytes, start: int, size: int) -> list[tuple[int, int]]:
+    """Split `data[start:]` at line ends about every `size` bytes, never inside quotes."""
+    out = []
+    while start < len(data):
+        end = min(len(data), start + size)
+        while end < len(data):
+            nl = data.find(b"\n", end)
+            if nl < 0:
+                end = len(data)
+                break
+            end = nl + 1
+            if data.count(b'"', start, end) % 2 == 0:
+                break
+        out.append((start, end))
+        start = end
+    return out
+
+
+def _progress(total: int, name: str) -> tqdm:
+    """A progress bar of rows read, on the terminal only (never in CI or a log)."""
+    quiet = bool(os.environ.get("CI")) or not sys.stderr.isatty()
+    return tqdm(
+        total=total, desc=f"Leser {name}", unit=" rader", unit_scale=True, disable=quiet, delay=1
+    )
+
+
+def _read_csv(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list[Problem]]:
     text, problems = decode(data, path.name)
     if text is None:
         return None, problems
-    sep = _delimiter(text)
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            separator=sep,
-            has_header=False,
-            infer_schema=False,
-            quote_char='"',
-            raise_if_empty=False,
-        )
-    except pl.exceptions.ComputeError:
-        return None, [_ragged(text, sep, path.name)]
-    return frame, []
+    # polars reads UTF-8 bytes; a file already in UTF-8 is not copied again.
+    payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not data.startswith(b"\xef\xbb\xbf") and payload.decode("utf-8", "replace") != text:
+        payload = text.encode("utf-8")
+    del text
+    starts = _line_starts(payload, HEADER_SEARCH_ROWS)
+    head = payload[: starts[-1]].decode("utf-8").splitlines() or [""]
+    sep = _delimiter(head)
+    records = list(csv.reader(io.StringIO("\n".join(head)), delimiter=sep))
+    skip = _header_index(records, table)
+    body_start = starts[skip] if skip < len(starts) else len(payload)
+    width = len(records[skip]) if skip < len(records) else 1
+    schema = {f"column_{i + 1}": pl.String() for i in range(width)}
+    pieces = []
+    total = payload.count(b"\n", body_start)
+    with _progress(total, path.name) as bar:
+        for lo, hi in _chunks(payload, body_start, CHUNK_BYTES):
+            try:
+                piece = pl.read_csv(
+                    io.BytesIO(payload[lo:hi]),
+                    separator=sep,
+                    has_header=False,
+                    schema=schema,
+                    quote_char='"',
+                    raise_if_empty=False,
+                )
+            except pl.exceptions.ComputeError:
+                body = payload[body_start:].decode("utf-8")
+                return None, [_ragged(body, sep, path.name, skip)]
+            pieces.append(piece)
+            bar.update(payload.count(b"\n", lo, hi))
+    frame = pl.concat(pieces, how="vertical") if pieces else pl.DataFrame(schema=schema)
+    return Cells(frame, skip + 1, text_file=True), []
 
 
-def _ragged(text: str, sep: str, name: str) -> Problem:
-    """Find the first record whose field count differs from the header's."""
+def _ragged(text: str, sep: str, name: str, skipped: int) -> Problem:
+    """Find the first record whose field count differs from the header's (the first record)."""
     records = csv.reader(io.StringIO(text), delimiter=sep)
     width = None
-    for i, record in enumerate(records, start=1):
+    for i, record in enumerate(records, start=skipped + 1):
         if width is None:
             width = len(record)
         elif record and len(record) != width:
@@ -220,7 +344,7 @@ def _ragged(text: str, sep: str, name: str) -> Problem:
                 "ikke_csv",
                 "Filen er ikke en gyldig CSV-fil",
                 f"raden har {len(record)} felt, men overskriftsraden har {width} "
-                f"(skilletegn «{sep}»)",
+                f"(skilletegn «{_SEP_NAMES.get(sep, sep)}»)",
                 file=name,
                 row=i,
             )
@@ -229,37 +353,220 @@ def _ragged(text: str, sep: str, name: str) -> Problem:
     )
 
 
-def _read_xlsx(path: Path) -> tuple[pl.DataFrame | None, list[Problem]]:
+def _cell_name(row: int, col: int) -> str:
+    """Excel's name of a 0-based cell position: (0, 0) -> A1."""
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
+
+
+def _cell_position(ref: str) -> tuple[int, int]:
+    """0-based (row, column) of an Excel cell name: A1 -> (0, 0)."""
+    m = re.fullmatch(r"\$?([A-Za-z]+)\$?(\d+)", ref)
+    if m is None:
+        raise ValueError(ref)
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+@dataclass
+class _SheetScan:
+    """What the first sheet's XML says before calamine loads it."""
+
+    last_row: int = -1
+    last_col: int = -1
+    far_row: str = ""  # the cell with a value in the last row
+    far_col: str = ""  # the cell with a value in the last column
+    uncached: list[tuple[str, str]] = field(default_factory=list)  # (cell, formula)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _first_sheet_part(zf: zipfile.ZipFile) -> str:
+    """The zip member of the workbook's first sheet (what calamine calls sheet 0)."""
+    workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    sheet = next(e for e in workbook.iter() if _local(e.tag) == "sheet")
+    rid = next(v for k, v in sheet.attrib.items() if _local(k) == "id")
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    target = next(e.get("Target", "") for e in rels if e.get("Id") == rid)
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _scan_xlsx(path: Path) -> _SheetScan:
+    """Read the first sheet's XML as a stream: used range, uncached formulas, merged cells.
+
+    calamine cannot do this: it drops a formula without a stored value silently, and it
+    allocates the whole used range up front (a stray value in XFD1048576 aborts the
+    process). openpyxl cannot either: with `data_only` it loses the formula, without it the
+    cached value, and its streaming mode has no merged cells.
+    """
+    scan = _SheetScan()
+    with zipfile.ZipFile(path) as zf, zf.open(_first_sheet_part(zf)) as part:
+        row = -1
+        col = -1
+        for event, elem in ElementTree.iterparse(part, events=("start", "end")):
+            tag = _local(elem.tag)
+            if event == "start":
+                if tag == "row":
+                    r = elem.get("r")
+                    row = int(r) - 1 if r else row + 1
+                    col = -1
+                continue
+            if tag == "c":
+                ref = elem.get("r")
+                row, col = _cell_position(ref) if ref else (row, col + 1)
+                kids = {_local(k.tag): k for k in elem}
+                v = kids.get("v")
+                has_value = (v is not None and bool(v.text)) or "is" in kids
+                if "f" in kids and not has_value and elem.get("t") != "str":
+                    scan.uncached.append((_cell_name(row, col), kids["f"].text or ""))
+                if has_value:
+                    if row > scan.last_row:
+                        scan.last_row, scan.far_row = row, _cell_name(row, col)
+                    if col > scan.last_col:
+                        scan.last_col, scan.far_col = col, _cell_name(row, col)
+                elem.clear()
+            elif tag == "row":
+                elem.clear()
+            elif tag == "mergeCell":
+                a, _, b = elem.get("ref", "").partition(":")
+                if b:
+                    (r1, c1), (r2, c2) = _cell_position(a), _cell_position(b)
+                    scan.merges.append((r1, c1, r2, c2))
+    return scan
+
+
+def _sheet_problem(name: str, expected: str, **where: object) -> Problem:
+    return _problem("ikke_excel", "Filen kan ikke leses som regneark", expected, file=name, **where)
+
+
+def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
+    """Read the first sheet of .xlsx/.xlsm/.xls/.ods as text cells in Excel's row numbering."""
+    name = path.name
+    suffix = path.suffix.lower()
+    merges: list[tuple[int, int, int, int]] = []
+    last: tuple[int, int] | None = None
+    problems: list[Problem] = []
     try:
-        reader = fastexcel.read_excel(path)
-        sheet = reader.load_sheet(0, header_row=None, dtypes="string")
-        frame = sheet.to_polars()
-    except Exception as err:  # fastexcel raises several types for damaged files
-        log.debug("fastexcel failed on %s: %s", path, err)
+        if suffix in (".xlsx", ".xlsm"):
+            scan = _scan_xlsx(path)
+            if (scan.last_row + 1) * (scan.last_col + 1) > MAX_SHEET_CELLS:
+                far = sorted({scan.far_row, scan.far_col})
+                return None, [
+                    _sheet_problem(
+                        name,
+                        f"arket har innhold helt ut til celle {' og '.join(far)}, langt utenfor "
+                        f"tabellen ({scan.last_row + 1} rader × {scan.last_col + 1} kolonner); "
+                        "slett innholdet i den cellen i Excel og lagre på nytt",
+                        column=far[-1],
+                    )
+                ]
+            problems += [
+                _problem(
+                    "formel_uten_verdi",
+                    "Formler uten lagret verdi",
+                    f"cellen {cell} har formelen «={formula}», men ingen utregnet verdi er "
+                    "lagret; åpne filen i Excel og lagre den på nytt (eller lim inn som verdier)",
+                    file=name,
+                    row=_cell_position(cell)[0] + 1,
+                    column=cell,
+                )
+                for cell, formula in scan.uncached
+            ]
+            merges, last = scan.merges, (scan.last_row, scan.last_col)
+        else:
+            sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+            merges = [(a[0], a[1], b[0], b[1]) for a, b in sheet.merged_cell_ranges or []]
+            last = sheet.end
+        loaded = fastexcel.read_excel(path).load_sheet(0, header_row=None, dtypes="string")
+        batch, errors = loaded.to_arrow_with_errors()
+        frame = pl.from_arrow(batch)
+    except Exception as err:  # the readers raise several types for damaged files
+        log.debug("reading %s failed: %s", path, err)
         return None, [
-            _problem(
-                "ikke_excel",
-                "Filen kan ikke leses som Excel-fil",
-                "filen er skadet eller ikke en .xlsx-fil; åpne og lagre den på nytt i Excel",
-                file=path.name,
+            _sheet_problem(
+                name,
+                "filen er skadet eller ikke et regneark (.xlsx, .xlsm, .xls, .ods); "
+                "åpne og lagre den på nytt i Excel",
             )
         ]
-    if frame.height == 0:
-        return None, [_problem("tom_fil", "Tom fil", "arket er tomt", file=path.name)]
-    return frame, []
+    assert isinstance(frame, pl.DataFrame)
+    if frame.height == 0 or last is None:
+        return None, [_problem("tom_fil", "Tom fil", "arket er tomt", file=name)]
+    # calamine starts the frame at the first used row or column; find where, from the end.
+    row0 = max(0, last[0] + 1 - frame.height)
+    col0 = max(0, last[1] + 1 - frame.width)
+    for e in errors.errors if errors else []:
+        r, c = e.offset_position
+        cell = _cell_name(r + row0, c + col0)
+        kind = re.search(r"Error\((\w+)\)", e.detail)
+        value = _EXCEL_ERRORS.get(kind.group(1), kind.group(1)) if kind else e.detail
+        problems.append(
+            _problem(
+                "feilverdi",
+                "Celler med feilverdi",
+                f"cellen {cell} har en feilverdi fra Excel; rett formelen eller verdien",
+                file=name,
+                row=r + row0 + 1,
+                column=cell,
+                value=value,
+            )
+        )
+    frame = _fill_merged(frame, merges, row0, col0)
+    return Cells(frame, row0 + 1, text_file=False), problems
 
 
-def _read_file(path: Path, data: bytes) -> tuple[pl.DataFrame | None, list[Problem]]:
-    """Read one file to a frame of strings whose first row is the header."""
-    if path.suffix.lower() == ".xlsx":
-        return _read_xlsx(path)
-    return _read_csv(path, data)
+def _fill_merged(
+    frame: pl.DataFrame, merges: list[tuple[int, int, int, int]], row0: int, col0: int
+) -> pl.DataFrame:
+    """Give a merged cell's value to every row it spans (in its first column)."""
+    index = pl.int_range(pl.len())
+    for r1, c1, r2, _c2 in merges:
+        c = c1 - col0
+        if r2 <= r1 or not 0 <= c < frame.width or not 0 <= r1 - row0 < frame.height:
+            continue
+        column = frame.columns[c]
+        value = frame.item(r1 - row0, column)
+        frame = frame.with_columns(
+            pl.when(index.is_between(r1 - row0, r2 - row0))
+            .then(pl.lit(value, pl.String))
+            .otherwise(pl.col(column))
+            .alias(column)
+        )
+    return frame
+
+
+def _read_file(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list[Problem]]:
+    """Read one file to text cells whose first row is the header row."""
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        cells, problems = _read_sheet(path)
+        if cells is None:
+            return None, problems
+        records = [
+            ["" if v is None else str(v) for v in cells.frame.row(i)]
+            for i in range(min(HEADER_SEARCH_ROWS, cells.frame.height))
+        ]
+        skip = _header_index(records, table)
+        frame = cells.frame.slice(skip)
+        return Cells(frame, cells.first_row + skip, text_file=False), problems
+    return _read_csv(path, data, table)
 
 
 def _map_headers(
-    table: Table, frame: pl.DataFrame, name: str
+    table: Table, frame: pl.DataFrame, name: str, row: int
 ) -> tuple[dict[str, str], dict[str, str], list[Problem]]:
-    """Map canonical column -> frame column and -> header as written; check the header row."""
+    """Map canonical column -> frame column and -> header as written; check the header row.
+
+    `row` is the header's row number as Excel shows it.
+    """
     problems: list[Problem] = []
     header = [("" if v is None else str(v)) for v in frame.row(0)]
     canonical: dict[str, str] = {}
@@ -275,7 +582,7 @@ def _map_headers(
                     "Kolonne som står to ganger",
                     f"kolonnen «{text}» står to ganger (også som «{written[norm]}»)",
                     file=name,
-                    row=1,
+                    row=row,
                     column=text,
                 )
             )
@@ -292,7 +599,7 @@ def _map_headers(
                     severity=Severity.WARNING,
                     expected=f"kolonnen er ikke en del av tabellen «{table.name}» og tas ikke med",
                     file=name,
-                    row=1,
+                    row=row,
                     column=text,
                 )
             )
@@ -304,7 +611,7 @@ def _map_headers(
                     "Påkrevd kolonne som mangler",
                     f"fant ikke kolonnen «{col.name}» i overskriftsraden",
                     file=name,
-                    row=1,
+                    row=row,
                     column=col.name,
                 )
             )
@@ -317,12 +624,41 @@ def _clean_text(expr: pl.Expr) -> pl.Expr:
     return pl.when(stripped == "").then(None).otherwise(stripped)
 
 
-def _parse_number(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Return (value, valid) expressions for a Norwegian or plain number in text."""
-    compact = expr.str.replace_all(r"[\s\u00a0\u202f]", "").str.replace_all("\u2212", "-")
-    valid = compact.str.contains(_NUMBER)
-    value = compact.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
-    return pl.when(valid).then(value), valid & value.is_not_null()
+def _number_text(expr: pl.Expr) -> pl.Expr:
+    """Number text without thousands spaces and `kr`, with `1 234-` and `(1 234)` as `-1234`."""
+    kr_before, kr_after = r"(?i)^([+-]?)kr\.?", r"(?i)kr\.?$"
+    return (
+        expr.str.replace_all(r"[\s\u00a0\u202f]", "")
+        .str.replace_all("\u2212", "-")
+        .str.replace(kr_before, "$1")
+        .str.replace(kr_after, "")
+        .str.replace(r"^\((.+)\)$", "-$1")
+        .str.replace(kr_before, "$1")
+        .str.replace(kr_after, "")
+        .str.replace(r"^(\d[\d.,]*\d|\d)-$", "-$1")
+    )
+
+
+def _parse_number(text: pl.Expr, value: pl.Expr, money: bool) -> pl.Expr:
+    """The failure of reading a number: null when read, else a failure code.
+
+    `text` is the compact text (`_number_text`), `value` its float. Codes: `ugyldig` (not a
+    number), `tvetydig` (could be a thousands separator: `958.000`) or `for_stor` (beyond
+    10^15). A value is only ambiguous in a text file: a spreadsheet's numbers are native.
+    """
+    valid = text.str.contains(_NUMBER) & value.is_not_null()
+    comma_in_file = text.str.contains(_DECIMAL_COMMA).fill_null(False).any().over(FILE)
+    ambiguous = pl.col(TEXT_FILE) & text.str.contains(_DOT_THOUSANDS) & (money | comma_in_file)
+    return (
+        pl.when(text.is_null())
+        .then(None)
+        .when(~valid.fill_null(False))
+        .then(pl.lit("ugyldig"))
+        .when(ambiguous)
+        .then(pl.lit("tvetydig"))
+        .when(value.abs() > MAX_NUMBER)
+        .then(pl.lit("for_stor"))
+    )
 
 
 def _parse_date(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -351,10 +687,38 @@ _PARSE_RULES = {
     Kind.DATE: ("ugyldig_dato", "Ugyldige datoer"),
     Kind.MONTH: ("ugyldig_maned", "Ugyldige måneder"),
 }
+_NUMBER_RULES = {
+    "tvetydig": (
+        "ugyldig_tvetydig_tall",
+        "Tall som kan bety to ting",
+        "punktum fulgt av tre sifre kan være tusenskille (958.000 = 958 000?) eller "
+        "desimaltegn; skriv 958 000 eller 958,00",
+    ),
+    "for_stor": (
+        "ugyldig_for_stort_tall",
+        "Tall som er for store",
+        "tallet er større enn 10^15 og kan ikke være et beløp; kontroller verdien",
+    ),
+}
 
 
 def _typed(table: Table, raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Type every canonical column; return (typed frame, frame of parse failures)."""
+    """Type every canonical column; return (typed frame, frame of parse failures).
+
+    A failure column holds null where the value was read, else a failure code. Numbers are
+    parsed in stages (text, value, failure) so each expression stays small.
+    """
+    numeric = [c.name for c in table.columns if c.kind in (Kind.DECIMAL, Kind.INTEGER)]
+    text = {c: f"__tekst_{c}" for c in numeric}
+    number = {c: f"__tall_{c}" for c in numeric}
+    staged = raw.with_columns(_number_text(pl.col(c)).alias(text[c]) for c in numeric)
+    staged = staged.with_columns(
+        pl.col(text[c])
+        .str.replace(",", ".", literal=True)
+        .cast(pl.Float64, strict=False)
+        .alias(number[c])
+        for c in numeric
+    )
     exprs: list[pl.Expr] = [pl.col(FILE), pl.col(ROW)]
     bad: list[pl.Expr] = []
     for col in table.columns:
@@ -366,20 +730,26 @@ def _typed(table: Table, raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
             case Kind.CODE:
                 exprs.append(src.map_batches(_normalise_series, return_dtype=pl.String))
                 continue
-            case Kind.DECIMAL:
-                value, ok = _parse_number(src)
-            case Kind.INTEGER:
-                number, ok = _parse_number(src)
-                ok = ok & (number.round(0) == number)
-                value = pl.when(ok).then(number.cast(pl.Int64))
-            case Kind.DATE:
-                value, ok = _parse_date(src)
-            case Kind.MONTH:
-                value, ok = _parse_month(src)
+            case Kind.DECIMAL | Kind.INTEGER:
+                value = pl.col(number[col.name])
+                failure = _parse_number(
+                    pl.col(text[col.name]), value, money=col.name.endswith("_kr")
+                )
+                if col.kind is Kind.INTEGER:
+                    failure = failure.fill_null(
+                        pl.when(value.is_not_null() & (value.round(0) != value)).then(
+                            pl.lit("ugyldig")
+                        )
+                    )
+                    value = value.cast(pl.Int64, strict=False)
+                value = pl.when(failure.is_null()).then(value)
+            case Kind.DATE | Kind.MONTH:
+                value, ok = _parse_date(src) if col.kind is Kind.DATE else _parse_month(src)
+                failure = pl.when(src.is_not_null() & ~ok.fill_null(False)).then(pl.lit("ugyldig"))
         exprs.append(value.alias(col.name))
-        bad.append((src.is_not_null() & ~ok.fill_null(False)).alias(col.name))
-    typed = raw.select(exprs)
-    failures = raw.select(pl.col(FILE), pl.col(ROW), *bad) if bad else raw.select(FILE, ROW)
+        bad.append(failure.cast(pl.String).alias(col.name))
+    typed = staged.select(exprs)
+    failures = staged.select(pl.col(FILE), pl.col(ROW), *bad) if bad else raw.select(FILE, ROW)
     return typed, failures
 
 
@@ -395,17 +765,22 @@ def _parse_problems(table_data: TableData, failures: pl.DataFrame) -> list[Probl
     for col in table.columns:
         if col.name not in failures.columns:
             continue
-        mask = failures.get_column(col.name)
-        if not mask.any():
+        codes = failures.get_column(col.name)
+        if codes.null_count() == len(codes):
             continue
-        rule, heading = _PARSE_RULES[col.kind]
-        rows = table_data.raw.filter(mask)
+        marked = table_data.raw.with_columns(codes.alias("_feil"))
+        rows = marked.filter(pl.col("_feil").is_not_null())
         for rec in rows.iter_rows(named=True):
+            if rec["_feil"] in _NUMBER_RULES:
+                rule, heading, expected = _NUMBER_RULES[rec["_feil"]]
+            else:
+                rule, heading = _PARSE_RULES[col.kind]
+                expected = f"forventet {KIND_TEXT[col.kind]}"
             problems.append(
                 _problem(
                     rule,
                     heading,
-                    f"forventet {KIND_TEXT[col.kind]}",
+                    expected,
                     file=rec[FILE],
                     row=rec[ROW],
                     column=table_data.written(rec[FILE], col.name),
@@ -430,22 +805,31 @@ def read_table(table: Table, paths: list[Path]) -> tuple[TableData | None, list[
     for path in paths:
         data = path.read_bytes()
         hashes[path.name] = hashlib.sha256(data).hexdigest()
-        frame, file_problems = _read_file(path, data)
+        cells, file_problems = _read_file(path, data, table)
+        del data
         problems += file_problems
-        if frame is None:
+        if cells is None:
             continue
-        mapping, headers[path.name], header_problems = _map_headers(table, frame, path.name)
+        frame = cells.frame
+        mapping, headers[path.name], header_problems = _map_headers(
+            table, frame, path.name, cells.first_row
+        )
         problems += header_problems
         if any(p.rule in ("mangler_kolonne", "dobbel_kolonne") for p in header_problems):
             continue
-        body = frame.slice(1).with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+        body = frame.slice(1).with_row_index(ROW, offset=cells.first_row + 1)
         cols = [
             (_clean_text(pl.col(mapping[c.name])) if c.name in mapping else pl.lit(None, pl.String))
             .cast(pl.String)
             .alias(c.name)
             for c in table.columns
         ]
-        body = body.select(pl.lit(path.name).alias(FILE), pl.col(ROW), *cols)
+        body = body.select(
+            pl.lit(path.name).alias(FILE),
+            pl.col(ROW).cast(pl.Int64),
+            pl.lit(cells.text_file).alias(TEXT_FILE),
+            *cols,
+        )
         # Rows left entirely empty (trailing `;;;;` lines from Excel) are not records.
         body = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in table.column_names))
         pieces.append(body)
@@ -453,6 +837,7 @@ def read_table(table: Table, paths: list[Path]) -> tuple[TableData | None, list[
         return None, problems, hashes
     raw = pl.concat(pieces, how="vertical")
     typed, failures = _typed(table, raw)
+    raw = raw.drop(TEXT_FILE)
     td = TableData(table=table, data=typed, raw=raw, headers=headers, files=[p.name for p in paths])
     problems += _parse_problems(td, failures)
     return td, problems, hashes

@@ -1,0 +1,338 @@
+"""Real exports: files written the way Excel, LibreOffice and scripts write them.
+
+Each case is read right (the same typed records, so the same key figures, as the plain
+CSV) or refused with a message naming file, Excel row, column and value.
+"""
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from tests import helpers
+from tests.conftest import run_build
+from vtklean import read
+from vtklean.contract import TABLES
+
+RES_COLUMNS = list(helpers.tiny_tables()["ressursbruk"][0])
+
+
+def _frames(folder: Path) -> dict[str, pl.DataFrame]:
+    data = read.read_folder(folder)
+    assert not data.problems, [p.line() for p in data.problems]
+    return {
+        name: td.data.drop(read.FILE, read.ROW).sort(list(TABLES[name].key))
+        for name, td in data.tables.items()
+    }
+
+
+def _assert_same(folder: Path, plain: Path) -> None:
+    want, got = _frames(plain), _frames(folder)
+    assert want.keys() == got.keys()
+    for name in want:
+        assert want[name].equals(got[name]), name
+
+
+def _problems(folder: Path, rule: str | None = None) -> list[tuple]:
+    data = read.read_folder(folder)
+    return [
+        (p.file, p.row, p.column, p.value) for p in data.errors if rule is None or p.rule == rule
+    ]
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory) -> Path:
+    return helpers.write_folder(tmp_path_factory.mktemp("plain") / "raw")
+
+
+def _copy_plain(plain: Path, target: Path, *drop: str) -> Path:
+    shutil.copytree(plain, target)
+    for name in drop:
+        (target / name).unlink()
+    return target
+
+
+# --- Excel's "Unicode-tekst" and LibreOffice's .xls / .ods -------------------------
+
+
+def test_unicode_text_utf16_tabs_equals_plain(plain, tmp_path):
+    folder = _copy_plain(plain, tmp_path / "raw", "ressursbruk.csv", "enheter.csv")
+    flavour = helpers.Flavour(
+        encoding="utf-16", sep="\t", decimal=",", thousands="\u00a0", display_headers=True
+    )
+    tables = helpers.tiny_tables()
+    helpers.write_csv(folder / "ressursbruk.txt", tables["ressursbruk"], flavour)
+    helpers.write_csv(folder / "enheter.txt", tables["enheter"], flavour)
+    assert (folder / "enheter.txt").read_bytes()[:2] == b"\xff\xfe"  # as Excel writes it
+    _assert_same(folder, plain)
+
+
+SOFFICE = shutil.which("soffice")
+needs_soffice = pytest.mark.skipif(
+    SOFFICE is None,
+    reason="LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui",
+)
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory) -> Path:
+    """Every workbook these tests need, converted to .xls and .ods in ONE soffice run each."""
+    work = tmp_path_factory.mktemp("soffice")
+    tables = helpers.tiny_tables()
+    for name in ("enheter", "gevinster", "ressursbruk"):
+        helpers.write_xlsx(work / f"{name}.xlsx", tables[name])
+    _titled_workbook(work / "titled.xlsx", tables["ressursbruk"])
+    sources = sorted(str(p) for p in work.glob("*.xlsx"))
+    for fmt in ("xls", "ods"):
+        subprocess.run(
+            [SOFFICE, "--headless", "--convert-to", fmt, "--outdir", str(work), *sources],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+    return work
+
+
+@needs_soffice
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_libreoffice_xls_and_ods_equal_plain(plain, converted, tmp_path, fmt):
+    folder = _copy_plain(plain, tmp_path / "raw", "enheter.csv", "gevinster.csv", "ressursbruk.csv")
+    for name in ("enheter", "gevinster", "ressursbruk"):
+        shutil.copy(converted / f"{name}.{fmt}", folder / f"{name}.{fmt}")
+    _assert_same(folder, plain)
+
+
+@needs_soffice
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_libreoffice_title_rows_give_excel_row_numbers(plain, converted, tmp_path, fmt):
+    folder = _copy_plain(plain, tmp_path / "raw", "ressursbruk.csv")
+    shutil.copy(converted / f"titled.{fmt}", folder / f"ressursbruk.{fmt}")
+    _assert_same(folder, plain)
+    data = read.read_folder(folder)
+    rows = data.tables["ressursbruk"].data.get_column(read.ROW).to_list()
+    assert rows[0] == TITLED_HEADER_ROW + 1 and rows[-1] == TITLED_HEADER_ROW + len(rows)
+
+
+def test_xlsm_is_read_like_xlsx(plain, tmp_path):
+    folder = _copy_plain(plain, tmp_path / "raw", "gevinster.csv")
+    helpers.write_xlsx(folder / "gevinster.xlsm", helpers.tiny_tables()["gevinster"])
+    _assert_same(folder, plain)
+
+
+# --- Negative amounts, kr, ambiguous and too large numbers -----------------------------
+
+
+def _resource_csv(
+    folder: Path, cells: dict[str, str], second: dict[str, str] | None = None
+) -> Path:
+    """ressursbruk.csv: the plain rows, with some cells of the first (and second) row as written."""
+    rows = helpers.tiny_tables()["ressursbruk"]
+    helpers.write_csv(folder / "ressursbruk.csv", rows, helpers.NORWEGIAN_BOM)
+    lines = (folder / "ressursbruk.csv").read_bytes().decode("utf-8-sig").split("\r\n")
+    header = lines[0].split(";")
+    for i, edits in ((1, cells), (2, second or {})):
+        fields = lines[i].split(";")
+        for column, text in edits.items():
+            fields[header.index(helpers.DISPLAY_HEADERS[column])] = text
+        lines[i] = ";".join(fields)
+    (folder / "ressursbruk.csv").write_text("\ufeff" + "\r\n".join(lines), encoding="utf-8")
+    return folder / "ressursbruk.csv"
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["90 000,00-", "(90 000,00)", "kr -90 000", "-90 000 kr", "(kr 90\u00a0000)", "Kr 90 000-"],
+)
+def test_negative_amount_forms(plain, tmp_path, written):
+    tables = helpers.tiny_tables()
+    tables["ressursbruk"][0]["regnskap_kr"] = -90_000.0
+    expected = helpers.write_folder(tmp_path / "expected", tables)
+    folder = _copy_plain(plain, tmp_path / "raw", "ressursbruk.csv")
+    _resource_csv(folder, {"regnskap_kr": written})
+    _assert_same(folder, expected)
+
+
+def test_positive_kr_amounts(plain, tmp_path):
+    folder = _copy_plain(plain, tmp_path / "raw", "ressursbruk.csv")
+    _resource_csv(folder, {"budsjett_kr": "kr 100 000,00", "regnskap_kr": "90 000 kr"})
+    _assert_same(folder, plain)
+
+
+@pytest.mark.parametrize(
+    ("column", "written", "others"),
+    [
+        ("budsjett_kr", "100.000", {}),  # a dot and three digits in a money column
+        ("arsverk", "10.000", {"arsverk": "10,5"}),  # the column's others: a decimal comma
+    ],
+)
+def test_ambiguous_number_is_refused(tmp_path, column, written, others):
+    folder = helpers.write_folder(tmp_path / "raw")
+    _resource_csv(folder, {column: written}, others)
+    data = read.read_folder(folder)
+    [problem] = data.errors
+    assert (problem.rule, problem.file, problem.row, problem.column, problem.value) == (
+        "ugyldig_tvetydig_tall",
+        "ressursbruk.csv",
+        2,
+        helpers.DISPLAY_HEADERS[column],
+        written,
+    )
+    assert problem.key == "enhet_id=E1, maned=15.01.2016"
+    assert "958 000" in problem.line()
+
+
+def test_dot_decimals_elsewhere_are_not_ambiguous(tmp_path):
+    folder = helpers.write_folder(tmp_path / "raw")
+    _resource_csv(folder, {"arsverk": "10.000"})  # no decimal comma in this file
+    data = read.read_folder(folder)
+    assert not data.errors
+    assert data.tables["ressursbruk"].data.get_column("arsverk")[0] == 10.0
+
+
+@pytest.mark.parametrize("written", ["1e40", "1 000 000 000 000 001", "-2e15"])
+def test_number_too_large_is_refused(tmp_path, written):
+    folder = helpers.write_folder(tmp_path / "raw")
+    _resource_csv(folder, {"regnskap_kr": written})
+    assert _problems(folder) == [("ressursbruk.csv", 2, "Regnskap (kr)", written)]
+    assert read.read_folder(folder).errors[0].rule == "ugyldig_for_stort_tall"
+
+
+def test_norwegian_whole_kroner_dash_is_not_a_minus(tmp_path):
+    folder = helpers.write_folder(tmp_path / "raw")
+    _resource_csv(folder, {"regnskap_kr": "90 000,-"})
+    assert _problems(folder) == [("ressursbruk.csv", 2, "Regnskap (kr)", "90 000,-")]
+
+
+# --- Spreadsheet cells: formulas, errors, merged cells, title rows, stray cells -------
+
+
+def _openpyxl_sheet(path: Path, rows: list[dict], title_rows: int = 0) -> openpyxl.Workbook:
+    """A workbook as a script writes it with openpyxl: header, then native values."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    columns = list(rows[0])
+    if title_rows:
+        ws.cell(row=1, column=1, value="Ressursbruk per måned")
+    for j, c in enumerate(columns, start=1):
+        ws.cell(row=title_rows + 1, column=j, value=helpers.DISPLAY_HEADERS.get(c, c))
+    for i, row in enumerate(rows, start=title_rows + 2):
+        for j, c in enumerate(columns, start=1):
+            v = row[c]
+            if isinstance(v, dt.date):
+                v = dt.datetime.combine(v, dt.time())
+            if v is not None:
+                ws.cell(row=i, column=j, value=v)
+    wb.save(path)
+    return wb
+
+
+TITLED_HEADER_ROW = 4  # a title in row 1, two blank rows, the header in row 4
+
+
+def _titled_workbook(path: Path, rows: list[dict]) -> Path:
+    _openpyxl_sheet(path, rows, title_rows=TITLED_HEADER_ROW - 1)
+    return path
+
+
+def test_title_and_blank_rows_skipped_with_excel_row_numbers(plain, tmp_path):
+    folder = _copy_plain(plain, tmp_path / "raw", "ressursbruk.csv")
+    rows = helpers.tiny_tables()["ressursbruk"]
+    _titled_workbook(folder / "ressursbruk.xlsx", rows)
+    _assert_same(folder, plain)
+    wb = openpyxl.load_workbook(folder / "ressursbruk.xlsx")
+    wb.active.cell(row=8, column=RES_COLUMNS.index("arsverk") + 1, value="ti")
+    wb.save(folder / "ressursbruk.xlsx")
+    assert _problems(folder) == [("ressursbruk.xlsx", 8, "Årsverk", "ti")]
+
+
+def test_title_rows_in_csv(plain, tmp_path):
+    folder = _copy_plain(plain, tmp_path / "raw", "enheter.csv")
+    helpers.write_csv(folder / "enheter.csv", helpers.tiny_tables()["enheter"], helpers.NORWEGIAN)
+    text = (folder / "enheter.csv").read_bytes()
+    (folder / "enheter.csv").write_bytes(b"Enheter per 31.12.2017\r\n\r\n;;;;;;\r\n" + text)
+    _assert_same(folder, plain)
+    assert read.read_folder(folder).tables["enheter"].data.get_column(read.ROW)[0] == 5
+
+
+def test_formula_without_cached_value_is_an_error(tmp_path):
+    folder = helpers.write_folder(tmp_path / "raw")
+    (folder / "gevinster.csv").unlink()
+    path = folder / "gevinster.xlsx"
+    wb = _openpyxl_sheet(path, helpers.tiny_tables()["gevinster"])
+    col = list(helpers.tiny_tables()["gevinster"][0]).index("belop_kr") + 1
+    wb.active.cell(row=3, column=col, value="=G2*2")  # a script's formula: no stored value
+    wb.save(path)
+    data = read.read_folder(folder)
+    [problem] = data.errors
+    assert (problem.rule, problem.file, problem.row, problem.column) == (
+        "formel_uten_verdi",
+        "gevinster.xlsx",
+        3,
+        "G3",
+    )
+    assert "=G2*2" in problem.line()
+
+
+@pytest.mark.parametrize("error", ["#N/A", "#DIV/0!", "#REF!"])
+def test_excel_error_cell_is_an_error(tmp_path, error):
+    folder = helpers.write_folder(tmp_path / "raw")
+    (folder / "gevinster.csv").unlink()
+    path = folder / "gevinster.xlsx"
+    wb = _openpyxl_sheet(path, helpers.tiny_tables()["gevinster"])
+    col = list(helpers.tiny_tables()["gevinster"][0]).index("belop_kr") + 1
+    wb.active.cell(row=4, column=col, value=error)
+    assert wb.active.cell(row=4, column=col).data_type == "e"
+    wb.save(path)
+    data = read.read_folder(folder)
+    [problem] = data.errors
+    assert (problem.rule, problem.file, problem.row, problem.column) == (
+        "feilverdi",
+        "gevinster.xlsx",
+        4,
+        "G4",
+    )
+    assert problem.value == error
+
+
+def test_merged_cell_counts_for_every_row(tmp_path):
+    tables = helpers.tiny_tables()
+    tables["enheter"][1]["pilot"] = 1  # the merged Pilot cell spans units E1 and E2
+    expected = helpers.write_folder(tmp_path / "expected", tables)
+    folder = helpers.write_folder(tmp_path / "raw")
+    (folder / "enheter.csv").unlink()
+    path = folder / "enheter.xlsx"
+    wb = _openpyxl_sheet(path, helpers.tiny_tables()["enheter"])
+    col = list(tables["enheter"][0]).index("pilot") + 1
+    letter = openpyxl.utils.get_column_letter(col)
+    wb.active.merge_cells(f"{letter}2:{letter}3")
+    wb.save(path)
+    _assert_same(folder, expected)
+
+
+def test_stray_value_in_last_cell_is_refused_not_a_crash(tmp_path):
+    folder = helpers.write_folder(tmp_path / "raw")
+    (folder / "enheter.csv").unlink()
+    path = folder / "enheter.xlsx"
+    wb = _openpyxl_sheet(path, helpers.tiny_tables()["enheter"])
+    wb.active["XFD1048576"] = "x"
+    wb.save(path)
+    assert path.stat().st_size < 10_000
+    [problem] = read.read_folder(folder).errors
+    assert (problem.file, problem.column) == ("enheter.xlsx", "XFD1048576")
+    assert "XFD1048576" in problem.line()
+
+
+def test_refused_export_exits_1_and_writes_nothing(tmp_path, capsys):
+    folder = helpers.write_folder(tmp_path / "raw")
+    _resource_csv(folder, {"regnskap_kr": "1e40"})
+    before = helpers.tree_hashes(folder)
+    assert run_build(folder, tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "ressursbruk.csv, rad 2, kolonne «Regnskap (kr)»: verdien «1e40»" in err
+    assert not (tmp_path / "out").exists()
+    assert helpers.tree_hashes(folder) == before
