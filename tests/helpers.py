@@ -82,6 +82,13 @@ DISPLAY_HEADERS = {
     "registrert": "Registrert",
     "status": "Status",
     "avsluttet": "Avsluttet",
+    "planlagt_realisert": "Planlagt realisert",
+    "indikator": "Indikator",
+    "ar": "År",
+    "mal": "Mål",
+    "retning": "Retning",
+    "tekst": "Tekst",
+    "rolle": "Rolle",
 }
 DISPLAY_CODES = {
     "verdistromsanalyse": "Verdistrømsanalyse",
@@ -95,8 +102,13 @@ DISPLAY_CODES = {
     "gjennomfort": "Gjennomført",
     "ny": "Ny",
     "avvist": "Avvist",
+    "hoyst": "Høyst",
+    "minst": "Minst",
+    "sykefravaer_prosent": "Sykefravær prosent",
+    "realiseringsgrad_prosent": "Realiseringsgrad (prosent)",
+    "enheter_lean": "Enheter Lean",
 }
-CODE_COLUMNS = {"metode", "kategori", "status"}
+CODE_COLUMNS = {"metode", "kategori", "status", "indikator", "retning"}
 MONTH_COLUMNS = {"maned"}
 
 
@@ -161,6 +173,7 @@ def tiny_tables() -> dict[str, list[dict]]:
         realisert_arsverk=None,
         forkastet=None,
         belop_kr=None,
+        planlagt_realisert=None,
     ):
         return dict(
             gevinst_id=gid,
@@ -175,6 +188,7 @@ def tiny_tables() -> dict[str, list[dict]]:
             realisert_arsverk=realisert_arsverk,
             forkastet=forkastet,
             ansvarlig="Enhetsleder",
+            planlagt_realisert=planlagt_realisert,
         )
 
     gevinster = [
@@ -188,7 +202,15 @@ def tiny_tables() -> dict[str, list[dict]]:
             D(2016, 10, 1),
             belop_kr=1_300_000.0,
         ),
-        gain("G2", "E1", "forbedringstavle", "kvantitet", 1.0, D(2017, 12, 31)),
+        gain(
+            "G2",
+            "E1",
+            "forbedringstavle",
+            "kvantitet",
+            1.0,
+            D(2017, 12, 31),
+            planlagt_realisert=D(2018, 3, 1),
+        ),
         gain(
             "G3",
             "E3",
@@ -243,11 +265,39 @@ def tiny_tables() -> dict[str, list[dict]]:
             forslag_id="F2", enhet_id="E1", registrert=D(2017, 5, 1), status="pagar", avsluttet=None
         ),
     ]
+    mal = [
+        dict(
+            tjenesteomrade="Omsorg",
+            indikator="sykefravaer_prosent",
+            ar=2017,
+            mal=7.5,
+            retning="hoyst",
+        ),
+        dict(
+            tjenesteomrade="Hele kommunen",
+            indikator="realiseringsgrad_prosent",
+            ar=2017,
+            mal=50.0,
+            retning=None,
+        ),
+        dict(tjenesteomrade="Stab", indikator="enheter_lean", ar=2017, mal=1.0, retning="minst"),
+    ]
+    kommentarer = [
+        dict(
+            tjenesteomrade="Hele kommunen",
+            ar=2017,
+            tekst="Et godt år for <b>Lean</b> & forbedring.\nVi fortsetter i 2018.",
+            rolle="Rådmann",
+        ),
+        dict(tjenesteomrade="Omsorg", ar=2017, tekst="Omsorg har fått ned fraværet.", rolle=None),
+    ]
     return {
         "enheter": enheter,
         "gevinster": gevinster,
         "ressursbruk": ressursbruk,
         "forbedringer": forbedringer,
+        "mal": mal,
+        "kommentarer": kommentarer,
     }
 
 
@@ -351,6 +401,8 @@ def write_mixed_folder(folder: Path, tables: dict[str, list[dict]] | None = None
         folder / "ressursbruk_2018.csv", [r for r in res if r["maned"].year == 2018], NORWEGIAN
     )
     write_csv(folder / "forbedringer.csv", tables["forbedringer"], NORWEGIAN_BOM)
+    write_csv(folder / "mal.csv", tables["mal"], NORWEGIAN)
+    write_xlsx(folder / "kommentarer.xlsx", tables["kommentarer"])
     (folder / "~$gevinster.xlsx").write_bytes(b"lock file from Excel")
     (folder / "README.txt").write_text("not a table", encoding="utf-8")
     return folder

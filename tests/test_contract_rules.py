@@ -12,7 +12,14 @@ from vtklean.contract import TABLES, Kind, RuleKind
 
 D = dt.date
 # A row of each table (index into helpers.tiny_tables) that every rule can be tried on.
-ROW = {"enheter": 0, "gevinster": 0, "ressursbruk": 13, "forbedringer": 0}
+ROW = {
+    "enheter": 0,
+    "gevinster": 0,
+    "ressursbruk": 13,
+    "forbedringer": 0,
+    "mal": 0,
+    "kommentarer": 0,
+}
 
 
 def _cases():

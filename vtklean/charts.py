@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 import polars as pl
 
-from vtklean import norsk, privacy
+from vtklean import measures, norsk, privacy
 
 # Dark, restrained colours, each with at least 3:1 contrast against white; categories are
 # also told apart by marker symbols and text labels, never by colour alone.
@@ -395,9 +395,9 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
     )
     if years.height >= 2:
         a, b = years.row(0, named=True), years.row(-1, named=True)
-        rate = lambda r: r["fravaer_dagsverk"] / r["avtalte_dagsverk"] * 100  # noqa: E731
+        ra, rb = (measures.value("sykefravaer_prosent", r) for r in (a, b))
         sentence = (
-            f"Sykefraværet var {norsk.percent(rate(a))} i {a['ar']} og {norsk.percent(rate(b))} "
+            f"Sykefraværet var {norsk.percent(ra)} i {a['ar']} og {norsk.percent(rb)} "
             f"i {b['ar']}. Trekantene viser når enhetene startet med Lean ({marks.height} i alt)."
         )
     else:
@@ -433,7 +433,7 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
     names = areas.get_column("tjenesteomrade").to_list()
     fig = _figure("Prosent", "", barmode="group", height=140 + 60 * max(1, len(names)))
     fig.update_yaxes(autorange="reversed", rangemode="normal")
-    coverage = (areas.get_column("enheter_lean") / areas.get_column("enheter") * 100).to_list()
+    coverage = areas.select(measures.expr("andel_enheter_lean_prosent")).to_series().to_list()
     series = (
         ("Realiseringsgrad", areas.get_column("realiseringsgrad_prosent").to_list()),
         ("Andel enheter med Lean", coverage),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from vtklean import measures
+
 
 class Kind(StrEnum):
     """The value kinds a raw column can hold."""
@@ -178,9 +180,16 @@ GEVINSTER = Table(
         ),
         Column("forkastet", Kind.DATE, False, "Datoen gevinsten ble forkastet."),
         Column("ansvarlig", Kind.TEXT, False, "Gevinstansvarlig (rolle eller leder)."),
+        Column(
+            "planlagt_realisert",
+            Kind.DATE,
+            False,
+            "Når gevinstplanen sier gevinsten skal være realisert; senere er den forsinket.",
+        ),
     ),
     row_rules=(
         RowRule(RuleKind.NOT_BEFORE, "realisert", "identifisert"),
+        RowRule(RuleKind.NOT_BEFORE, "planlagt_realisert", "identifisert"),
         RowRule(RuleKind.NOT_BEFORE, "forkastet", "identifisert"),
         RowRule(RuleKind.NOT_BOTH, "realisert", "forkastet"),
         RowRule(RuleKind.ONLY_WITH, "realisert_arsverk", "realisert"),
@@ -228,4 +237,61 @@ FORBEDRINGER = Table(
     row_rules=(RowRule(RuleKind.NOT_BEFORE, "avsluttet", "registrert"),),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (ENHETER, GEVINSTER, RESSURSBRUK, FORBEDRINGER)}
+WHOLE = "Hele kommunen"
+RETNINGER = ("minst", "hoyst")
+
+MAL = Table(
+    name="mal",
+    description="Mål fra budsjett eller handlingsplan (valgfri tabell).",
+    required=False,
+    key=("tjenesteomrade", "indikator", "ar"),
+    unique_together=("tjenesteomrade", "indikator", "ar"),
+    columns=(
+        Column(
+            "tjenesteomrade",
+            Kind.TEXT,
+            True,
+            f"Tjenesteområdet målet gjelder, eller «{WHOLE}».",
+            references="enheter.tjenesteomrade",
+        ),
+        Column(
+            "indikator",
+            Kind.CODE,
+            True,
+            "Nøkkeltallet målet gjelder (en kolonne i nokkeltall.csv).",
+            codes=measures.EXPORT[1:],
+        ),
+        Column("ar", Kind.INTEGER, True, "Året målet gjelder."),
+        Column("mal", Kind.DECIMAL, True, "Målet, i nøkkeltallets enhet (7,5 for 7,5 %)."),
+        Column(
+            "retning",
+            Kind.CODE,
+            False,
+            "minst eller høyst; tom betyr nøkkeltallets egen retning.",
+            codes=RETNINGER,
+        ),
+    ),
+)
+
+KOMMENTARER = Table(
+    name="kommentarer",
+    description="Ledernes egen vurdering (valgfri tabell).",
+    required=False,
+    key=("tjenesteomrade", "ar"),
+    columns=(
+        Column(
+            "tjenesteomrade",
+            Kind.TEXT,
+            True,
+            f"Tjenesteområdet, eller «{WHOLE}» (rådmannens vurdering).",
+            references="enheter.tjenesteomrade",
+        ),
+        Column("ar", Kind.INTEGER, True, "Rapportåret kommentaren hører til."),
+        Column("tekst", Kind.TEXT, True, "Ren tekst; linjeskift beholdes, vises alltid som tekst."),
+        Column("rolle", Kind.TEXT, False, "Hvem som skriver, som rolle (Kommunalsjef, Rådmann)."),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (ENHETER, GEVINSTER, RESSURSBRUK, FORBEDRINGER, MAL, KOMMENTARER)
+}

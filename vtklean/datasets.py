@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from vtklean import privacy
+from vtklean import measures, privacy
 
 WHOLE = privacy.WHOLE
 
@@ -116,6 +116,7 @@ def gains(
             "realisert",
             "realisert_arsverk",
             "forkastet",
+            "planlagt_realisert",
             owner,
         )
         .join(
@@ -138,6 +139,8 @@ def gains(
             ventet_dager=pl.when(counted & ~realised)
             .then((d - pl.col("identifisert")).dt.total_days())
             .cast(pl.Int64),
+            # Overdue: pending on D with a planned realisation date before D.
+            forsinket=(counted & ~realised & (pl.col("planlagt_realisert") < d)).fill_null(False),
         )
         .sort("gevinst_id")
     )
@@ -170,16 +173,9 @@ def unit_months(
     months_since = (pl.col("maned").dt.year() - lean_month.dt.year()) * 12 + (
         pl.col("maned").dt.month() - lean_month.dt.month()
     )
-    return frame.with_columns(
-        ar=pl.col("maned").dt.year(),
-        lean_maned=months_since.cast(pl.Int64),
-        sykefravaer_prosent=_ratio(pl.col("fravaer_dagsverk"), pl.col("avtalte_dagsverk")),
-        budsjettavvik_prosent=_ratio(
-            pl.col("regnskap_kr") - pl.col("budsjett_kr"), pl.col("budsjett_kr")
-        ),
-        kostnad_per_volum=pl.when(pl.col("volum") > 0).then(
-            pl.col("regnskap_kr") / pl.col("volum")
-        ),
+    return measures.with_ratios(
+        frame.with_columns(ar=pl.col("maned").dt.year(), lean_maned=months_since.cast(pl.Int64)),
+        RATIOS,
     ).sort("enhet_id", "maned")
 
 
@@ -192,25 +188,13 @@ def exact_sum(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Decimal(38, 6)).sum().cast(pl.Float64).alias(column)
 
 
-def _ratio(num: pl.Expr, den: pl.Expr, factor: float = 100.0) -> pl.Expr:
-    """Num / den x factor, null where den is zero or missing (never 0, never an error)."""
-    return pl.when(den != 0).then(num / den * factor)
-
-
 _SUMS = ("budsjett_kr", "regnskap_kr", "arsverk", "avtalte_dagsverk", "fravaer_dagsverk", "volum")
+RATIOS = ("sykefravaer_prosent", "budsjettavvik_prosent", "kostnad_per_volum")
 
 
 def _with_ratios(frame: pl.DataFrame) -> pl.DataFrame:
     """Yearly ratios from yearly sums (never averages of monthly ratios)."""
-    return frame.with_columns(
-        sykefravaer_prosent=_ratio(pl.col("fravaer_dagsverk"), pl.col("avtalte_dagsverk")),
-        budsjettavvik_prosent=_ratio(
-            pl.col("regnskap_kr") - pl.col("budsjett_kr"), pl.col("budsjett_kr")
-        ),
-        kostnad_per_volum=pl.when(pl.col("volum") > 0).then(
-            pl.col("regnskap_kr") / pl.col("volum")
-        ),
-    )
+    return measures.with_ratios(frame, RATIOS)
 
 
 def unit_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:

@@ -6,50 +6,105 @@ import datetime as dt
 
 import polars as pl
 
-from vtklean import datasets, privacy
+from vtklean import datasets, measures, privacy
 from vtklean.datasets import WHOLE, Datasets, exact_sum
 from vtklean.norsk import sort_key
 
-# The contract's columns first, in its order; then the extra columns this suite adds.
-CONTRACT_COLUMNS = (
-    "tjenesteomrade",
-    "enheter",
-    "enheter_lean",
-    "gevinster_identifisert_arsverk",
-    "gevinster_realisert_arsverk",
+# The export's columns come from the registry of measures (the contract's first, in order).
+CONTRACT_COLUMNS = measures.CONTRACT
+COLUMNS = measures.EXPORT
+DECIMALS = {k: measures.get(k).decimals for k in COLUMNS[1:] if measures.get(k).decimals}
+_RATIOS = (
     "realiseringsgrad_prosent",
     "andel_verdistromsanalyse_prosent",
-    "arsverk",
-    "budsjett_kr",
-    "regnskap_kr",
     "budsjettavvik_prosent",
     "sykefravaer_prosent",
+    "budsjettavvik_kr",
 )
-EXTRA_COLUMNS = ("ansatte", "gevinster_identifisert_kr", "gevinster_realisert_kr")
-COLUMNS = CONTRACT_COLUMNS + EXTRA_COLUMNS
-
-# Decimals kept in the machine-readable export.
-DECIMALS = {
-    "gevinster_identifisert_arsverk": 2,
-    "gevinster_realisert_arsverk": 2,
-    "realiseringsgrad_prosent": 2,
-    "andel_verdistromsanalyse_prosent": 2,
-    "arsverk": 2,
-    "budsjett_kr": 2,
-    "regnskap_kr": 2,
-    "budsjettavvik_prosent": 2,
-    "sykefravaer_prosent": 2,
-    "gevinster_identifisert_kr": 2,
-    "gevinster_realisert_kr": 2,
-}
-
-
-def _ratio(num: str, den: str) -> pl.Expr:
-    return pl.when(pl.col(den) != 0).then(pl.col(num) / pl.col(den) * 100)
 
 
 def _with_whole(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([frame, frame.with_columns(tjenesteomrade=pl.lit(WHOLE))])
+
+
+IDEA_COUNTS = (
+    "forslag_registrert",
+    "forslag_gjennomfort",
+    "forslag_avvist",
+    "forslag_apne",
+    "forslag_median_dager",
+)
+
+
+def _idea_aggregates(year: int) -> list[pl.Expr]:
+    """Proposal counts of `year` (up to D), open ones as of D, median days to completion.
+
+    Open proposals are of any year; the median is over proposals completed in `year`.
+    """
+    closed_in_year = pl.col("avsluttet").dt.year() == year
+    done = closed_in_year & (pl.col("status") == "gjennomfort")
+    return [
+        (pl.col("registrert").dt.year() == year).sum().cast(pl.Int64).alias(IDEA_COUNTS[0]),
+        done.sum().cast(pl.Int64).alias(IDEA_COUNTS[1]),
+        (closed_in_year & (pl.col("status") == "avvist"))
+        .sum()
+        .cast(pl.Int64)
+        .alias(IDEA_COUNTS[2]),
+        pl.col("status").is_in(["ny", "pagar"]).sum().cast(pl.Int64).alias(IDEA_COUNTS[3]),
+        (pl.col("avsluttet") - pl.col("registrert"))
+        .dt.total_days()
+        .filter(done)
+        .median()
+        .alias(IDEA_COUNTS[4]),
+    ]
+
+
+def _ideas(ds: Datasets) -> pl.DataFrame | None:
+    if ds.ideas is None:
+        return None
+    return ds.ideas.join(
+        ds.units.select("enhet_id", "enhet", "tjenesteomrade"), on="enhet_id", how="left"
+    )
+
+
+def idea_counts(
+    ds: Datasets, area: str | None = None, by_unit: bool = False
+) -> pl.DataFrame | None:
+    """Improvement proposals of the report year per service area and `Hele kommunen`.
+
+    With `by_unit`, per unit of `area` (every unit, also those without proposals). None
+    when the raw folder has no `forbedringer` table.
+    """
+    ideas = _ideas(ds)
+    if ideas is None:
+        return None
+    aggs = _idea_aggregates(ds.period.year)
+    if not by_unit:
+        return _with_whole(ideas).group_by("tjenesteomrade").agg(aggs)
+    units = _area(ds.units, area).select("enhet_id", "enhet", "aktiv")
+    per_unit = _area(ideas, area).group_by("enhet_id").agg(aggs)
+    return (
+        units.join(per_unit, on="enhet_id", how="left")
+        .with_columns(pl.col(*IDEA_COUNTS[:4]).fill_null(0))
+        .sort(pl.col("enhet").map_elements(sort_key, return_dtype=pl.String))
+    )
+
+
+def idea_years(ds: Datasets, area: str | None = None) -> pl.DataFrame | None:
+    """Proposals registered, completed and rejected in each year up to D, as of D.
+
+    None when the raw folder has no `forbedringer` table.
+    """
+    ideas = _ideas(ds)
+    if ideas is None:
+        return None
+    ideas = _area(ideas, area)
+    first = ideas.get_column("registrert").min()
+    years = range(first.year, ds.period.year + 1) if first is not None else []
+    rows = [ideas.select(pl.lit(y).alias("ar"), *_idea_aggregates(y)[:3]) for y in years]
+    if not rows:
+        return pl.DataFrame(schema={"ar": pl.Int32, **dict.fromkeys(IDEA_COUNTS[:3], pl.Int64)})
+    return pl.concat(rows)
 
 
 def key_figures(ds: Datasets) -> pl.DataFrame:
@@ -65,16 +120,27 @@ def key_figures(ds: Datasets) -> pl.DataFrame:
         )
     )
     is_vsa = pl.col("metode") == "verdistromsanalyse"
+    realised = pl.col("status") == datasets.REALISED
     gain_sums = (
         _with_whole(ds.gains)
-        .with_columns(_vsa=pl.when(is_vsa).then(pl.col("identifisert_arsverk")).otherwise(0.0))
+        .with_columns(
+            gevinster_verdistromsanalyse_arsverk=pl.when(is_vsa)
+            .then(pl.col("identifisert_arsverk"))
+            .otherwise(0.0),
+        )
         .group_by("tjenesteomrade")
         .agg(
             exact_sum("identifisert_arsverk").alias("gevinster_identifisert_arsverk"),
             exact_sum("realisert_arsverk_dato").alias("gevinster_realisert_arsverk"),
-            exact_sum("_vsa"),
+            exact_sum("gevinster_verdistromsanalyse_arsverk"),
             exact_sum("identifisert_kr").alias("gevinster_identifisert_kr"),
             exact_sum("realisert_kr_dato").alias("gevinster_realisert_kr"),
+            realised.sum().cast(pl.Int64).alias("gevinster_realisert_antall"),
+            (realised & pl.col("belop_kr").is_not_null())
+            .sum()
+            .cast(pl.Int64)
+            .alias("gevinster_realisert_med_kr"),
+            pl.col("forsinket").sum().cast(pl.Int64).alias("gevinster_forsinket"),
         )
     )
     year = ds.area_years.filter(pl.col("ar") == ds.period.year).select(
@@ -86,32 +152,40 @@ def key_figures(ds: Datasets) -> pl.DataFrame:
         "avtalte_dagsverk",
         "fravaer_dagsverk",
     )
+    ideas = idea_counts(ds)
+    fill = list(IDEA_COUNTS[:4])
+    if ideas is None:  # no proposals table: the columns are empty, not 0
+        ideas = pl.DataFrame(
+            {"tjenesteomrade": [WHOLE]}, schema={"tjenesteomrade": pl.String}
+        ).with_columns(
+            *(pl.lit(None, pl.Int64).alias(k) for k in fill),
+            pl.lit(None, pl.Float64).alias(IDEA_COUNTS[4]),
+        )
+        fill = []
+    counts = (
+        "enheter",
+        "enheter_lean",
+        "gevinster_realisert_antall",
+        "gevinster_realisert_med_kr",
+        "gevinster_forsinket",
+    )
     out = (
         frame.join(unit_counts, on="tjenesteomrade", how="left")
         .join(gain_sums, on="tjenesteomrade", how="left")
         .join(year, on="tjenesteomrade", how="left")
+        .join(ideas, on="tjenesteomrade", how="left")
         .with_columns(
-            pl.col("enheter", "enheter_lean").fill_null(0),
+            pl.col(*counts, *fill).fill_null(0),
             pl.col(
                 "gevinster_identifisert_arsverk",
                 "gevinster_realisert_arsverk",
-                "_vsa",
+                "gevinster_verdistromsanalyse_arsverk",
                 "gevinster_identifisert_kr",
                 "gevinster_realisert_kr",
             ).fill_null(0.0),
         )
-        .with_columns(
-            realiseringsgrad_prosent=_ratio(
-                "gevinster_realisert_arsverk", "gevinster_identifisert_arsverk"
-            ),
-            andel_verdistromsanalyse_prosent=_ratio("_vsa", "gevinster_identifisert_arsverk"),
-            budsjettavvik_prosent=pl.when(pl.col("budsjett_kr") != 0).then(
-                (pl.col("regnskap_kr") - pl.col("budsjett_kr")) / pl.col("budsjett_kr") * 100
-            ),
-            sykefravaer_prosent=_ratio("fravaer_dagsverk", "avtalte_dagsverk"),
-        )
     )
-    out = out.select(COLUMNS)
+    out = measures.with_ratios(out, _RATIOS).select(COLUMNS)
     for measure in (privacy.SICK, privacy.HEADCOUNT):
         out = privacy.hide(
             out,
@@ -231,11 +305,7 @@ def monthly_sick_leave(ds: Datasets, area: str | None = None) -> pl.DataFrame:
         _area(ds.unit_months, area)
         .group_by("maned")
         .agg(exact_sum("fravaer_dagsverk"), exact_sum("avtalte_dagsverk"))
-        .with_columns(
-            sykefravaer_prosent=pl.when(pl.col("avtalte_dagsverk") > 0).then(
-                pl.col("fravaer_dagsverk") / pl.col("avtalte_dagsverk") * 100
-            )
-        )
+        .with_columns(measures.expr("sykefravaer_prosent"))
         .sort("maned")
     )
     frame = privacy.hide(

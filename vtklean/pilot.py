@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from scipy.stats import binomtest
 
-from vtklean import effects, norsk, privacy
+from vtklean import datasets, effects, measures, norsk, privacy
 
 UNIT = "enhet_id"
 COHORT = "kohort"
@@ -72,17 +72,9 @@ def _yearly(unit_months: pl.DataFrame) -> pl.DataFrame:
         sums.join(months_in_year, on="ar")
         .filter(pl.col("maneder") == pl.col("full"))
         .with_columns(
+            *(measures.expr(k) for k in datasets.RATIOS),
             periode=pl.col("ar"),
             start=pl.col("lean_start").dt.year(),
-            sykefravaer_prosent=pl.when(pl.col("avtalte_dagsverk") > 0).then(
-                pl.col("fravaer_dagsverk") / pl.col("avtalte_dagsverk") * 100
-            ),
-            budsjettavvik_prosent=pl.when(pl.col("budsjett_kr") != 0).then(
-                (pl.col("regnskap_kr") - pl.col("budsjett_kr")) / pl.col("budsjett_kr") * 100
-            ),
-            kostnad_per_volum=pl.when(pl.col("volum") > 0).then(
-                pl.col("regnskap_kr") / pl.col("volum")
-            ),
         )
     )
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from vtklean.contract import KIND_TEXT, TABLES, Column, Kind, RowRule, RuleKind, Table
+from vtklean import measures
+from vtklean.contract import KIND_TEXT, TABLES, WHOLE, Column, Kind, RowRule, RuleKind, Table
 from vtklean.problems import MAX_EXAMPLES, Problem, Severity
 from vtklean.read import FILE, ROW, RawData, TableData, record_key
 
@@ -90,6 +91,12 @@ def _context() -> gx.data_context.AbstractDataContext:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
+REFERENCE_HEADINGS = {
+    "enheter.enhet_id": "Henvisninger til enheter som ikke finnes",
+    "enheter.tjenesteomrade": "Tjenesteområder som ikke finnes i enhetene",
+}
+
+
 def _column_rules(table: Table, col: Column, ids: list[str] | None) -> list[Rule]:
     rules: list[Rule] = []
     name = col.name
@@ -147,8 +154,9 @@ def _column_rules(table: Table, col: Column, ids: list[str] | None) -> list[Rule
         rules.append(
             Rule(
                 "referanse",
-                "Henvisninger til enheter som ikke finnes",
-                f"{ref_col} finnes ikke i tabellen «{ref_table}»",
+                REFERENCE_HEADINGS[col.references],
+                f"{ref_col} finnes ikke i tabellen «{ref_table}»"
+                + (f" (eller skriv «{WHOLE}»)" if ref_col == "tjenesteomrade" else ""),
                 name,
                 gxe.ExpectColumnValuesToBeInSet(column=_ref(name), value_set=[True]),
             )
@@ -261,25 +269,33 @@ def _ref(column: str) -> str:
     return f"_finnes_{column}"
 
 
-def _frame_for(td: TableData, ids: list[str] | None) -> pl.DataFrame:
+def _frame_for(
+    td: TableData, ids: list[str] | None, areas: list[str] | None = None
+) -> pl.DataFrame:
     frame = td.data
-    refs = [c.name for c in td.table.columns if c.references]
+    refs = [c for c in td.table.columns if c.references]
     if ids is not None and refs:
-        known = pl.Series(ids, dtype=pl.String)
+        # Units are referred to by id; service areas by name, or the whole municipality.
+        known = {
+            "enheter.enhet_id": pl.Series(ids, dtype=pl.String),
+            "enheter.tjenesteomrade": pl.Series([*(areas or []), WHOLE], dtype=pl.String),
+        }
         frame = frame.with_columns(
-            pl.when(pl.col(c).is_not_null()).then(pl.col(c).is_in(known.implode())).alias(_ref(c))
+            pl.when(pl.col(c.name).is_not_null())
+            .then(pl.col(c.name).is_in(known[c.references].implode()))
+            .alias(_ref(c.name))
             for c in refs
         )
     if td.table.name == "ressursbruk":
         frame = frame.with_columns(
-            _budsjettavvik_prosent=pl.when(pl.col("budsjett_kr") != 0).then(
-                (pl.col("regnskap_kr") - pl.col("budsjett_kr")) / pl.col("budsjett_kr").abs() * 100
-            )
+            measures.expr("budsjettavvik_prosent").alias("_budsjettavvik_prosent")
         )
     return frame
 
 
-def _run_suite(ctx, td: TableData, rules: list[Rule], ids: list[str] | None) -> list:
+def _run_suite(
+    ctx, td: TableData, rules: list[Rule], ids: list[str] | None, areas: list[str] | None = None
+) -> list:
     source = ctx.data_sources.add_pandas(f"raw_{td.table.name}")
     asset = source.add_dataframe_asset(td.table.name)
     batch = asset.add_batch_definition_whole_dataframe("alle_rader")
@@ -290,7 +306,7 @@ def _run_suite(ctx, td: TableData, rules: list[Rule], ids: list[str] | None) -> 
     definition = ctx.validation_definitions.add(
         gx.ValidationDefinition(name=f"kontroll_{td.table.name}", data=batch, suite=suite)
     )
-    frame = _frame_for(td, ids).to_pandas()
+    frame = _frame_for(td, ids, areas).to_pandas()
     result = definition.run(
         batch_parameters={"dataframe": frame},
         result_format={"result_format": "COMPLETE"},
@@ -465,9 +481,10 @@ def validate(
     # A value the reader could not parse is reported once, by the reader.
     seen = {(p.file, p.row, p.column) for p in raw.problems if p.row is not None}
     units = raw.tables.get("enheter")
-    ids = None
+    ids = areas = None
     if units is not None:
         ids = units.data.get_column("enhet_id").drop_nulls().unique().sort().to_list()
+        areas = units.data.get_column("tjenesteomrade").drop_nulls().unique().sort().to_list()
     ctx = _context()
     for name, table in TABLES.items():
         td = raw.tables.get(name)
@@ -475,7 +492,7 @@ def validate(
             continue
         rules = suite_rules(table, ids, budget_outlier)
         log.info("Kontrollerer %s (%d regler, %d rader)", name, len(rules), td.data.height)
-        results = _run_suite(ctx, td, rules, ids)
+        results = _run_suite(ctx, td, rules, ids, areas)
         for rule, result in zip(rules, results, strict=True):
             indexes = list(result.result.get("unexpected_index_list") or [])
             if not result.success and not indexes and result.exception_info.get("raised_exception"):

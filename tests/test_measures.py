@@ -1,0 +1,104 @@
+"""The registry of measures: each formula is written once, and it computes what it says."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+import pytest
+
+from vtklean import contract, measures, paths
+
+RATIOS = [m for m in measures.MEASURES.values() if m.is_ratio]
+
+
+def _sources() -> dict[str, str]:
+    """The library's modules (but the registry) and the notebooks' code cells, by path."""
+    out = {
+        str(p.relative_to(paths.ROOT)): p.read_text("utf-8")
+        for p in sorted((paths.ROOT / "vtklean").glob("*.py"))
+        if p.name != "measures.py"
+    }
+    for nb in sorted((paths.ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(nb.read_text("utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        out[str(nb.relative_to(paths.ROOT))] = code
+    return out
+
+
+def _formula_patterns(m: measures.Measure) -> list[re.Pattern]:
+    """Ways a copy of the measure's division would be written.
+
+    A division by its denominator column, or its numerator column followed by a division.
+    """
+    den = re.escape(m.denominator or "")
+    pats = [re.compile(r"/\s*[\w.]*\(?\s*[\"']" + den + r"[\"']")]
+    for col, sign in m.numerator:
+        if sign < 0:  # a subtracted term is found by the division by the denominator
+            continue
+        c = re.escape(col)
+        pats.append(re.compile(r"(col\(|\[|get_column\()[\"']" + c + r"[\"'][\])]+\s*/"))
+    return pats
+
+
+def test_the_sources_are_found():
+    sources = _sources()
+    assert "vtklean/figures.py" in sources and "notebooks/oversikt.ipynb" in sources
+
+
+@pytest.mark.parametrize("key", [m.key for m in RATIOS])
+def test_each_ratio_is_written_only_in_the_registry(key):
+    m = measures.get(key)
+    found = [
+        f"{path}: {match.group(0)}"
+        for path, text in _sources().items()
+        for pat in _formula_patterns(m)
+        for match in pat.finditer(text)
+    ]
+    assert not found, f"{key} is computed outside vtklean/measures.py: {found}"
+
+
+def test_the_scan_would_catch_a_copy():
+    copy = 'x = pl.col("fravaer_dagsverk") / pl.col("avtalte_dagsverk") * 100'
+    pats = _formula_patterns(measures.get("sykefravaer_prosent"))
+    assert any(p.search(copy) for p in pats)
+    assert any(p.search('r["regnskap_kr"] / r["budsjett_kr"]') for p in pats[:1]) is False
+    budget = _formula_patterns(measures.get("budsjettavvik_prosent"))
+    assert any(p.search('(a - b) / pl.col("budsjett_kr").abs() * 100') for p in budget)
+
+
+def test_expr_and_value_agree_and_leave_zero_denominators_empty():
+    sums = pl.DataFrame(
+        {
+            "fravaer_dagsverk": [10.0, 0.0, 5.0],
+            "avtalte_dagsverk": [200.0, 0.0, None],
+            "regnskap_kr": [90.0, 50.0, -10.0],
+            "budsjett_kr": [100.0, 0.0, -20.0],
+        }
+    )
+    out = measures.with_ratios(sums, ["sykefravaer_prosent", "budsjettavvik_prosent"])
+    assert out.get_column("sykefravaer_prosent").to_list() == [5.0, None, None]
+    # (regnskap − budsjett) / budsjett × 100; a negative budget keeps its sign.
+    assert out.get_column("budsjettavvik_prosent").to_list() == [-10.0, None, -50.0]
+    for row, computed in zip(sums.iter_rows(named=True), out.iter_rows(named=True), strict=True):
+        for key in ("sykefravaer_prosent", "budsjettavvik_prosent"):
+            assert measures.value(key, row) == computed[key]
+
+
+def test_every_export_column_is_a_measure_with_label_and_formats():
+    assert measures.EXPORT[: len(measures.CONTRACT)] == measures.CONTRACT
+    for key in measures.EXPORT[1:]:
+        m = measures.get(key)
+        assert m.label and m.definition and m.excel
+        assert m.page in measures.PAGE_KINDS
+    assert contract.MAL.column("indikator").codes == measures.EXPORT[1:]
+
+
+def test_change_words_follow_the_direction():
+    assert measures.better("sykefravaer_prosent", -0.4) == "bedre"
+    assert measures.better("sykefravaer_prosent", 0.4) == "dårligere"
+    assert measures.better("realiseringsgrad_prosent", -12.0) == "dårligere"
+    assert measures.better("arsverk", -31.9) is None
+    assert measures.format_change("realiseringsgrad_prosent", -12.04) == "−12,0\u00a0prosentpoeng"
+    assert measures.format_change("regnskap_kr", -25_600_000) == "−25,6\u00a0mill. kr"

@@ -1,0 +1,516 @@
+"""Every key figure (measure) defined once, as data: label, unit, formula, formats, direction.
+
+Public names (stable: pages, charts, exports, targets and warnings read them):
+
+* `Measure` – one key figure. `key` is its column in the key-figures export
+  (`nokkeltall.csv`); `label` and `unit` are bokmål; `numerator` and `denominator` are the
+  formula as a ratio of sums (`numerator` is a tuple of `(column, sign)` terms whose sums
+  are added; `denominator` a summed column or None for a plain sum; `factor` 100 for
+  percent); the zero-denominator rule is the same for every ratio (`ZERO_RULE`: empty, never
+  0 and never an error); `page` is the kind of number on a page (`PAGE_KINDS`), `excel` an
+  Excel number format string, `decimals` the decimals kept in the CSV; `direction` is
+  `HIGHER`, `LOWER` or `NEUTRAL` (which way is better); `tolerance` how far on the wrong side
+  of a target still counts as `nær` (in the measure's unit; build parameter
+  `mal_toleranse` overrides it per key); `change_unit` how a difference is written
+  (`prosentpoeng` for percentages); `definition` one bokmål sentence for the workbook.
+* `MEASURES` – key -> Measure, in the export's column order; `EXPORT` the export's columns
+  (`tjenesteomrade` first, then the contract's columns in its order, then this suite's).
+* `get(key)`, `expr(key)` (the formula as a polars expression over columns that hold the
+  sums), `value(key, sums)` (the same formula over a mapping of sums), `with_ratios(frame,
+  keys)` (adds the ratio columns whose sums the frame holds), `format_page(key, value)`,
+  `format_change(key, difference)`, `better(key, difference)`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import polars as pl
+
+from vtklean import norsk
+
+
+class Direction(StrEnum):
+    """Which way a measure is better."""
+
+    HIGHER = "hoyere"  # higher is better
+    LOWER = "lavere"  # lower is better
+    NEUTRAL = "noytral"  # neither: a change is neither good nor bad in itself
+
+
+ZERO_RULE = "Er nevneren 0 eller tom, står tallet tomt (aldri 0)."
+PAGE_KINDS = ("arsverk", "kr", "mill", "prosent", "heltall", "dager")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One key figure, as data."""
+
+    key: str
+    label: str
+    unit: str
+    definition: str
+    page: str
+    excel: str
+    decimals: int
+    direction: Direction = Direction.NEUTRAL
+    numerator: tuple[tuple[str, int], ...] = ()
+    denominator: str | None = None
+    factor: float = 1.0
+    tolerance: float = 0.0
+    change_unit: str = ""
+
+    @property
+    def is_ratio(self) -> bool:
+        """True when the measure is a ratio of sums (it has a denominator)."""
+        return self.denominator is not None
+
+    @property
+    def sums(self) -> tuple[str, ...]:
+        """The summed columns the formula reads."""
+        cols = tuple(c for c, _ in self.numerator)
+        return cols + ((self.denominator,) if self.denominator else ())
+
+
+PERCENT_XL = '0.0" %"'
+FTE_XL = "#,##0.0"
+KR_XL = '#,##0" kr"'
+COUNT_XL = "#,##0"
+
+_ALL = (
+    Measure(
+        "enheter",
+        "Aktive enheter",
+        "enheter",
+        "Enheter som ikke er lagt ned per datoen, med eller uten ressursbruk.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.NEUTRAL,
+        tolerance=0,
+        change_unit="enheter",
+    ),
+    Measure(
+        "enheter_lean",
+        "Enheter med Lean-opplæring",
+        "enheter",
+        "Aktive enheter som har startet Lean-opplæring senest per datoen.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.HIGHER,
+        tolerance=2,
+        change_unit="enheter",
+    ),
+    Measure(
+        "gevinster_identifisert_arsverk",
+        "Gevinster identifisert",
+        "årsverk",
+        "Årsverk i gevinster registrert senest per datoen og ikke forkastet.",
+        "arsverk",
+        FTE_XL,
+        2,
+        Direction.HIGHER,
+        (("gevinster_identifisert_arsverk", 1),),
+        tolerance=1.0,
+        change_unit="årsverk",
+    ),
+    Measure(
+        "gevinster_realisert_arsverk",
+        "Gevinster realisert",
+        "årsverk",
+        "Årsverk i gevinster realisert senest per datoen (realiserte årsverk, ellers hele).",
+        "arsverk",
+        FTE_XL,
+        2,
+        Direction.HIGHER,
+        (("gevinster_realisert_arsverk", 1),),
+        tolerance=1.0,
+        change_unit="årsverk",
+    ),
+    Measure(
+        "realiseringsgrad_prosent",
+        "Realiseringsgrad",
+        "%",
+        "Realiserte årsverk delt på identifiserte årsverk, i prosent.",
+        "prosent",
+        PERCENT_XL,
+        2,
+        Direction.HIGHER,
+        (("gevinster_realisert_arsverk", 1),),
+        "gevinster_identifisert_arsverk",
+        100.0,
+        tolerance=5.0,
+        change_unit="prosentpoeng",
+    ),
+    Measure(
+        "andel_verdistromsanalyse_prosent",
+        "Andel fra verdistrømsanalyser",
+        "%",
+        "Identifiserte årsverk funnet med verdistrømsanalyse delt på alle identifiserte.",
+        "prosent",
+        PERCENT_XL,
+        2,
+        Direction.NEUTRAL,
+        (("gevinster_verdistromsanalyse_arsverk", 1),),
+        "gevinster_identifisert_arsverk",
+        100.0,
+        tolerance=5.0,
+        change_unit="prosentpoeng",
+    ),
+    Measure(
+        "arsverk",
+        "Årsverk",
+        "årsverk",
+        "Summen av årsverk over årets måneder delt på antall måneder.",
+        "arsverk",
+        FTE_XL,
+        2,
+        Direction.NEUTRAL,
+        tolerance=5.0,
+        change_unit="årsverk",
+    ),
+    Measure(
+        "budsjett_kr",
+        "Budsjett",
+        "kr",
+        "Netto budsjett for årets måneder.",
+        "mill",
+        KR_XL,
+        2,
+        Direction.NEUTRAL,
+        (("budsjett_kr", 1),),
+        change_unit="kr",
+    ),
+    Measure(
+        "regnskap_kr",
+        "Regnskap",
+        "kr",
+        "Faktisk netto forbruk for årets måneder.",
+        "mill",
+        KR_XL,
+        2,
+        Direction.NEUTRAL,
+        (("regnskap_kr", 1),),
+        change_unit="kr",
+    ),
+    Measure(
+        "budsjettavvik_prosent",
+        "Budsjettavvik",
+        "%",
+        "Regnskap minus budsjett, delt på budsjett, i prosent (minus er mindreforbruk).",
+        "prosent",
+        PERCENT_XL,
+        2,
+        Direction.LOWER,
+        (("regnskap_kr", 1), ("budsjett_kr", -1)),
+        "budsjett_kr",
+        100.0,
+        tolerance=1.0,
+        change_unit="prosentpoeng",
+    ),
+    Measure(
+        "sykefravaer_prosent",
+        "Sykefravær",
+        "%",
+        "Fraværsdagsverk delt på avtalte dagsverk, i prosent (aldri et snitt av prosenter).",
+        "prosent",
+        PERCENT_XL,
+        2,
+        Direction.LOWER,
+        (("fravaer_dagsverk", 1),),
+        "avtalte_dagsverk",
+        100.0,
+        tolerance=0.5,
+        change_unit="prosentpoeng",
+    ),
+    Measure(
+        "ansatte",
+        "Ansatte",
+        "personer",
+        "Antall ansatte i årets siste måned med data.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.NEUTRAL,
+        change_unit="ansatte",
+    ),
+    Measure(
+        "gevinster_identifisert_kr",
+        "Gevinster identifisert i kroner",
+        "kr",
+        "Kroner per år i identifiserte gevinster som har et beløp registrert.",
+        "kr",
+        KR_XL,
+        2,
+        Direction.HIGHER,
+        (("gevinster_identifisert_kr", 1),),
+        change_unit="kr",
+    ),
+    Measure(
+        "gevinster_realisert_kr",
+        "Realisert i kroner",
+        "kr",
+        "Kroner per år i realiserte gevinster som har et beløp registrert.",
+        "kr",
+        KR_XL,
+        2,
+        Direction.HIGHER,
+        (("gevinster_realisert_kr", 1),),
+        change_unit="kr",
+    ),
+    Measure(
+        "gevinster_realisert_antall",
+        "Realiserte gevinster",
+        "gevinster",
+        "Antall gevinster realisert senest per datoen.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.HIGHER,
+        change_unit="gevinster",
+    ),
+    Measure(
+        "gevinster_realisert_med_kr",
+        "Realiserte gevinster med beløp",
+        "gevinster",
+        "Antall realiserte gevinster som har et beløp i kroner registrert.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.NEUTRAL,
+        change_unit="gevinster",
+    ),
+    Measure(
+        "gevinster_forsinket",
+        "Forsinkede gevinster",
+        "gevinster",
+        "Gevinster som ikke er realisert eller forkastet, med planlagt realisering før datoen.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.LOWER,
+        tolerance=1,
+        change_unit="gevinster",
+    ),
+    Measure(
+        "budsjettavvik_kr",
+        "Mer-/mindreforbruk",
+        "kr",
+        "Regnskap minus budsjett (pluss er merforbruk, minus er mindreforbruk).",
+        "kr",
+        KR_XL,
+        2,
+        Direction.LOWER,
+        (("regnskap_kr", 1), ("budsjett_kr", -1)),
+        change_unit="kr",
+    ),
+    Measure(
+        "forslag_registrert",
+        "Forbedringsforslag registrert",
+        "forslag",
+        "Forbedringsforslag registrert i rapportåret, til og med datoen.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.HIGHER,
+        tolerance=10,
+        change_unit="forslag",
+    ),
+    Measure(
+        "forslag_gjennomfort",
+        "Forslag gjennomført",
+        "forslag",
+        "Forbedringsforslag avsluttet som gjennomført i rapportåret, til og med datoen.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.HIGHER,
+        tolerance=10,
+        change_unit="forslag",
+    ),
+    Measure(
+        "forslag_avvist",
+        "Forslag avvist",
+        "forslag",
+        "Forbedringsforslag avsluttet som avvist i rapportåret, til og med datoen.",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.NEUTRAL,
+        change_unit="forslag",
+    ),
+    Measure(
+        "forslag_apne",
+        "Åpne forslag",
+        "forslag",
+        "Forbedringsforslag som er nye eller pågår per datoen (alle år).",
+        "heltall",
+        COUNT_XL,
+        0,
+        Direction.NEUTRAL,
+        change_unit="forslag",
+    ),
+    Measure(
+        "forslag_median_dager",
+        "Median tid til gjennomført",
+        "dager",
+        "Median antall dager fra registrert til avsluttet for forslag gjennomført i året.",
+        "dager",
+        COUNT_XL,
+        1,
+        Direction.LOWER,
+        tolerance=7,
+        change_unit="dager",
+    ),
+    Measure(
+        "kostnad_per_volum",
+        "Kostnad per volumenhet",
+        "kr",
+        "Regnskap delt på tjenestevolum (se enheter.volumenhet).",
+        "kr",
+        KR_XL,
+        0,
+        Direction.LOWER,
+        (("regnskap_kr", 1),),
+        "volum",
+        1.0,
+        change_unit="kr",
+    ),
+    Measure(
+        "andel_enheter_lean_prosent",
+        "Andel enheter med Lean",
+        "%",
+        "Aktive enheter med Lean-opplæring delt på aktive enheter, i prosent.",
+        "prosent",
+        PERCENT_XL,
+        2,
+        Direction.HIGHER,
+        (("enheter_lean", 1),),
+        "enheter",
+        100.0,
+        tolerance=5.0,
+        change_unit="prosentpoeng",
+    ),
+)
+
+MEASURES: dict[str, Measure] = {m.key: m for m in _ALL}
+
+# Columns of the key-figures export: the contract's first (their names never change).
+CONTRACT = (
+    "tjenesteomrade",
+    "enheter",
+    "enheter_lean",
+    "gevinster_identifisert_arsverk",
+    "gevinster_realisert_arsverk",
+    "realiseringsgrad_prosent",
+    "andel_verdistromsanalyse_prosent",
+    "arsverk",
+    "budsjett_kr",
+    "regnskap_kr",
+    "budsjettavvik_prosent",
+    "sykefravaer_prosent",
+)
+EXTRA = (
+    "ansatte",
+    "gevinster_identifisert_kr",
+    "gevinster_realisert_kr",
+    "gevinster_realisert_antall",
+    "gevinster_realisert_med_kr",
+    "gevinster_forsinket",
+    "budsjettavvik_kr",
+    "forslag_registrert",
+    "forslag_gjennomfort",
+    "forslag_avvist",
+    "forslag_apne",
+    "forslag_median_dager",
+)
+EXPORT = CONTRACT + EXTRA
+AREA_LABEL = "Tjenesteområde"
+
+
+def get(key: str) -> Measure:
+    """The measure called `key` (KeyError naming it when there is none)."""
+    return MEASURES[key]
+
+
+def expr(key: str) -> pl.Expr:
+    """The measure's formula over columns holding its sums, aliased to its key.
+
+    A ratio is null where the denominator is 0 or null (`ZERO_RULE`).
+    """
+    m = get(key)
+    first, sign = m.numerator[0]
+    num = sum((pl.col(c) * s for c, s in m.numerator[1:]), pl.col(first) * sign)
+    if m.denominator is None:
+        return num.alias(key)
+    den = pl.col(m.denominator)
+    return pl.when(den != 0).then(num / den * m.factor).alias(key)
+
+
+def value(key: str, sums: Mapping[str, float | None]) -> float | None:
+    """The measure's formula over a mapping of sums (None by the same zero rule)."""
+    m = get(key)
+    parts = [sums.get(c) for c, _ in m.numerator]
+    if any(p is None for p in parts):
+        return None
+    num = math.fsum(p * s for p, (_, s) in zip(parts, m.numerator, strict=True))
+    if m.denominator is None:
+        return num
+    den = sums.get(m.denominator)
+    if den is None or den == 0:
+        return None
+    return num / den * m.factor
+
+
+def with_ratios(frame: pl.DataFrame, keys: Iterable[str]) -> pl.DataFrame:
+    """Add (or replace) the measures `keys`, computed from the sums the frame holds."""
+    return frame.with_columns(expr(k) for k in keys)
+
+
+def format_page(key: str, value: float | None) -> str:
+    """The value as a page shows it (`46,3`, `7,8 %`, `1 234 kr`, `2,5 mill. kr`)."""
+    return format_kind(get(key).page, value)
+
+
+def format_kind(kind: str, value: float | None) -> str:
+    """Format a number of a page kind (`PAGE_KINDS`)."""
+    match kind:
+        case "arsverk":
+            return norsk.number(value, 1)
+        case "kr":
+            return norsk.kroner(value)
+        case "mill":
+            return norsk.millions(value)
+        case "prosent":
+            return norsk.percent(value)
+        case "heltall" | "dager":
+            return norsk.number(value, 0)
+    raise ValueError(f"unknown page kind {kind!r}")
+
+
+def format_change(key: str, difference: float) -> str:
+    """A difference with sign and the measure's unit of change (`−1,2 prosentpoeng`)."""
+    m = get(key)
+    sign = "+" if difference > 0 else ("−" if difference < 0 else "±")
+    if m.page == "prosent":
+        magnitude = norsk.number(abs(difference), 1)
+    else:
+        magnitude = format_kind(m.page, abs(difference)).removesuffix("\u00a0kr")
+        magnitude = magnitude.removesuffix("\u00a0mill.")
+    unit = {"kr": "kr"}.get(m.change_unit, m.change_unit)
+    if m.page == "mill":
+        unit = "mill. kr"
+    return f"{sign}{magnitude}\u00a0{unit}" if unit else f"{sign}{magnitude}"
+
+
+def better(key: str, difference: float) -> str | None:
+    """`bedre`/`dårligere` for a change by the measure's direction; None when neutral or 0."""
+    m = get(key)
+    if m.direction == Direction.NEUTRAL or difference == 0:
+        return None
+    up_is_good = m.direction == Direction.HIGHER
+    return "bedre" if (difference > 0) == up_is_good else "dårligere"
