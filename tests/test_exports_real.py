@@ -6,7 +6,10 @@ CSV) or refused with a message naming file, Excel row, column and value.
 
 import datetime as dt
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import openpyxl
@@ -15,7 +18,7 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import read
+from vtklean import cli, read
 from vtklean.contract import TABLES
 
 RES_COLUMNS = list(helpers.tiny_tables()["ressursbruk"][0])
@@ -336,3 +339,64 @@ def test_refused_export_exits_1_and_writes_nothing(tmp_path, capsys):
     assert "ressursbruk.csv, rad 2, kolonne «Regnskap (kr)»: verdien «1e40»" in err
     assert not (tmp_path / "out").exists()
     assert helpers.tree_hashes(folder) == before
+
+
+# --- Arguments and build parameters: a message and the right exit code, never a traceback
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (b"prikking_grense: .nan\n", "prikking_grense skal være et tall, ikke nan"),
+        (b"prikking_grense: -1\n", "prikking_grense skal være et tall fra 0"),
+        (b"prikking_grense: off\n", "prikking_grense skal være et tall, ikke False"),
+        (b"budsjettavvik_advarsel_prosent: .inf\n", "budsjettavvik_advarsel_prosent skal"),
+        (
+            b"prikking_grense: 5\nprikking_grense: 0\n",
+            "«prikking_grense» står to ganger (linje 1 og 2)",
+        ),
+        (b"kommune: \xd8stre Toten\n", "er ikke lagret som UTF-8 (byte 0xD8)"),
+        (b"ekstra_roller: Leder\n", "ekstra_roller skal være en liste"),
+    ],
+    ids=["nan", "negative", "bool", "inf", "twice", "cp1252", "not-a-list"],
+)
+def test_bad_build_parameters_are_usage_errors(tiny_raw, tmp_path, capsys, params, message):
+    path = tmp_path / "build.yaml"
+    path.write_bytes(params)
+    assert run_build(tiny_raw, tmp_path / "out", "--params", str(path)) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_folders_are_checked_before_any_work(tiny_raw, tmp_path, capsys):
+    cli_build = ["build", "--raw", str(tiny_raw), "--data-only"]
+    a_file = tmp_path / "rapporter.txt"
+    a_file.write_text("x", encoding="utf-8")
+    same = tmp_path / "ut"
+    long_name = tmp_path / ("x" * 10_000)
+    cases = {
+        "samme mappe": ["--processed", str(same), "--reports", str(same)],
+        "er en fil, ikke en mappe": ["--processed", str(tmp_path / "p"), "--reports", str(a_file)],
+        "kan ikke skrive i /proc": ["--processed", str(tmp_path / "p"), "--reports", "/proc/vt"],
+        "navnet er for langt": ["--processed", str(tmp_path / "p"), "--reports", str(long_name)],
+    }
+    for message, args in cases.items():
+        assert cli.main([*cli_build, *args]) == 2, message
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+        assert len(err) < 600  # a 10 000-character name is shortened in the message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rapporter.txt", "raw"]
+
+
+def test_ctrl_c_exits_130_without_traceback(tiny_raw, tmp_path):
+    command = [sys.executable, "-m", "vtklean.cli", "build", "--raw", str(tiny_raw)]
+    command += ["--processed", str(tmp_path / "p"), "--reports", str(tmp_path / "r")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)  # inside the imports or the validation of the tiny folder
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err
+    assert "Avbrutt" in err
+    assert not (tmp_path / "r").exists()

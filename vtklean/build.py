@@ -7,7 +7,9 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -87,23 +89,97 @@ class Result:
     archived: Path | None = None  # where the replaced report folder was kept
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice is an error (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, int] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise UsageError(f"«{key}» står to ganger (linje {seen[key]} og {line})")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _number(low: float, high: float, *, whole: bool = False, low_open: bool = False):
+    """A check that a parameter is a finite number in [low, high] (an integer if `whole`)."""
+
+    def check(value: object) -> str | None:
+        kind = "et heltall" if whole else "et tall"
+        ok_type = isinstance(value, int) if whole else isinstance(value, int | float)
+        if not ok_type or isinstance(value, bool) or not math.isfinite(value):
+            return f"skal være {kind}, ikke {value!r}"
+        if value < low or value > high or (low_open and value == low):
+            lowest = "over" if low_open else "fra"
+            return f"skal være {kind} {lowest} {low:g} til {high:g}, ikke {value!r}"
+        return None
+
+    return check
+
+
+def _text_list(value: object) -> str | None:
+    if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+        return None
+    return f"skal være en liste med tekster, ikke {value!r}"
+
+
+def _name(value: object) -> str | None:
+    if isinstance(value, str) and value.strip() and len(value) <= 200:
+        return None
+    return f"skal være et navn (tekst, høyst 200 tegn), ikke {value!r:.80}"
+
+
+# The type and range of every build parameter, checked before any work starts.
+PARAM_CHECKS = {
+    "budsjettavvik_advarsel_prosent": _number(0, 10_000, low_open=True),
+    "prikking_grense": _number(0, 10_000),
+    "ekstra_roller": _text_list,
+    "kommune": _name,
+}
+
+
 def load_params(path: Path) -> dict:
-    """Build parameters from YAML over the defaults; an unknown key is a usage error."""
-    if not path.is_file():
-        raise UsageError(f"fant ikke parameterfilen {path}")
+    """Build parameters from YAML over the defaults, type- and range-checked.
+
+    An unknown key, a key given twice, a value of the wrong type or out of range (`.nan`
+    included) and a file that is not UTF-8 are usage errors.
+    """
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not path.is_file():
+            raise UsageError(f"fant ikke parameterfilen {path}")
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise UsageError(
+            f"parameterfilen {path} er ikke lagret som UTF-8 (byte 0x{err.object[err.start]:02X}); "
+            "lagre den som UTF-8"
+        ) from None
+    except OSError as err:
+        raise UsageError(f"kan ikke lese parameterfilen: {err.strerror}") from None
+    try:
+        loaded = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # a SafeLoader subclass
     except yaml.YAMLError as err:
         raise UsageError(f"parameterfilen {path} er ikke gyldig YAML: {err}") from None
+    except UsageError as err:
+        raise UsageError(f"parameterfilen {path}: {err}") from None
     if not isinstance(loaded, dict):
         raise UsageError(f"parameterfilen {path} skal inneholde navn: verdi-par")
-    unknown = sorted(set(loaded) - set(DEFAULT_PARAMS))
+    unknown = sorted(str(k) for k in set(loaded) - set(DEFAULT_PARAMS))
     if unknown:
         raise UsageError(
             f"ukjente parametre i {path.name}: {', '.join(unknown)} "
             f"(kjente: {', '.join(DEFAULT_PARAMS)})"
         )
-    return DEFAULT_PARAMS | loaded
+    params = DEFAULT_PARAMS | loaded
+    wrong = [
+        f"{key} {why}"
+        for key, check in PARAM_CHECKS.items()
+        if key in params and (why := check(params[key])) is not None
+    ]
+    if wrong:
+        raise UsageError(f"feil i parameterfilen {path.name}: {'; '.join(wrong)}")
+    return params
 
 
 def municipality(params: dict) -> str:
@@ -264,7 +340,13 @@ def _render_all(
     """Run every notebook in parallel worker processes; stop at the first failure."""
     done: dict[str, tuple[float, str]] = {}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
+    # Ctrl-C is handled once, by the command line; workers ignore it (no traceback each).
+    with ProcessPoolExecutor(
+        max_workers=WORKERS,
+        mp_context=context,
+        initializer=signal.signal,
+        initargs=(signal.SIGINT, signal.SIG_IGN),
+    ) as pool:
         futures = [pool.submit(render.execute, j, options.notebooks, staged) for j in todo]
         pending = set(futures)
         while pending:

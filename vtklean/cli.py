@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import logging
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +18,7 @@ from vtklean.problems import DataError, report_lines
 from vtklean.render import RenderError
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_RENDER = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
 
 
 # argparse's own messages (Python 3.11+) in bokmål, applied to its English text in order.
@@ -187,8 +190,41 @@ def _archive(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _build(args: argparse.Namespace) -> int:
+def _short(path: object, limit: int = 120) -> str:
+    """A path for a message, cut in the middle when it is very long."""
+    text = str(path)
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
 
+
+def _output_folders(args: argparse.Namespace) -> str | None:
+    """Why --processed and --reports cannot be used, or None when they can."""
+    folders = {"--processed": args.processed, "--reports": args.reports}
+    for flag, folder in folders.items():
+        if folder.exists() and not folder.is_dir():
+            return f"{flag} {_short(folder)} er en fil, ikke en mappe"
+        existing = next((p for p in (folder, *folder.parents) if p.is_dir()), Path.cwd())
+        try:  # the only sure test of writing is to write (and remove) a file
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as err:
+            why = _OS_ERRORS.get(err.errno or 0, err.strerror or "ukjent feil")
+            return f"{flag} {_short(folder)}: kan ikke skrive i {_short(existing)} ({why})"
+    if args.processed.resolve() == args.reports.resolve():
+        return (
+            f"--processed og --reports er samme mappe ({_short(args.reports)}); "
+            "datasett og rapporter må ligge i hver sin mappe"
+        )
+    return None
+
+
+def _build(args: argparse.Namespace) -> int:
+    try:
+        wrong = _output_folders(args)
+    except OSError as err:
+        wrong = _os_error(err)
+    if wrong:
+        _err(f"Feil i kommandoen: {wrong}. Ingenting er skrevet.")
+        return EXIT_USAGE
     options = build.Options(
         raw=args.raw,
         processed=args.processed,
@@ -211,6 +247,9 @@ def _build(args: argparse.Namespace) -> int:
         return EXIT_DATA
     except build.UsageError as err:
         _err(f"Feil i kommandoen: {err}")
+        return EXIT_USAGE
+    except OSError as err:
+        _err(f"Feil i kommandoen: {_os_error(err)}. Ingen rapporter er byttet ut.")
         return EXIT_USAGE
     except RenderError as err:
         _err(f"\nRapporten «{err.page}» feilet, og ingen rapporter er byttet ut:")
@@ -271,18 +310,40 @@ def _sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_OS_ERRORS = {
+    errno.ENAMETOOLONG: "navnet er for langt",
+    errno.EACCES: "har ikke lov",
+    errno.EPERM: "har ikke lov",
+    errno.EROFS: "disken er skrivebeskyttet",
+    errno.ENOSPC: "disken er full",
+    errno.ENOTDIR: "en del av stien er en fil, ikke en mappe",
+    errno.EISDIR: "er en mappe, ikke en fil",
+    errno.ENOENT: "finnes ikke",
+}
+
+
+def _os_error(err: OSError) -> str:
+    """An operating-system error as bokmål, naming the path."""
+    why = _OS_ERRORS.get(err.errno or 0, err.strerror or "ukjent feil")
+    return f"{_short(err.filename)}: {why}" if err.filename else why
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vtklean` command; returns the exit code."""
-    args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.detaljert else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    if args.command == "build":
-        return _build(args)
-    if args.command == "arkiv":
-        return _archive(args)
-    return _sample(args)
+    try:
+        args = parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.INFO if args.detaljert else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        if args.command == "build":
+            return _build(args)
+        if args.command == "arkiv":
+            return _archive(args)
+        return _sample(args)
+    except KeyboardInterrupt:
+        _err("\nAvbrutt (Ctrl-C). Ingen rapporter eller datasett er byttet ut.")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover
