@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import polars as pl
+import yaml
 
 OWN = [
     "</script><script>window.__pwned=1</script>",
@@ -50,3 +55,104 @@ def blns() -> list[str]:
 def corpus() -> list[str]:
     """Our own strings first, then the naughty strings (duplicates removed, order kept)."""
     return list(dict.fromkeys([*OWN, *blns()]))
+
+
+# ---- a whole raw folder with hostile text in every text column ----------------------------
+
+_LONG = "Helse og omsorg " * 625  # 10 000 characters
+# Area names: markup, script ends, formulas, a name with no letters, a reserved device
+# name, a path, and two 10 000-character names that slug alike (they differ at the end).
+AREAS = [
+    '<img src=x onerror="window.__pwned=1">Sjøli',
+    "</script><script>window.__pwned=1</script>Omsorg",
+    '<a href="javascript:window.__pwned=1">Klikk</a> {{ 7*7 }}',
+    '=HYPERLINK("http://example.invalid/","Klikk")',
+    "😀",
+    "CON",
+    "../../utenfor",
+    _LONG + "a",
+    _LONG + "b",
+]
+ROLES = [
+    '<img src=x onerror="window.__pwned=1">',
+    "</script><b>Leder</b>",
+    '=HYPERLINK("http://example.invalid/","Klikk")',
+    "@SUM(1+1)",
+]
+_READ_AS_EMPTY = {"null", "none", "nil", "na", "n/a", "nan", "undefined", "#n/a"}
+
+
+def _usable(s: str) -> bool:
+    """A string the reader keeps as written (it trims cells and reads blank as empty)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates cannot be written to a file
+        return False
+    return bool(s) and s == s.strip() and s.lower() not in _READ_AS_EMPTY and "\r" not in s
+
+
+def texts() -> list[str]:
+    """Hostile strings for the text columns of rows, spread over the columns in order."""
+    return [s for s in corpus() if _usable(s) and s not in AREAS]
+
+
+@dataclass(frozen=True)
+class Planted:
+    """What a hostile raw folder holds: the names to find on the pages."""
+
+    raw: Path
+    params: Path
+    areas: list[str]
+    units: dict[str, list[str]]  # area -> unit names
+    texts: list[str]  # every hostile string planted in a row
+
+
+def write_folder(folder: Path) -> Planted:
+    """A small synthetic raw folder (vtklean sample) with hostile text in every text column.
+
+    Units are spread over AREAS; unit names and IDs, volume units, gain IDs, descriptions
+    and owners are hostile strings; owners include ROLES, which the build parameters
+    list as roles so that they are shown. Written as UTF-8 CSV.
+    """
+    from vtklean import read, sample
+
+    generated = folder.parent / f"{folder.name}-utgangspunkt"
+    sample.write(sample.generate(units=60, start=2013, end=2017, seed=2017), generated)
+    tables = {n: t.data.drop("_fil", "_rad") for n, t in read.read_folder(generated).tables.items()}
+    pool = iter(texts())
+    units = tables["enheter"]
+    n = units.height
+    ids = {old: next(pool) for old in units.get_column("enhet_id")}
+    names = [next(pool) for _ in range(n)]
+    areas = [AREAS[i % len(AREAS)] for i in range(n)]
+    tables["enheter"] = units.with_columns(
+        enhet_id=pl.col("enhet_id").replace_strict(ids),
+        enhet=pl.Series(names),
+        tjenesteomrade=pl.Series(areas),
+        volumenhet=pl.Series([next(pool) for _ in range(n)]),
+    )
+    gains = tables["gevinster"]
+    owners = [ROLES[i % len(ROLES)] if i % 2 else next(pool) for i in range(gains.height)]
+    tables["gevinster"] = gains.with_columns(
+        gevinst_id=pl.Series([next(pool) for _ in range(gains.height)]),
+        enhet_id=pl.col("enhet_id").replace_strict(ids),
+        beskrivelse=pl.Series([next(pool) for _ in range(gains.height)]),
+        ansvarlig=pl.Series(owners),
+    )
+    for name in ("ressursbruk", "forbedringer"):
+        tables[name] = tables[name].with_columns(pl.col("enhet_id").replace_strict(ids))
+    folder.mkdir(parents=True)
+    for name, frame in tables.items():
+        frame.with_columns(
+            pl.col(c).dt.strftime("%Y-%m") for c in ("maned",) if c in frame.columns
+        ).write_csv(folder / f"{name}.csv", date_format="%Y-%m-%d")
+    shutil.rmtree(generated)
+    params = folder.parent / "build.yaml"
+    params.write_text(yaml.safe_dump({"ekstra_roller": ROLES}, allow_unicode=True), "utf-8")
+    planted = [*ids.values(), *names, *tables["enheter"].get_column("volumenhet")]
+    planted += [*tables["gevinster"].get_column("gevinst_id"), *owners]
+    planted += tables["gevinster"].get_column("beskrivelse").to_list()
+    by_area: dict[str, list[str]] = {a: [] for a in AREAS}
+    for area, name in zip(areas, names, strict=True):
+        by_area[area].append(name)
+    return Planted(folder, params, AREAS, by_area, planted)

@@ -23,6 +23,7 @@ from vtklean import (
     __version__,
     archive,
     datasets,
+    escape,
     figures,
     paths,
     pdf,
@@ -258,11 +259,15 @@ def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date, kommune: s
     """nokkeltall.csv (UTF-8, `,`, `.` decimals, empty for no value) and nokkeltall.xlsx.
 
     A value hidden for privacy is `:` in both; the workbook explains it on a second sheet.
+    Text that a spreadsheet would run as a formula is neutralised in the CSV and written
+    as text in the workbook (vtklean.escape).
     """
-    privacy.for_export(table).write_csv(folder / "nokkeltall.csv", separator=",", null_value="")
+    privacy.for_export(escape.csv_frame(table)).write_csv(
+        folder / "nokkeltall.csv", separator=",", null_value=""
+    )
     shown = table.drop([c for c in table.columns if c.endswith(privacy.FLAG)])
     created = dt.datetime.combine(as_of, dt.time())
-    with xlsxwriter.Workbook(str(folder / "nokkeltall.xlsx")) as wb:
+    with xlsxwriter.Workbook(str(folder / "nokkeltall.xlsx"), escape.WORKBOOK_OPTIONS) as wb:
         wb.set_properties(
             {
                 "created": created,
@@ -320,9 +325,10 @@ def jobs(
         return render.Job(page, notebook, title, tuple(sorted(params.items())))
 
     out = [job("oversikt", "oversikt", f"Lean i {kommune} – oversikt {year}")]
+    slugs: set[str] = set()  # two areas whose names slug alike still get a page each
     out += [
         job(
-            f"tjenesteomrade-{read.normalise_name(area)}",
+            f"tjenesteomrade-{escape.slug(area, slugs)}",
             "tjenesteomrade",
             f"{area} – Lean og ressursbruk {year}",
             tjenesteomrade=area,
@@ -480,7 +486,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
                 render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
             )
         _write_figures(table, staged_reports, period.as_of, kommune)
-        privacy.for_export(figures.all_units(ds)).write_csv(
+        privacy.for_export(escape.csv_frame(figures.all_units(ds))).write_csv(
             staged_reports / "enheter.csv", null_value=""
         )
         changes = restate.compare(published, table, raw, snapshots) if published else None

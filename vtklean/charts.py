@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 import polars as pl
 
-from vtklean import measures, norsk, privacy
+from vtklean import escape, measures, norsk, privacy
 
 # Dark, restrained colours, each with at least 3:1 contrast against white; categories are
 # also told apart by marker symbols and text labels, never by colour alone.
@@ -59,7 +59,9 @@ class Chart:
 
 def _figure(x_title: str, y_title: str, **layout: object) -> go.Figure:
     fig = go.Figure(layout=LAYOUT)
-    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, **layout)
+    fig.update_layout(
+        xaxis_title=escape.plotly_text(x_title), yaxis_title=escape.plotly_text(y_title), **layout
+    )
     return fig
 
 
@@ -71,17 +73,20 @@ def _bars(
     label: Callable[[float], str] | None = None,
     horizontal: bool = False,
 ) -> None:
-    """Bar series side by side: the first solid, the others hatched, each value labelled."""
+    """Bar series side by side: the first solid, the others hatched, each value labelled.
+
+    Categories and series names are shown literally (plotly would read them as markup).
+    """
     cat, val = ("y", "x") if horizontal else ("x", "y")
     for i, (name, values) in enumerate(series):
         fig.add_bar(
-            **{cat: categories, val: values},
+            **{cat: escape.plotly_texts(categories), val: values},
             orientation="h" if horizontal else "v",
-            name=name,
+            name=escape.plotly_text(name),
             marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
             text=None if label is None else [label(v) for v in values],
             textposition="outside",
-            hovertemplate=f"%{{{cat}}}: %{{{val}:.1f}}{unit}<extra>{name}</extra>",
+            hovertemplate=f"%{{{cat}}}: %{{{val}:.1f}}{unit}<extra>%{{fullData.name}}</extra>",
         )
 
 
@@ -221,9 +226,9 @@ def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60)
     (the full list is in the unit CSV file of the report).
     """
     shown = frame.head(top)
-    labels = shown.get_column("enhet").to_list()
+    labels = escape.plotly_texts(shown.get_column("enhet").to_list())
     fig = _figure("Årsverk som venter på realisering", "", height=140 + 32 * max(1, len(labels)))
-    fig.update_yaxes(autorange="reversed", rangemode="normal")
+    fig.update_yaxes(autorange="reversed", rangemode="normal", type="category")
     fig.add_bar(
         y=labels,
         x=shown.get_column("arsverk").to_list(),
@@ -376,7 +381,7 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
                 "color": COLOURS[1],
                 "line": {"color": "#ffffff", "width": 1},
             },
-            text=labels,
+            text=escape.plotly_texts(labels),
             hovertemplate="%{text}: Lean-start %{x|%m.%Y}<extra></extra>",
         )
     fig.update_xaxes(tickformat="%Y")
@@ -432,7 +437,7 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
     areas = figures.filter(pl.col("tjenesteomrade") != "Hele kommunen")
     names = areas.get_column("tjenesteomrade").to_list()
     fig = _figure("Prosent", "", barmode="group", height=140 + 60 * max(1, len(names)))
-    fig.update_yaxes(autorange="reversed", rangemode="normal")
+    fig.update_yaxes(autorange="reversed", rangemode="normal", type="category")
     coverage = areas.select(measures.expr("andel_enheter_lean_prosent")).to_series().to_list()
     series = (
         ("Realiseringsgrad", areas.get_column("realiseringsgrad_prosent").to_list()),
@@ -504,7 +509,7 @@ def event_study(
             x=part.get_column("event_time").to_list(),
             y=est,
             mode="markers" if grain == "ar" else "lines+markers",
-            name=name,
+            name=escape.plotly_text(name),
             line={"color": COLOURS[4 if i == 0 else 0], "width": 2},
             marker={
                 "symbol": "circle-open" if i == 0 else "diamond",
@@ -576,7 +581,7 @@ def estimate_comparison(frame: pl.DataFrame, unit: str, decimals: int) -> Chart:
     fmt = f".{decimals}f"
     fig.add_scatter(
         x=est,
-        y=names,
+        y=escape.plotly_texts(names),
         mode="markers+text",
         marker={
             "symbol": [SYMBOLS[i % len(SYMBOLS)] for i in range(len(names))],

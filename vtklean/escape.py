@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
-import re
-import unicodedata
 from collections.abc import MutableSet
 from typing import Any
 
@@ -147,18 +145,20 @@ def _stable_suffix(name: str) -> str:
 
 
 def slug(name: str, taken: MutableSet[str] | None = None) -> str:
-    """A safe file-name part for `name`: ASCII `a-z0-9-`, at most ~70 characters, never empty.
+    """A safe file-name part for `name`: ASCII `a-z0-9_-`, at most ~70 characters, never empty.
 
-    `æ`→`ae`, `ø`→`o`, `å`→`a`, other accents dropped, every other run of characters
-    becomes `-`; cut to SLUG_MAX. A name with nothing left (`😀`, `???`, `..`) or a name
-    Windows reserves (`CON`, `NUL`, ...) gets a suffix from a hash of the name. With
-    `taken` (the slugs already used in this build), a slug already taken gets the same
-    stable suffix, so two names that slug alike get two files; the result is added to
-    `taken`. It never holds a path separator or a dot, so it cannot leave its folder.
+    The name normalised as the contract normalises names (`read.normalise_name`:
+    `Helse og omsorg` → `helse_og_omsorg`), cut to SLUG_MAX. A name with nothing left
+    (`😀`, `???`, `..`) or a name Windows reserves (`CON`, `NUL`, ...) gets a `-` and a
+    suffix from a hash of the name. With `taken` (the slugs already used in this build),
+    a slug already taken gets the same stable suffix, so two names that slug alike get two
+    files; the result is added to `taken`. A plain slug never holds `-`, so a suffixed
+    one cannot clash with it; none holds a path separator or a dot, so none can leave its
+    folder.
     """
-    s = name.strip().lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
-    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
-    base = re.sub(r"[^a-z0-9]+", "-", s).strip("-")[:SLUG_MAX].strip("-")
+    from vtklean.read import normalise_name
+
+    base = normalise_name(name)[:SLUG_MAX].strip("_")
     out, n = base, 1
     while not out or out in _RESERVED or (taken is not None and out in taken):
         suffix = _stable_suffix(name) + ("" if n == 1 else f"-{n}")  # -2: same name twice

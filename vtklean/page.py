@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
+import re
 from dataclasses import dataclass
 
 import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from vtklean import norsk, privacy
+from vtklean import escape, norsk, privacy
 from vtklean.charts import Chart
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -31,9 +31,19 @@ class Html:
         return self.text
 
 
+# plotly.js adds a <style> block with its map styles (maplibre, for map traces, which
+# vtklean never draws) unless an element with its id exists. An empty block with that id
+# keeps the page's content policy free of `style-src 'unsafe-inline'` (render.py).
+_PLOTLY_STYLE_IDS = re.compile(
+    r'getElementById\("([0-9a-f]{64})"\)\)\{var \w+=document\.createElement\("style"\)'
+)
+
+
 def setup() -> Html:
     """Embed plotly.js once per page (no CDN), so charts draw offline."""
-    return Html(f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>')
+    js = plotly.offline.get_plotlyjs()
+    empty = "".join(f'<style id="{i}"></style>' for i in _PLOTLY_STYLE_IDS.findall(js))
+    return Html(f'{empty}<script type="text/javascript">{js}</script>')
 
 
 def fmt(value: object, kind: str) -> str:
@@ -74,7 +84,7 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
 
     def th(col: str) -> str:
         cls = ' class="tall"' if col in numeric else ""
-        return f'<th scope="col"{cls}>{html.escape(col)}</th>'
+        return f'<th scope="col"{cls}>{escape.html_text(col)}</th>'
 
     def shown(rec: dict, col: str) -> str:
         if rec.get(privacy.flag(col)) is not None:
@@ -86,16 +96,16 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
     for rec in frame.iter_rows(named=True):
         cells = []
         for i, col in enumerate(columns):
-            text = html.escape(shown(rec, col))
+            text = escape.html_text(shown(rec, col))
             cls = ' class="tall"' if col in numeric else ""
             tag = "th" if i == 0 else "td"
             scope = ' scope="row"' if i == 0 else ""
             cells.append(f"<{tag}{scope}{cls}>{text}</{tag}>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    label = html.escape(caption or "Tabell")
+    cap = f"<caption>{escape.html_text(caption)}</caption>" if caption else ""
+    label = escape.html_text(caption or "Tabell")
     note = privacy.footnote(frame)
-    foot = f'<p class="fotnote">{html.escape(note)}</p>' if note else ""
+    foot = f'<p class="fotnote">{escape.html_text(note)}</p>' if note else ""
     return Html(
         f'<div class="tabell" tabindex="0" role="region" aria-label="{label}">'
         f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
@@ -110,15 +120,15 @@ def chart(c: Chart) -> Html:
     # No mode bar: its buttons would be keyboard traps inside the figure, and every number
     # is in the table below the chart, so nothing needs hovering or zooming to be read.
     config = {"displayModeBar": False, "responsive": True, "locale": "nb"}
-    script = (
-        f"Plotly.newPlot({json.dumps(div)}, {json.dumps(spec['data'])}, "
-        f"{json.dumps(spec['layout'])}, {json.dumps(config)});"
-    )
+    # Pure JSON arguments (escaped for <script>): render.content_policy hashes this shape only.
+    args = ", ".join(escape.script_json(a) for a in (div, spec["data"], spec["layout"], config))
+    script = f"Plotly.newPlot({args});"
     numbers = table(c.table, c.formats, caption=f"Tallene i figuren «{c.title}»")
+    div = escape.html_text(div)
     text = (
         f'<figure class="diagram" aria-labelledby="{div}-tittel">'
-        f'<h3 id="{div}-tittel">{html.escape(c.title)}</h3>'
-        f'<p class="forklaring">{html.escape(c.sentence)}</p>'
+        f'<h3 id="{div}-tittel">{escape.html_text(c.title)}</h3>'
+        f'<p class="forklaring">{escape.html_text(c.sentence)}</p>'
         f'<div id="{div}" class="plotly-graph-div" aria-hidden="true"></div>'
         f'<script type="text/javascript">{script}</script>'
         f"<details><summary>Vis tallene i figuren</summary>{numbers}</details>"
@@ -190,27 +200,27 @@ def cards(items: list[Card], caption: str) -> Html:
     """Key figures as a list of cards (a description list, so screen readers pair them)."""
     parts = []
     for i in items:
-        change = f'<dd class="endring">{html.escape(i.change)}</dd>' if i.change else ""
+        change = f'<dd class="endring">{escape.html_text(i.change)}</dd>' if i.change else ""
         parts.append(
-            f'<div class="kort"><dt>{html.escape(i.label)}</dt>'
-            f'<dd class="verdi">{html.escape(i.value)}</dd>{change}</div>'
+            f'<div class="kort"><dt>{escape.html_text(i.label)}</dt>'
+            f'<dd class="verdi">{escape.html_text(i.value)}</dd>{change}</div>'
         )
     note = privacy.note([i.hidden for i in items if i.hidden])
-    foot = f'<p class="fotnote">{html.escape(note)}</p>' if note else ""
+    foot = f'<p class="fotnote">{escape.html_text(note)}</p>' if note else ""
     return Html(
-        f'<section class="nokkeltall" aria-label="{html.escape(caption)}">'
+        f'<section class="nokkeltall" aria-label="{escape.html_text(caption)}">'
         f'<dl class="kortliste">{"".join(parts)}</dl>{foot}</section>'
     )
 
 
 def text(paragraph: str) -> Html:
     """A paragraph of computed text (escaped)."""
-    return Html(f"<p>{html.escape(paragraph)}</p>")
+    return Html(f"<p>{escape.html_text(paragraph)}</p>")
 
 
 def heading(title: str, level: int = 2) -> Html:
     """A heading whose text is computed (escaped)."""
-    return Html(f"<h{level}>{html.escape(title)}</h{level}>")
+    return Html(f"<h{level}>{escape.html_text(title)}</h{level}>")
 
 
 def unit_sentence(unit: dict, year: int) -> str:
@@ -278,10 +288,10 @@ def problem_sections(problems: pl.DataFrame, limit: int = 20) -> list[Html]:
     out = []
     for (heading,), group in problems.group_by("overskrift", maintain_order=True):
         lines = group.get_column("linje").to_list()
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines[:limit])
+        items = "".join(f"<li>{escape.html_text(line)}</li>" for line in lines[:limit])
         if len(lines) > limit:
             items += f"<li>… og {len(lines) - limit} til av samme slag</li>"
-        out.append(Html(f"<h3>{html.escape(heading)} ({len(lines)})</h3><ul>{items}</ul>"))
+        out.append(Html(f"<h3>{escape.html_text(heading)} ({len(lines)})</h3><ul>{items}</ul>"))
     return out
 
 

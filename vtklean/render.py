@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
+import hashlib
 import html
+import json
+import logging
 import os
 import re
 import subprocess
@@ -17,12 +22,14 @@ import jinja2
 import polars as pl
 import yaml
 
-from vtklean import __version__, norsk, privacy
+from vtklean import __version__, escape, norsk, privacy
 from vtklean.paths import ROOT
 from vtklean.read import normalise_name
 
 if TYPE_CHECKING:
     from vtklean.restate import Restatement
+
+log = logging.getLogger(__name__)
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("vtklean", "templates"),
@@ -143,6 +150,84 @@ def figure_table(figures: pl.DataFrame) -> dict:
     }
 
 
+# ---- Content-Security-Policy --------------------------------------------------------------
+
+_POLICY_PLACEHOLDER = "__vtklean_content_policy__"
+_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.S | re.I)
+_NEW_PLOT = re.compile(r"Plotly\.newPlot\((.*)\);", re.S)
+_JS_TYPES = ("", "text/javascript", "application/javascript", "module")
+
+
+@functools.cache
+def _plotly_js() -> str:
+    import plotly.offline
+
+    return plotly.offline.get_plotlyjs()
+
+
+def _trusted_script(code: str) -> bool:
+    """Whether an inline script is one the project writes itself.
+
+    Three shapes only: the embedded plotly.js bundle, the page's print script, and a
+    `Plotly.newPlot(...)` call whose arguments are pure JSON (data, never code). A script of
+    any other shape gets no hash, so the browser refuses to run it.
+    """
+    if code == _plotly_js() or code == _ENV.get_template("print.js").render():
+        return True
+    call = _NEW_PLOT.fullmatch(code)
+    if call is None:
+        return False
+    try:
+        json.loads(f"[{call.group(1)}]")
+    except ValueError:
+        return False
+    return True
+
+
+def _source_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_policy(page: str) -> str:
+    """The page's Content-Security-Policy: nothing from the network, only its own scripts.
+
+    `script-src` lists the SHA-256 of each inline script the project wrote (see
+    `_trusted_script`), so injected scripts and inline event handlers are blocked;
+    `default-src 'none'` blocks every request; images and fonts only from `data:`.
+    `style-src` lists the house style sheet and the empty block plotly.js fills through
+    the CSS object model (which a policy does not restrict).
+    """
+    hashes = []
+    for attrs, code in _SCRIPT.findall(page):
+        kind = re.search(r"""type\s*=\s*["']?([^"'\s>]*)""", attrs, re.I)
+        if kind is not None and kind.group(1).lower() not in _JS_TYPES:
+            continue  # a data block, never run
+        if _trusted_script(code):
+            hashes.append(_source_hash(code))
+        else:
+            log.warning("Et innebygd skript på siden ble ikke godkjent og vil ikke kjøre")
+    scripts = " ".join(dict.fromkeys(hashes)) or "'none'"
+    trusted_styles = ("", _ENV.get_template("style.css").render())
+    for css in _STYLE.findall(page):
+        if css not in trusted_styles:
+            log.warning("En innebygd stilblokk på siden ble ikke godkjent og blir ikke brukt")
+    styles = " ".join(_source_hash(css) for css in trusted_styles)
+    return (
+        f"default-src 'none'; script-src {scripts}; style-src {styles}; "
+        "img-src data:; font-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _page(template: str, **context: object) -> str:
+    """Render a page template, then put the page's content policy in its head."""
+    page = _ENV.get_template(template).render(
+        content_policy_placeholder=_POLICY_PLACEHOLDER, **context
+    )
+    return page.replace(_POLICY_PLACEHOLDER, escape.html_text(content_policy(page)), 1)
+
+
 def index_page(
     title: str,
     as_of: dt.date,
@@ -157,7 +242,8 @@ def index_page(
     `changes` is a `restate.Restatement` against the last report for the same date (None
     for the first); `earlier` lists the archived versions (`built`, `href`), newest first.
     """
-    return _ENV.get_template("index.html.j2").render(
+    return _page(
+        "index.html.j2",
         title=title,
         as_of_text=norsk.date(as_of),
         pages=pages,
@@ -353,13 +439,13 @@ def with_contents(body: str) -> str:
 
 def notebook_page(job: Job, body: str, prov: Provenance) -> str:
     """Wrap an exported notebook body in the house page (lang, title, style, provenance)."""
-    return _ENV.get_template("notatbok.html.j2").render(
-        title=job.title, body=with_contents(body), prov=prov
-    )
+    return _page("notatbok.html.j2", title=job.title, body=with_contents(body), prov=prov)
 
 
 def accessibility_page(prov: Provenance) -> str:
     """The draft accessibility statement (tilgjengelighetserklæring) for a report year."""
-    return _ENV.get_template("tilgjengelighet.html.j2").render(
-        title=f"Tilgjengelighetserklæring (utkast) – rapportene for {prov.year}", prov=prov
+    return _page(
+        "tilgjengelighet.html.j2",
+        title=f"Tilgjengelighetserklæring (utkast) – rapportene for {prov.year}",
+        prov=prov,
     )
