@@ -400,3 +400,86 @@ def test_ctrl_c_exits_130_without_traceback(tiny_raw, tmp_path):
     assert "Traceback" not in out + err
     assert "Avbrutt" in err
     assert not (tmp_path / "r").exists()
+
+
+# --- Service-area names and missing months (contract: enheter.tjenesteomrade, semantics) --
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Helse og omsorg", "Helse- og omsorg"), ("Omsorg", "OMSORG"), ("Oppvekst", "Opp vekst")],
+)
+def test_service_areas_differing_only_in_spelling_are_errors(tmp_path, capsys, first, second):
+    tables = helpers.tiny_tables()
+    tables["enheter"][0]["tjenesteomrade"] = first  # E1, row 2
+    tables["enheter"][1]["tjenesteomrade"] = second  # E2, row 3
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert f"enheter.csv, rad 2, kolonne «tjenesteomrade»: verdien «{first}» (enhet_id=E1): " in err
+    assert f"skrives også «{second}»" in err
+    assert (
+        f"enheter.csv, rad 3, kolonne «tjenesteomrade»: verdien «{second}» (enhet_id=E2): " in err
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("written", ["Hele kommunen", "hele  Kommunen"])
+def test_service_area_named_whole_municipality_is_an_error(tmp_path, capsys, written):
+    tables = helpers.tiny_tables()
+    tables["enheter"][2]["tjenesteomrade"] = written  # E3, row 4
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    line = f"enheter.csv, rad 4, kolonne «tjenesteomrade»: verdien «{written}» (enhet_id=E3): "
+    assert line + "«Hele kommunen» er navnet på summen for hele kommunen" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_december_is_warned_and_said_on_every_page(tmp_path, capsys):
+    tables = helpers.tiny_tables()
+    # Only units with a full 2017 stay, then December 2017 is taken out for all of them.
+    tables["enheter"] = [u for u in tables["enheter"] if u["enhet_id"] in ("E1", "E2", "E3")]
+    tables["gevinster"] = [g for g in tables["gevinster"] if g["enhet_id"] != "E4"]
+    areas = {u["tjenesteomrade"] for u in tables["enheter"]} | {"Hele kommunen"}
+    for name in ("mal", "kommentarer"):  # targets and comments only for areas still there
+        if name in tables:
+            tables[name] = [r for r in tables[name] if r["tjenesteomrade"] in areas]
+    tables["ressursbruk"] = [
+        r
+        for r in tables["ressursbruk"]
+        if r["enhet_id"] in ("E1", "E2", "E3") and r["maned"] != dt.date(2017, 12, 1)
+    ]
+    as_of = dt.date(2017, 12, 31)
+    active = [u for u in tables["enheter"] if u["lagt_ned"] is None or u["lagt_ned"] > as_of]
+    kept = {r["maned"] for r in tables["ressursbruk"] if r["maned"].year == 2017}
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out", "--year", "2017", pages=True) == 0
+    out = capsys.readouterr().out
+    for unit in active:
+        assert (
+            f"(enhet_id={unit['enhet_id']}): enheten er aktiv, men mangler ressursbruk for 12.2017"
+            in out
+        )
+    sentence = (
+        f"Ressursbruk for desember 2017 mangler for alle de {len(active)} enhetene, så "
+        f"tallene for 2017 gjelder bare {len(kept)} av 12 måneder"
+    )
+    reports = tmp_path / "out" / "reports" / "2017"
+    areas = {u["tjenesteomrade"] for u in active}
+    pages = ["index.html", "oversikt.html"]
+    for page in pages:
+        assert sentence in (reports / page).read_text("utf-8"), page
+    for area in areas:
+        [area_page] = [
+            p
+            for p in reports.glob("tjenesteomrade-*.html")
+            if f"<h1>{area}" in p.read_text("utf-8")
+        ]
+        units = [u for u in active if u["tjenesteomrade"] == area]
+        text = area_page.read_text("utf-8")
+        assert "desember 2017 mangler for" in text
+        if len(units) == 1:
+            assert f"{units[0]['enhet']} (desember)" in text.replace("&amp;", "&").replace(
+                "&lt;", "<"
+            ).replace("&gt;", ">")

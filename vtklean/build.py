@@ -503,6 +503,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
                 prov,
                 changes=changes,
                 earlier=_earlier(options.reports, folder, replaced),
+                missing=datasets.missing_note(ds),
             ),
             encoding="utf-8",
         )

@@ -179,6 +179,88 @@ def unit_months(
     ).sort("enhet_id", "maned")
 
 
+def missing_months(
+    unit_frame: pl.DataFrame, ressursbruk: pl.DataFrame, period: Period
+) -> pl.DataFrame:
+    """Months of the period in which a unit active as of D has no resource row.
+
+    The contract calls such a month *missing*: a year with a month missing is not a full
+    year. Columns: enhet_id, enhet, tjenesteomrade, maned (first day of the month).
+    """
+    columns = ["enhet_id", "enhet", "tjenesteomrade"]
+    if period.last is None:
+        return unit_frame.select(columns).clear().with_columns(maned=pl.lit(None, pl.Date))
+    months = pl.date_range(period.first, period.last, "1mo", eager=True).alias("maned")
+    have = ressursbruk.select("enhet_id", "maned").drop_nulls().unique()
+    return (
+        unit_frame.filter(pl.col("aktiv"))
+        .select(columns)
+        .join(months.to_frame(), how="cross")
+        .join(have, on=["enhet_id", "maned"], how="anti")
+        .sort("enhet_id", "maned")
+    )
+
+
+MONTH_NAMES = (
+    "januar", "februar", "mars", "april", "mai", "juni",
+    "juli", "august", "september", "oktober", "november", "desember",
+)  # fmt: skip
+
+
+def _month_list(months: list[dt.date]) -> str:
+    names = [MONTH_NAMES[m.month - 1] for m in months]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} og {names[-1]}"
+
+
+def missing_months_sentence(
+    missing: pl.DataFrame, period: Period, active: int, limit: int = 8
+) -> str | None:
+    """Say in bokmål which months of the report year are missing, or None when none are.
+
+    `missing` is `missing_months` for the `active` units of a page (one service area, or
+    all). A year with a month missing is not a full year: its sums cover fewer months, and
+    årsverk is still the sum divided by 12.
+    """
+    if missing.is_empty():
+        return None
+    year, months = period.year, period.months
+    by_unit = (
+        missing.group_by("enhet_id", "enhet")
+        .agg(pl.col("maned").sort())
+        .sort("enhet_id")
+        .with_columns(key=pl.col("maned").cast(pl.List(pl.String)).list.join(","))
+    )
+    if active > 1 and by_unit.height == active and by_unit.get_column("key").n_unique() == 1:
+        gone = by_unit.get_column("maned")[0].to_list()
+        return (
+            f"Ressursbruk for {_month_list(gone)} {year} mangler for alle de {active} "
+            f"enhetene, så tallene for {year} gjelder bare {months - len(gone)} av {months} "
+            "måneder (årsverk er likevel summen delt på 12). Året er ikke komplett."
+        )
+
+    def which(gone: list[dt.date]) -> str:
+        return "alle månedene" if len(gone) == months else _month_list(gone)
+
+    parts = [
+        f"{r['enhet']} ({which(r['maned'])})" for r in by_unit.head(limit).iter_rows(named=True)
+    ]
+    more = by_unit.height - limit
+    listed = ", ".join(parts) + (f" og {more} enheter til" if more > 0 else "")
+    return (
+        f"Ressursbruk mangler for {by_unit.height} av {active} aktive enheter i {year}: "
+        f"{listed}. Tallene for {year} er derfor ikke komplette (årsverk er summen av "
+        "månedene delt på 12)."
+    )
+
+
+def missing_note(ds: Datasets, area: str | None = None) -> str | None:
+    """The sentence a page shows about missing months (one service area, or all)."""
+    unit_frame = ds.units if area is None else ds.units.filter(pl.col("tjenesteomrade") == area)
+    missing = missing_months(unit_frame, ds.unit_months, ds.period)
+    active = unit_frame.filter(pl.col("aktiv")).height
+    return missing_months_sentence(missing, ds.period, active)
+
+
 def exact_sum(column: str) -> pl.Expr:
     """Sum a column in exact decimals (6 places), so the result never depends on the order.
 

@@ -6,13 +6,17 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from vtklean import escape, norsk, privacy
+from vtklean import datasets, escape, norsk, privacy
 from vtklean.charts import Chart
+
+if TYPE_CHECKING:
+    from vtklean.processed import Processed
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
@@ -216,6 +220,18 @@ def cards(items: list[Card], caption: str) -> Html:
 def text(paragraph: str) -> Html:
     """A paragraph of computed text (escaped)."""
     return Html(f"<p>{escape.html_text(paragraph)}</p>")
+
+
+def missing_months(data: Processed, area: str | None = None) -> Html:
+    """A paragraph saying which months of the year have no resource rows (empty if none).
+
+    `area` limits it to one service area. Every page that shows the year's figures calls
+    this once.
+    """
+    sentence = datasets.missing_note(data.datasets, area)
+    if sentence is None:
+        return Html("")
+    return Html(f'<p class="merknad"><strong>Merk:</strong> {escape.html_text(sentence)}</p>')
 
 
 def heading(title: str, level: int = 2) -> Html:

@@ -236,11 +236,13 @@ def index_page(
     prov: Provenance,
     changes: Restatement | None = None,
     earlier: Sequence[dict] = (),
+    missing: str | None = None,
 ) -> str:
     """The index of a report folder: links to every page, the key figures, and what changed.
 
     `changes` is a `restate.Restatement` against the last report for the same date (None
-    for the first); `earlier` lists the archived versions (`built`, `href`), newest first.
+    for the first); `earlier` lists the archived versions (`built`, `href`), newest first;
+    `missing` says which months of the year have no resource rows.
     """
     return _page(
         "index.html.j2",
@@ -252,6 +254,7 @@ def index_page(
         changes=changes,
         changes_built=built_text(changes.previous_built) if changes else None,
         earlier=earlier,
+        missing=missing,
     )
 
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from vtklean import measures
+from vtklean import datasets, measures
 from vtklean.contract import KIND_TEXT, TABLES, WHOLE, Column, Kind, RowRule, RuleKind, Table
 from vtklean.problems import MAX_EXAMPLES, Problem, Severity
-from vtklean.read import FILE, ROW, RawData, TableData, record_key
+from vtklean.read import FILE, ROW, RawData, TableData, normalise_name, record_key
 
 # Great Expectations must never phone home: this suite runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -424,7 +424,122 @@ def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
                 unit_problems,
             )
         )
+        checks.append(_missing_month_check(units, res, as_of, set(missing_units["enhet_id"])))
     return checks
+
+
+def _missing_month_check(
+    units: TableData, res: TableData, as_of: dt.date, without_rows: set[str]
+) -> Check:
+    """Warn per active unit about the months of the report year it has no row for.
+
+    Units with no row at all in the year are warned about once, by the check before.
+    """
+    period = datasets.Period(as_of.year, as_of)
+    unit_frame = datasets.units(units.data, as_of)
+    missing = datasets.missing_months(unit_frame, res.data, period)
+    missing = missing.filter(~pl.col("enhet_id").is_in(sorted(without_rows)))
+    by_unit = missing.group_by("enhet_id").agg(pl.col("maned").sort()).sort("enhet_id")
+    where = {rec["enhet_id"]: rec for rec in units.data.iter_rows(named=True)}
+    problems = []
+    for rec in by_unit.iter_rows(named=True):
+        unit = where[rec["enhet_id"]]
+        months = ", ".join(f"{m:%m.%Y}" for m in rec["maned"])
+        problems.append(
+            Problem(
+                rule="ressursbruk.manglende_maned",
+                heading=f"Måneder uten ressursbruk i {as_of.year} (året er ikke komplett)",
+                severity=Severity.WARNING,
+                expected=f"enheten er aktiv, men mangler ressursbruk for {months}; "
+                f"tallene for {as_of.year} gjelder bare "
+                f"{period.months - len(rec['maned'])} av {period.months} måneder",
+                file=unit[FILE],
+                row=unit[ROW],
+                key=f"enhet_id={rec['enhet_id']}",
+                value=unit["enhet"],
+                column=units.written(unit[FILE], "enhet"),
+            )
+        )
+    return Check(
+        "ressursbruk",
+        f"Aktive enheter har ressursbruk for hver måned i {as_of.year}",
+        "maned",
+        Severity.WARNING,
+        unit_frame.filter(pl.col("aktiv")).height,
+        len(problems),
+        problems,
+    )
+
+
+def _area_key(name: str) -> str:
+    """A service-area name without case, spacing or punctuation (`Helse- og omsorg`)."""
+    return normalise_name(name).replace("_", "")
+
+
+def _area_checks(raw: RawData) -> list[Check]:
+    """Service-area names: `Hele kommunen` is reserved; no two differ only in spelling.
+
+    Names that differ only in case, spacing or punctuation would each get their own report
+    and their own sums.
+    """
+    units = raw.tables.get("enheter")
+    if units is None:
+        return []
+    column = "tjenesteomrade"
+    frame = units.raw.select(FILE, ROW, "enhet_id", column).drop_nulls(column)
+    frame = frame.with_columns(_norm=pl.col(column).map_elements(_area_key, return_dtype=pl.String))
+    problems = []
+    reserved = _area_key(WHOLE)
+    for rec in frame.filter(pl.col("_norm") == reserved).iter_rows(named=True):
+        problems.append(
+            Problem(
+                rule="enheter.tjenesteomrade.reservert",
+                heading="Tjenesteområder med et navn som er reservert",
+                severity=Severity.ERROR,
+                expected=f"«{WHOLE}» er navnet på summen for hele kommunen og kan ikke være "
+                "et tjenesteområde",
+                file=rec[FILE],
+                row=rec[ROW],
+                column=units.written(rec[FILE], column),
+                value=rec[column],
+                key=f"enhet_id={rec['enhet_id']}",
+            )
+        )
+    spellings = (
+        frame.filter(pl.col("_norm") != reserved)
+        .group_by("_norm")
+        .agg(pl.col(column).unique(maintain_order=True))
+        .filter(pl.col(column).list.len() > 1)
+    )
+    clashing = {v: names for names in spellings.get_column(column).to_list() for v in names}
+    first = frame.filter(pl.col(column).is_in(list(clashing))).unique(column, keep="first")
+    for rec in first.sort(FILE, ROW).iter_rows(named=True):
+        others = " og ".join(f"«{n}»" for n in clashing[rec[column]] if n != rec[column])
+        problems.append(
+            Problem(
+                rule="enheter.tjenesteomrade.nesten_like",
+                heading="Tjenesteområder som bare skiller seg i store/små bokstaver, "
+                "mellomrom eller tegn",
+                severity=Severity.ERROR,
+                expected=f"skrives også {others}; bruk samme skrivemåte for samme tjenesteområde",
+                file=rec[FILE],
+                row=rec[ROW],
+                column=units.written(rec[FILE], column),
+                value=rec[column],
+                key=f"enhet_id={rec['enhet_id']}",
+            )
+        )
+    return [
+        Check(
+            "enheter",
+            f"Tjenesteområdene har entydige navn, og ingen heter «{WHOLE}»",
+            column,
+            Severity.ERROR,
+            frame.height,
+            len(problems),
+            problems,
+        )
+    ]
 
 
 def _describe(rule: Rule) -> str:
@@ -512,7 +627,7 @@ def validate(
                     found[:MAX_EXAMPLES],
                 )
             )
-    structure = _structure_checks(raw, as_of)
+    structure = _structure_checks(raw, as_of) + _area_checks(raw)
     checks += structure
     problems += [p for c in structure for p in c.problems]
     return Validation(checks=checks, problems=problems)
