@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 
 import numpy as np
 import polars as pl
 import pytest
 
 from tests.helpers import planted_truth
-from vtklean import datasets, effects, paths, pilot, processed, render, sample
+from vtklean import datasets, effects, norsk, paths, pilot, processed, render, sample
 
 
 @pytest.fixture(scope="module")
@@ -149,26 +150,53 @@ def test_unknown_outcome_or_grain_is_a_clear_error():
         pilot.panel(months_frame(), "arsverk", "uke")
 
 
-def result_with(estimate: float, low: float, high: float, pre: list[tuple[float, float]]):
+def result_with(
+    estimate: float,
+    low: float,
+    high: float,
+    pre: list[tuple[float, float]],
+    *,
+    units: int = 40,
+    p_value: float = 0.5,
+):
+    """A hand-made result: pre-start intervals `pre`, one post period with this interval."""
+    n = len(pre) + 1
     study = pl.DataFrame(
         {
             "event_time": [*range(-len(pre), 0), 0],
-            "estimate": [0.0] * len(pre) + [estimate],
-            "se": [1.0] * (len(pre) + 1),
+            "estimate": [(a + b) / 2 for a, b in pre] + [estimate],
+            "se": [1.0] * n,
             "ci_low": [float(a) for a, _ in pre] + [float(low)],
             "ci_high": [float(b) for _, b in pre] + [float(high)],
-            "cohorts": [1] * (len(pre) + 1),
-        }
+            "units": [units] * n,
+            "df": [None] * n,
+        },
+        schema_overrides={"df": pl.Int64},
     )
-    overall = {"estimate": estimate, "se": 0.1, "ci_low": low, "ci_high": high}
-    return effects.DidResult(overall, study, pl.DataFrame(), "notyettreated", 0.05, 10, 4)
+    overall = {
+        "estimate": estimate,
+        "se": 0.1,
+        "ci_low": low,
+        "ci_high": high,
+        "units": units,
+        "df": None,
+    }
+    pretrend = {
+        "statistic": 1.0,
+        "df": len(pre),
+        "p_value": p_value if pre else math.nan,
+        "units": units,
+    }
+    return effects.DidResult(
+        overall, study, pl.DataFrame(), "notyettreated", 0.05, 10, 4, pretrend=pretrend
+    )
 
 
 def test_effect_sentence_says_what_the_interval_says():
     spec = pilot.OUTCOMES["sykefravaer_prosent"]
     below = pilot.effect_sentence(result_with(-0.75, -1.05, -0.46, []), spec, "alle")
     assert "-0,75 prosentpoeng" in below and "-1,05 til -0,46" in below
-    assert "under null" in below
+    assert "under null" in below and "vektet med gruppenes størrelse" in below
     across = pilot.effect_sentence(result_with(-0.2, -0.5, 0.1, []), spec, "bølge 1")
     assert "omfatter null" in across and "bølge 1 (4 enheter)" in across
     assert "bare én enhet" not in across
@@ -176,13 +204,65 @@ def test_effect_sentence_says_what_the_interval_says():
     assert "1 av gruppene som startet samtidig, har bare én enhet" in pilot.effect_sentence(
         single, spec, "bølge 1"
     )
+    # A failed pre-start test tempers the words about a drop: no "større enn tilfeldig".
+    shaky = result_with(-0.75, -1.05, -0.46, [(0.1, 0.9)], p_value=0.01)
+    text = pilot.effect_sentence(shaky, spec, "bølge 2")
+    assert "ulik allerede før start" in text and "større enn tilfeldig" not in text
 
 
-def test_placebo_sentence_flags_only_more_misses_than_chance():
-    spec_ok = result_with(-1, -2, -0.5, [(-1, 1)] * 7 + [(0.1, 0.9)])
-    assert "rimelige" in pilot.placebo_sentence(spec_ok)
-    spec_bad = result_with(-1, -2, -0.5, [(-1, 1)] * 5 + [(0.1, 0.9)] * 3)
-    assert "forsiktighet" in pilot.placebo_sentence(spec_bad)
+def test_pretrend_verdict_follows_the_joint_test():
+    ok = pilot.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)] * 7, p_value=0.4))
+    assert "p\u00a0=\u00a00,40: nei" in ok and "7 anslagene" in ok
+    bad = pilot.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)] * 7, p_value=0.004))
+    assert "p\u00a0=\u00a00,004: ja" in bad and "holder trolig ikke" in bad
+    # One pre-start interval off zero is named even when the joint test does not reject.
+    one_off = result_with(-1, -2, -0.5, [(-1, 1)] * 6 + [(0.1, 0.9)], p_value=0.2, units=4)
+    text = pilot.pretrend_sentence(one_off)
+    assert "1 av 7 anslag før start ligger utenfor null" in text and "lite styrke" in text
+    assert "ingen perioder før start" in pilot.pretrend_sentence(result_with(-1, -2, -0.5, []))
+
+
+def test_horizon_table_and_headline_on_a_simulated_panel():
+    from tests.test_effects import KEYS, simulate
+
+    result = effects.staggered_did(simulate(12, per_cohort=5, never=10), outcome="y", **KEYS)
+    spec = pilot.OUTCOMES["arsverk"]
+    table = pilot.horizon_table(result, "ar", 3)
+    assert table.get_column("Tid etter start").to_list() == [
+        "1 år etter startåret",
+        "2 år etter startåret",
+        "3 år etter startåret",
+        "Snitt over de 3 første årene, startåret med",
+        "Samlet snitt etter start (alle perioder)",
+    ]
+    es = result.event_study
+    two = es.filter(pl.col("event_time") == 2).row(0, named=True)
+    assert table.get_column("Anslag")[1] == pytest.approx(two["estimate"])
+    assert table.get_column("Enheter")[1] == two["units"] == 15
+    first3 = es.filter(pl.col("event_time").is_between(0, 2)).get_column("estimate").mean()
+    assert table.get_column("Anslag")[3] == pytest.approx(first3)
+    text = pilot.headline_sentence(result, spec, "alle", 2, "ar")
+    assert "2 år etter startåret" in text and "bygger på 15 enheter" in text
+    assert norsk.number(two["estimate"], 2) in text
+    far = pilot.headline_sentence(result, spec, "alle", 40, "ar")
+    assert "finnes ikke noe anslag 40 år etter startåret" in far
+    monthly = pilot.headline_sentence(result, spec, "alle", 1, "maned")  # e = 12 > 11
+    assert "12 måneder etter startmåneden" in monthly
+
+
+def test_sensitivity_sentence_states_the_breakdown_value():
+    from tests.test_effects import KEYS, simulate
+
+    spec = pilot.OUTCOMES["arsverk"]
+    result = effects.staggered_did(simulate(13), outcome="y", **KEYS)
+    m = effects.breakdown(result, [2])
+    text = pilot.sensitivity_sentence(result, spec, 2, "ar")
+    assert f"høyst {norsk.number(m, 1)} ganger" in text
+    assert ("ikke nok" in text) == (m >= 1)
+    # No effect planted: the interval covers zero, and the sentence says so instead.
+    flat = effects.staggered_did(simulate(13, slope=0.0), outcome="y", **KEYS)
+    assert effects.breakdown(flat, [2]) == 0
+    assert "kan ikke skilles fra null" in pilot.sensitivity_sentence(flat, spec, 2, "ar")
 
 
 def test_loading_a_missing_processed_folder_says_what_to_run(tmp_path):
@@ -394,3 +474,35 @@ def test_notebook_renders_a_sentence_for_data_it_cannot_estimate(tmp_path):
     assert "Plotly.newPlot(" not in body
     # Units are named, and the one without a whole year (Kontor) is accounted for.
     assert "(Avd A)" in body and "Kontor" in body
+
+
+def test_pilot_page_states_horizon_effects_pretrend_verdict_sensitivity_and_caveats(suite):
+    """The built page, read as text: the words follow the numbers computed here."""
+    import html as html_module
+    import re
+
+    body = (suite["reports"] / "pilot-effekter.html").read_text("utf-8")
+    text = " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+    assert "Sykefravær før og etter Lean-start" in text
+    assert "hva Lean gjorde" not in text
+    months = processed.load(str(suite["processed"]), 2017).datasets.unit_months
+    result = pilot.analyse(months, "sykefravaer_prosent", "ar").all_units
+    spec = pilot.OUTCOMES["sykefravaer_prosent"]
+    two = effects.average_effect(result, [2])
+    assert (
+        f"2 år etter startåret {norsk.number(two['estimate'], 2)} prosentpoeng "
+        f"(95 % intervall {norsk.number(two['ci_low'], 2)} til "
+        f"{norsk.number(two['ci_high'], 2)}; bygger på {two['units']} enheter" in text
+    )
+    for row in ("1 år etter startåret", "3 år etter startåret", "Snitt over de 3 første"):
+        assert row in text
+    verdict = "ja" if result.pretrend["p_value"] < 0.05 else "nei"
+    p_text = norsk.number(result.pretrend["p_value"], 2)
+    assert f"p = {p_text}: {verdict}" in text.replace("\u00a0", " ")
+    m = effects.breakdown(result, [2])
+    assert pilot.sensitivity_sentence(result, spec, 2, "ar") in text
+    assert f"høyst {norsk.number(m, 1)} ganger" in text
+    assert "Hva som kan gjøre anslaget feil" in text
+    for risk in ("Hvem som ble piloter", "Andre tiltak samtidig", "Smitte", "registrering"):
+        assert risk in text
+    assert "skyggelagte båndet" in text and "Ved den forhåndsbestemte horisonten" in text

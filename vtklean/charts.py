@@ -486,16 +486,31 @@ def event_study(
     unit: str,
     grain: str,
     decimals: int,
+    horizon: int,
 ) -> Chart:
-    """Estimated effect by time since start, with its interval; before start are placebos.
+    """Estimated effect by time since start, with pointwise intervals and the uniform band.
 
-    `frame` is an event-study table (event_time, estimate, ci_low, ci_high, cohorts), already
-    cut to the window to show.
+    `frame` is an event-study table (event_time, estimate, ci_low, ci_high, band_low,
+    band_high, units), already cut to the window to show. The caption reports the
+    pre-specified `horizon` (an event time), not the most extreme point.
     """
     step = "år" if grain == "ar" else "måneder"
     fig = _figure(f"Tid fra start ({step}; 0 = perioden Lean startet)", f"Effekt ({unit})")
     fig.update_yaxes(rangemode="normal", zeroline=True, zerolinewidth=2)
+    fig.add_hline(y=0, line={"color": "#4a5563", "width": 1.5})
     fmt = f".{decimals}f"
+    if frame.height:
+        x = frame.get_column("event_time").to_list()
+        fig.add_scatter(
+            x=[*x, *reversed(x)],
+            y=[*frame.get_column("band_high").to_list(), *reversed(frame["band_low"].to_list())],
+            fill="toself",
+            fillcolor="rgba(27, 79, 114, 0.15)",
+            line={"width": 0},
+            mode="lines",
+            name="95 % samtidig bånd (dekker hele forløpet)",
+            hoverinfo="skip",
+        )
     for i, (name, part) in enumerate(
         (
             ("Før start (kontroll: skal ligge nær 0)", frame.filter(pl.col("event_time") < 0)),
@@ -525,31 +540,50 @@ def event_study(
                 "thickness": 1.5,
                 "width": 4 if grain == "ar" else 0,
             },
-            customdata=part.select("ci_low", "ci_high").to_numpy(),
+            customdata=part.select("ci_low", "ci_high", "units").to_numpy(),
             hovertemplate=(
                 f"%{{x}} {step}: %{{y:{fmt}}} {unit} "
-                f"(95 % intervall %{{customdata[0]:{fmt}}} til %{{customdata[1]:{fmt}}})"
-                "<extra></extra>"
+                f"(95 % intervall %{{customdata[0]:{fmt}}} til %{{customdata[1]:{fmt}}}; "
+                "%{customdata[2]} enheter)<extra></extra>"
             ),
         )
     fig.add_vline(x=-0.5, line={"color": "#4a5563", "dash": "dash", "width": 1})
-    after = frame.filter(pl.col("event_time") >= 0)
-    if after.height:
-        last = after.row(-1, named=True)
+    at = frame.filter(pl.col("event_time") == horizon)
+    lead = (
+        f"Punktene er anslått effekt på {label.lower()} i hver periode før og etter start, "
+        "med 95 % intervall som strek; det skyggelagte båndet dekker hele forløpet samtidig "
+        "med 95 % sannsynlighet."
+    )
+    if at.height:
+        row = at.row(0, named=True)
         sentence = (
-            f"Punktene er anslått effekt på {label.lower()} i hver periode før og etter start, "
-            f"med 95 % intervall som strek. {last['event_time']} {step} etter start er "
-            f"anslaget {norsk.number(last['estimate'], decimals)} {unit} "
-            f"({norsk.number(last['ci_low'], decimals)} til "
-            f"{norsk.number(last['ci_high'], decimals)})."
+            f"{lead} Ved den forhåndsbestemte horisonten (tid fra start = {horizon} {step}) er "
+            f"anslaget {norsk.number(row['estimate'], decimals)} {unit} "
+            f"({norsk.number(row['ci_low'], decimals)} til "
+            f"{norsk.number(row['ci_high'], decimals)}; {row['units']} enheter)."
         )
     else:
-        sentence = "Ingen perioder etter start i dataene."
+        sentence = (
+            f"{lead} Dataene har ikke noe anslag ved den forhåndsbestemte horisonten "
+            f"(tid fra start = {horizon} {step})."
+        )
     table, formats = _estimates_table(
         frame, pl.col("event_time").alias(f"Tid fra start ({step})"), decimals
     )
-    table = table.with_columns(frame.get_column("cohorts").alias("Kohorter"))
-    return Chart(key, title, sentence, fig, table, formats | {"Kohorter": "heltall"})
+    table = table.with_columns(
+        frame.get_column("band_low").alias("Bånd nedre"),
+        frame.get_column("band_high").alias("Bånd øvre"),
+        frame.get_column("units").alias("Enheter"),
+    )
+    kind = formats["Anslag"]
+    return Chart(
+        key,
+        title,
+        sentence,
+        fig,
+        table,
+        formats | {"Bånd nedre": kind, "Bånd øvre": kind, "Enheter": "heltall"},
+    )
 
 
 def _estimates_table(
@@ -578,6 +612,7 @@ def estimate_comparison(frame: pl.DataFrame, unit: str, decimals: int) -> Chart:
     fig = _figure(f"Effekt ({unit})", "", height=160 + 70 * max(1, len(names)), margin={"t": 45})
     fig.update_yaxes(autorange="reversed", rangemode="normal")
     fig.update_xaxes(rangemode="normal", zeroline=True, zerolinewidth=2)
+    fig.add_vline(x=0, line={"color": "#4a5563", "width": 1.5})
     fmt = f".{decimals}f"
     fig.add_scatter(
         x=est,

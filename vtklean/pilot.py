@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
-from scipy.stats import binomtest
 
 from vtklean import datasets, effects, measures, norsk, privacy
 
@@ -34,7 +35,7 @@ OUTCOMES = {
     )
 }
 GRAINS = {"ar": "år", "maned": "måned"}
-PLACEBO_TEST_LEVEL = 0.05  # below this, the pre-start misses are more than chance
+PRETREND_TEST_LEVEL = 0.05  # below this p-value, the pre-start estimates are more than chance
 
 
 @dataclass(frozen=True)
@@ -285,8 +286,77 @@ def _num(value: float, spec: Outcome) -> str:
     return norsk.number(value, spec.decimals)
 
 
+def _when(event_time: int, grain: str) -> str:
+    """An event time in words: `i startåret`, `2 år etter startåret`, `12 måneder etter ...`."""
+    if grain == "ar":
+        return "i startåret" if event_time == 0 else f"{event_time} år etter startåret"
+    if event_time == 0:
+        return "i startmåneden"
+    return f"{event_time} måned{'' if event_time == 1 else 'er'} etter startmåneden"
+
+
+def horizon(years: int, grain: str) -> int:
+    """The event time `years` years after the period of start, at the grain."""
+    return years * (1 if grain == "ar" else 12)
+
+
+def _units_text(units: int) -> str:
+    return f"{units} {'enhet' if units == 1 else 'enheter'}"
+
+
+def _interval_text(row: Mapping[str, Any], spec: Outcome, level: int) -> str:
+    """`95 % intervall -1,05 til -0,46; bygger på 44 enheter`, with t named when used."""
+    text = (
+        f"{level}\u00a0% intervall {_num(row['ci_low'], spec)} til {_num(row['ci_high'], spec)}; "
+        f"bygger på {_units_text(row['units'])}"
+    )
+    if row.get("df") is not None:
+        text += f", t-fordeling med {row['df']} frihetsgrader"
+    return text
+
+
+def _verdict(row: Mapping[str, Any], pretrend_rejected: bool) -> str:
+    """What an interval says about the sign, tempered when the pre-start test failed."""
+    if row["ci_high"] < 0 or row["ci_low"] > 0:
+        way = "nedgangen" if row["ci_high"] < 0 else "økningen"
+        text = f"Hele intervallet ligger {'under' if row['ci_high'] < 0 else 'over'} null"
+        if pretrend_rejected:
+            return (
+                f"{text}, men utviklingen var ulik allerede før start (se under), så "
+                f"{way} kan skyldes annet enn Lean."
+            )
+        return f"{text}: {way} er større enn tilfeldig variasjon."
+    return "Intervallet omfatter null: dataene kan ikke skille en effekt fra tilfeldig variasjon."
+
+
+def pretrend_rejected(result: effects.DidResult) -> bool:
+    """Whether the joint test finds the pre-start differences larger than chance."""
+    p_value = result.pretrend.get("p_value", math.nan)
+    return not math.isnan(p_value) and p_value < PRETREND_TEST_LEVEL
+
+
+def headline_sentence(
+    result: effects.DidResult, spec: Outcome, who: str, years: int, grain: str
+) -> str:
+    """The effect at the pre-specified horizon, with its interval and what it says."""
+    e = horizon(years, grain)
+    row = effects.average_effect(result, [e])
+    if row is None or math.isnan(row["estimate"]):
+        return (
+            f"For {who} finnes ikke noe anslag {_when(e, grain)} (den forhåndsbestemte "
+            "horisonten): dataene går ikke så langt etter start, eller det fantes ingen "
+            "enheter å sammenligne med."
+        )
+    level = round((1 - result.alpha) * 100)
+    head = (
+        f"For {who} er den anslåtte effekten på {spec.label.lower()} {_when(e, grain)} "
+        f"{_num(row['estimate'], spec)} {spec.unit} ({_interval_text(row, spec, level)})."
+    )
+    return f"{head} {_verdict(row, pretrend_rejected(result))}"
+
+
 def effect_sentence(result: effects.DidResult, spec: Outcome, who: str) -> str:
-    """The overall estimate in words, with its interval and what the interval says."""
+    """The overall aggregate in words, with its definition, interval and what it says."""
     o = result.overall
     if math.isnan(o["estimate"]):
         return (
@@ -298,15 +368,16 @@ def effect_sentence(result: effects.DidResult, spec: Outcome, who: str) -> str:
         f"For {who} ({result.treated_units} enheter) er den anslåtte effekten på "
         f"{spec.label.lower()} {_num(o['estimate'], spec)} {spec.unit} i gjennomsnitt etter "
         f"start ({level}\u00a0% intervall {_num(o['ci_low'], spec)} til "
-        f"{_num(o['ci_high'], spec)})."
+        f"{_num(o['ci_high'], spec)}). Dette samlede tallet er snittet av hver gruppes "
+        "effekt i alle periodene etter start, vektet med gruppenes størrelse; det blander "
+        "årene mens Lean ble innført med senere år."
     )
-    if o["ci_high"] < 0:
-        tail = "Hele intervallet ligger under null: nedgangen er større enn tilfeldig variasjon."
-    elif o["ci_low"] > 0:
-        tail = "Hele intervallet ligger over null: økningen er større enn tilfeldig variasjon."
-    else:
-        tail = (
-            "Intervallet omfatter null: dataene kan ikke skille en effekt fra tilfeldig variasjon."
+    tail = _verdict(o, pretrend_rejected(result))
+    if o.get("df") is not None:
+        tail += (
+            f" Med bare {_units_text(o['units'])} som har startet, bruker intervallet "
+            f"t-fordelingen med {o['df']} frihetsgrader i stedet for normalfordelingen: "
+            "med så få enheter er spredningen selv usikker, og intervallet blir bredere."
         )
     single = len(result.single_unit_cohorts)
     if single:
@@ -317,30 +388,122 @@ def effect_sentence(result: effects.DidResult, spec: Outcome, who: str) -> str:
     return f"{head} {tail}"
 
 
-def placebo_sentence(result: effects.DidResult) -> str:
-    """How the periods before start look: the check of parallel trends and no anticipation."""
-    pre = result.event_study.filter(pl.col("event_time") < 0)
-    if pre.height == 0:
-        return "Det finnes ingen perioder før start å kontrollere mot."
-    covers = pre.filter((pl.col("ci_low") <= 0) & (pl.col("ci_high") >= 0)).height
+def horizon_table(result: effects.DidResult, grain: str, years: int) -> pl.DataFrame:
+    """Effects 1, 2 and 3 years after the period of start, the first `years` years, overall."""
+    rows = []
+    for y in (1, 2, 3):
+        row = effects.average_effect(result, [horizon(y, grain)])
+        if row is not None:
+            rows.append((_when(horizon(y, grain), grain).capitalize(), row))
+    first = effects.average_effect(result, range(horizon(years, grain)))
+    if first is not None:
+        span = "startåret" if years == 1 else f"de {years} første årene, startåret med"
+        rows.append((f"Snitt over {span}", first))
+    if not math.isnan(result.overall["estimate"]):
+        rows.append(("Samlet snitt etter start (alle perioder)", result.overall))
+    return pl.DataFrame(
+        {
+            "Tid etter start": [name for name, _ in rows],
+            "Anslag": [r["estimate"] for _, r in rows],
+            "Nedre grense": [r["ci_low"] for _, r in rows],
+            "Øvre grense": [r["ci_high"] for _, r in rows],
+            "Enheter": [r["units"] for _, r in rows],
+        },
+        schema_overrides={"Enheter": pl.Int64},
+    )
+
+
+HORIZON_FORMATS = {
+    "Anslag": "tall2",
+    "Nedre grense": "tall2",
+    "Øvre grense": "tall2",
+    "Enheter": "heltall",
+}
+
+
+def horizon_caption(result: effects.DidResult, spec: Outcome) -> str:
+    """Caption of the horizon table, with the interval level and what 'Enheter' means."""
     level = round((1 - result.alpha) * 100)
-    text = (
-        f"Før start dekker {covers} av {pre.height} intervaller null. Uten forskjeller i "
-        f"utvikling før start venter vi at omtrent {level}\u00a0% gjør det"
-    )
-    # Are there more misses than chance allows? One-sided binomial test at 5 %.
-    misses = pre.height - covers
-    p_value = binomtest(misses, pre.height, result.alpha, alternative="greater").pvalue
-    if p_value >= PLACEBO_TEST_LEVEL:
-        return (
-            f"{text}, og avviket er innenfor det tilfeldig variasjon gir: forutsetningene "
-            "ser rimelige ut."
-        )
     return (
-        f"{text}; her bommer flere enn tilfeldig variasjon kan forklare. Enhetene som "
-        "startet, utviklet seg annerledes enn de andre allerede før start, så anslaget etter "
-        "start må leses med forsiktighet."
+        f"Anslått effekt på {spec.label.lower()} ({spec.unit}) etter tid fra start, med "
+        f"{level}\u00a0% intervall; «Enheter» er hvor mange enheter som har startet anslaget "
+        "bygger på"
     )
+
+
+def pretrend_sentence(result: effects.DidResult) -> str:
+    """The joint test of the periods before start: parallel trends and no anticipation."""
+    test = result.pretrend
+    if not test or test["df"] == 0 or math.isnan(test["p_value"]):
+        return "Det finnes ingen perioder før start å kontrollere forutsetningene mot."
+    pre = result.event_study.filter(pl.col("event_time") < 0)
+    p_text = norsk.number(test["p_value"], 2 if test["p_value"] >= 0.01 else 3)
+    which = (
+        "anslaget før start (er det større enn tilfeldig variasjon kan gi?)"
+        if pre.height == 1
+        else f"alle de {pre.height} anslagene før start samlet (er de sammen større enn "
+        "tilfeldig variasjon kan gi?)"
+    )
+    head = f"En test av {which} gir p\u00a0=\u00a0{p_text}"
+    if pretrend_rejected(result):
+        return (
+            f"{head}: ja. Enhetene som startet, utviklet seg annerledes enn de andre allerede "
+            "før start, så forutsetningen om like utviklingsbaner holder trolig ikke, og "
+            "anslaget etter start kan være skjevt i begge retninger."
+        )
+    text = (
+        f"{head}: nei. Vi ser ikke tydelige tegn på ulik utvikling før start. Det beviser ikke "
+        "at forutsetningene holder, bare at dataene ikke viser klare brudd på dem."
+    )
+    outside = pre.filter((pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)).height
+    if outside:
+        text += (
+            f" Merk likevel at {outside} av {pre.height} anslag før start ligger utenfor null "
+            "hver for seg; se figuren."
+        )
+    units = int(test["units"])
+    if units < effects.FEW_UNITS:
+        text += (
+            f" Med bare {_units_text(units)} har testen lite styrke: den oppdager bare store "
+            "forskjeller."
+        )
+    return text
+
+
+def sensitivity_sentence(result: effects.DidResult, spec: Outcome, years: int, grain: str) -> str:
+    """How large a departure from parallel trends the effect at the horizon survives."""
+    e = horizon(years, grain)
+    m = effects.breakdown(result, [e])
+    when = _when(e, grain)
+    if m is None:
+        return (
+            f"Hvor robust effekten {when} er, kan ikke vurderes: det trengs både anslag før "
+            "start og et anslag ved horisonten."
+        )
+    if m == 0:
+        return (
+            f"Effekten {when} kan ikke skilles fra null selv om utviklingen uten Lean hadde "
+            "vært helt lik, så det er ingen effekt å teste robustheten til."
+        )
+    pre = result.event_study.filter(pl.col("event_time") < 0).get_column("estimate")
+    largest = _num(float(pre.abs().max()), spec)
+    head = (
+        f"Hvor robust er effekten {when}? Den beholder fortegnet selv om enhetene som "
+        f"startet, ville ha utviklet seg ulikt de andre uten Lean, så lenge forskjellen fra "
+        f"én periode til den neste er høyst {norsk.number(m, 1)} ganger den største slike "
+        f"forskjellen vi ser før start ({largest} {spec.unit})."
+    )
+    if m >= 1:
+        tail = (
+            "Forskjeller like store som dem før start er altså ikke nok til å forklare "
+            "effekten bort."
+        )
+    else:
+        tail = (
+            "Forskjeller like store som dem vi allerede ser før start, ville altså være nok "
+            "til å forklare effekten bort: tallet er skjørt."
+        )
+    return f"{head} {tail} (Rambachans og Roths mål for relativ størrelse, 2023.)"
 
 
 def event_window(result: effects.DidResult, before: int | None, after: int | None) -> pl.DataFrame:
