@@ -220,6 +220,8 @@ def test_pretrend_verdict_follows_the_joint_test():
     text = pilot.pretrend_sentence(one_off)
     assert "1 av 7 anslag før start ligger utenfor null" in text and "lite styrke" in text
     assert "ingen perioder før start" in pilot.pretrend_sentence(result_with(-1, -2, -0.5, []))
+    tiny = pilot.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)], p_value=1e-9))
+    assert "gir p\u00a0<\u00a00,001: ja" in tiny and "anslaget før start (er det" in tiny
 
 
 def test_horizon_table_and_headline_on_a_simulated_panel():
@@ -257,8 +259,9 @@ def test_sensitivity_sentence_states_the_breakdown_value():
     result = effects.staggered_did(simulate(13), outcome="y", **KEYS)
     m = effects.breakdown(result, [2])
     text = pilot.sensitivity_sentence(result, spec, 2, "ar")
-    assert f"høyst {norsk.number(m, 1)} ganger" in text
+    assert f"høyst {pilot._times(m)} den største" in text
     assert ("ikke nok" in text) == (m >= 1)
+    assert pilot._times(0.042) == "0,04 ganger" and pilot._times(0.004) == "under 0,01 ganger"
     # No effect planted: the interval covers zero, and the sentence says so instead.
     flat = effects.staggered_did(simulate(13, slope=0.0), outcome="y", **KEYS)
     assert effects.breakdown(flat, [2]) == 0
@@ -496,12 +499,12 @@ def test_pilot_page_states_horizon_effects_pretrend_verdict_sensitivity_and_cave
     )
     for row in ("1 år etter startåret", "3 år etter startåret", "Snitt over de 3 første"):
         assert row in text
-    verdict = "ja" if result.pretrend["p_value"] < 0.05 else "nei"
-    p_text = norsk.number(result.pretrend["p_value"], 2)
-    assert f"p = {p_text}: {verdict}" in text.replace("\u00a0", " ")
+    verdict = pilot.pretrend_sentence(result)
+    assert " ".join(verdict.split()) in text
+    assert ("ja. Enhetene" in verdict) == (result.pretrend["p_value"] < 0.05)
     m = effects.breakdown(result, [2])
     assert pilot.sensitivity_sentence(result, spec, 2, "ar") in text
-    assert f"høyst {norsk.number(m, 1)} ganger" in text
+    assert f"høyst {pilot._times(m)} den største" in text
     assert "Hva som kan gjøre anslaget feil" in text
     for risk in ("Hvem som ble piloter", "Andre tiltak samtidig", "Smitte", "registrering"):
         assert risk in text

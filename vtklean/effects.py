@@ -11,7 +11,13 @@ periods", J. Econometrics 225(2), without covariates, on a balanced panel:
 * aggregations as in `did::aggte`: overall = the cohorts' average post-period effects
   weighted by cohort size, and by event time e = t - g (pre-periods kept as placebos);
 * standard errors from the units' influence functions, which makes them clustered by unit;
-  the influence of estimating the cohort-size weights is included.
+  the influence of estimating the cohort-size weights is included; an estimate resting on
+  fewer than FEW_UNITS treated units gets a t interval with G - 1 degrees of freedom;
+* a joint Wald test that all pre-start event-study effects are zero (`pretrend`), from
+  their joint influence-function covariance;
+* a uniform band over event times by multiplier bootstrap (as `did` with `cband = TRUE`),
+  the mean effect over chosen event times (`average_effect`) and a relative-magnitudes
+  breakdown value after Rambachan and Roth (2023) (`breakdown`).
 
 Why written here rather than taken from a package (evaluated November 2026): `moderndid`
 is a faithful port of R's `did` and agrees with this module to 1e-10 on the `mpdta`
@@ -19,9 +25,10 @@ example it ships (a test checks it), but its releases after 0.2.0 need Python 3.
 took 17 s per monthly panel of the sample data (this module: well under a second), and it
 cannot aggregate a subset of units (a pilot wave) while the other units still serve as
 not-yet-treated controls. `csdid` pulls in plotnine and twine at run time, `differences`
-is GPL-3, and `diff-diff` is a 15 MB compiled wheel; pyfixest's event studies are TWFE or
-imputation estimators, not group-time effects. The unconditional estimator is short, and
-`moderndid` stays as the test reference.
+is GPL-3, and `diff-diff` is a 20 MB package with a compiled Rust part, of which the
+build would use one estimator; pyfixest's event studies are TWFE or imputation
+estimators, not group-time effects. The unconditional estimator is short; `moderndid` and
+`diff-diff` are the test references.
 
 Also here: the static two-way fixed-effects estimate (biased when effects build up over
 time and units start at different times, shown for comparison) and the naive
@@ -262,7 +269,9 @@ def staggered_did(
     treated. Units without the outcome in every period are left out and listed in
     `dropped_units`. With `focus`, only those units form the treated cohorts; the other
     units still serve as controls while not yet treated. Intervals are pointwise, at
-    level 1 - alpha, from influence-function (unit-clustered) standard errors.
+    level 1 - alpha, from influence-function (unit-clustered) standard errors, with t
+    (G - 1 df) for estimates resting on fewer than FEW_UNITS treated units (`units`, `df`
+    columns); `band_low`/`band_high` are the uniform band and `pretrend` the joint test.
 
     With `correction` (the default) each group mean's spread is scaled by n / (n - 1), as
     in the unequal-variance t-test: the plain influence function (as in R's `did`) makes a

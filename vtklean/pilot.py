@@ -437,14 +437,18 @@ def pretrend_sentence(result: effects.DidResult) -> str:
     if not test or test["df"] == 0 or math.isnan(test["p_value"]):
         return "Det finnes ingen perioder før start å kontrollere forutsetningene mot."
     pre = result.event_study.filter(pl.col("event_time") < 0)
-    p_text = norsk.number(test["p_value"], 2 if test["p_value"] >= 0.01 else 3)
+    p_value = test["p_value"]
+    if p_value < 0.001:
+        p_text = "p\u00a0<\u00a00,001"
+    else:
+        p_text = f"p\u00a0=\u00a0{norsk.number(p_value, 2 if p_value >= 0.01 else 3)}"
     which = (
         "anslaget før start (er det større enn tilfeldig variasjon kan gi?)"
         if pre.height == 1
         else f"alle de {pre.height} anslagene før start samlet (er de sammen større enn "
         "tilfeldig variasjon kan gi?)"
     )
-    head = f"En test av {which} gir p\u00a0=\u00a0{p_text}"
+    head = f"En test av {which} gir {p_text}"
     if pretrend_rejected(result):
         return (
             f"{head}: ja. Enhetene som startet, utviklet seg annerledes enn de andre allerede "
@@ -470,6 +474,13 @@ def pretrend_sentence(result: effects.DidResult) -> str:
     return text
 
 
+def _times(m: float) -> str:
+    """A breakdown value in words: `1,4 ganger`, `0,04 ganger`, `under 0,01 ganger`."""
+    if m < 0.01:
+        return "under 0,01 ganger"
+    return f"{norsk.number(m, 1 if m >= 0.1 else 2)} ganger"
+
+
 def sensitivity_sentence(result: effects.DidResult, spec: Outcome, years: int, grain: str) -> str:
     """How large a departure from parallel trends the effect at the horizon survives."""
     e = horizon(years, grain)
@@ -490,7 +501,7 @@ def sensitivity_sentence(result: effects.DidResult, spec: Outcome, years: int, g
     head = (
         f"Hvor robust er effekten {when}? Den beholder fortegnet selv om enhetene som "
         f"startet, ville ha utviklet seg ulikt de andre uten Lean, så lenge forskjellen fra "
-        f"én periode til den neste er høyst {norsk.number(m, 1)} ganger den største slike "
+        f"én periode til den neste er høyst {_times(m)} den største slike "
         f"forskjellen vi ser før start ({largest} {spec.unit})."
     )
     if m >= 1:
