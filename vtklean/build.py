@@ -25,6 +25,7 @@ from vtklean import (
     datasets,
     escape,
     figures,
+    measures,
     paths,
     pdf,
     privacy,
@@ -44,6 +45,8 @@ DEFAULT_PARAMS = {
     "prikking_grense": 5,
     "ekstra_roller": [],
     "kommune": "Vestre Toten kommune",
+    "mal_toleranse": {},
+    "gammel_gevinst_dager": 365,
 }
 WORKERS = 2  # the machines this runs on have two cores
 
@@ -132,12 +135,26 @@ def _name(value: object) -> str | None:
     return f"skal være et navn (tekst, høyst 200 tegn), ikke {value!r:.80}"
 
 
+def _tolerances(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return f"skal være par av nøkkeltall: toleranse, ikke {value!r:.80}"
+    for key, tol in value.items():
+        if key not in measures.EXPORT[1:]:
+            return f"har et ukjent nøkkeltall {key!r} (kjente: {', '.join(measures.EXPORT[1:])})"
+        why = _number(0, 1e15)(tol)
+        if why is not None:
+            return f"{key} {why}"
+    return None
+
+
 # The type and range of every build parameter, checked before any work starts.
 PARAM_CHECKS = {
     "budsjettavvik_advarsel_prosent": _number(0, 10_000, low_open=True),
     "prikking_grense": _number(0, 10_000),
     "ekstra_roller": _text_list,
     "kommune": _name,
+    "mal_toleranse": _tolerances,
+    "gammel_gevinst_dager": _number(1, 100_000, whole=True),
 }
 
 
@@ -200,6 +217,11 @@ def privacy_rule(params: dict) -> privacy.Rule:
     if not isinstance(extra, list) or not all(isinstance(r, str) for r in extra):
         raise UsageError(f"ekstra_roller skal være en liste med roller, ikke {extra!r}")
     return privacy.Rule(threshold=threshold, roles=(*privacy.ROLES, *extra))
+
+
+def tolerances(params: dict) -> dict[str, float]:
+    """Target tolerances per key figure from the build parameters (over the registry's)."""
+    return {k: float(v) for k, v in params["mal_toleranse"].items()}
 
 
 def resolve_period(
@@ -411,6 +433,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     say = step or log.info
     params = load_params(options.params)
     kommune = municipality(params)
+    tolerance, old_days = tolerances(params), params["gammel_gevinst_dager"]
     defaults = {} if options.data_only else notebook_defaults(options)
     say(f"Leser rådata fra {options.raw}")
     raw = read.read_folder(options.raw)
@@ -439,7 +462,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     tables = {name: td.data for name, td in raw.tables.items()}
     say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
     rule = privacy_rule(params)
-    ds = datasets.build(tables, period, rule)
+    ds = datasets.build(tables, period, rule, tolerance)
     table = figures.rounded(figures.key_figures(ds))
     before = figures.rounded(
         figures.key_figures(
@@ -471,6 +494,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
             validation.problems,
             raw.sha256,
             kommune,
+            old_days,
         )
         areas = [a for a in table.get_column("tjenesteomrade") if a != datasets.WHOLE]
         todo = [] if options.data_only else jobs(defaults, staged_data, period.year, areas, kommune)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from vtklean import measures, privacy
+from vtklean import measures, privacy, targets
 
 WHOLE = privacy.WHOLE
 
@@ -328,6 +328,8 @@ class Datasets:
     area_years: pl.DataFrame
     ideas: pl.DataFrame | None
     hidden: pl.DataFrame  # cells the reports must not show (privacy.hidden_cells)
+    targets: pl.DataFrame | None = None  # the report year's targets (targets.prepare)
+    comments: pl.DataFrame | None = None  # the leaders' comments for the report year
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The datasets by file stem, as written to the processed folder."""
@@ -341,13 +343,23 @@ class Datasets:
         }
         if self.ideas is not None:
             out["forbedringer"] = self.ideas
+        if self.targets is not None:
+            out["mal"] = self.targets
+        if self.comments is not None:
+            out["kommentarer"] = self.comments
         return out
 
 
 def build(
-    tables: dict[str, pl.DataFrame], period: Period, rule: privacy.Rule | None = None
+    tables: dict[str, pl.DataFrame],
+    period: Period,
+    rule: privacy.Rule | None = None,
+    tolerances: dict[str, float] | None = None,
 ) -> Datasets:
-    """Build every dataset from typed raw tables for a report period."""
+    """Build every dataset from typed raw tables for a report period.
+
+    `tolerances` overrides the registry's target tolerance per key figure.
+    """
     rule = rule or privacy.Rule()
     unit_frame = units(tables["enheter"], period.as_of)
     months = unit_months(tables["ressursbruk"], unit_frame, period.cutoff)
@@ -377,4 +389,12 @@ def build(
         area_years=area_years(unit_year_frame, period),
         ideas=ideas,
         hidden=privacy.hidden_cells(months, rule),
+        targets=targets.prepare(tables["mal"], period.year, tolerances)
+        if "mal" in tables
+        else None,
+        comments=tables["kommentarer"]
+        .filter(pl.col("ar") == period.year)
+        .select("tjenesteomrade", "ar", "tekst", "rolle")
+        if "kommentarer" in tables
+        else None,
     )

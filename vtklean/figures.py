@@ -384,3 +384,124 @@ def all_units(ds: Datasets) -> pl.DataFrame:
     return pl.concat(
         [unit_table(ds, a).with_columns(tjenesteomrade=pl.lit(a)) for a in areas]
     ).select("tjenesteomrade", pl.exclude("tjenesteomrade"))
+
+
+def unit_changes(ds: Datasets, area: str | None = None) -> dict:
+    """Units closed and opened in the report year, and like-for-like sums of both years.
+
+    Like for like: the units with resource figures in both years; both years cover the
+    same months (those complete on D). Returns `closed` (units closed in the year up to D,
+    with last year's figures), `opened` (units with figures this year but none last year),
+    `all` and `same` (sums `now` and `before`: `arsverk`, `regnskap_kr`, `budsjett_kr`,
+    `enheter`).
+    """
+    year, months = ds.period.year, ds.period.months
+    rows = _area(ds.unit_months, area).filter(pl.col("maned").dt.month() <= months)
+    now = rows.filter(pl.col("ar") == year)
+    before = rows.filter(pl.col("ar") == year - 1)
+
+    def sums(frame: pl.DataFrame) -> dict:
+        out = frame.select(
+            exact_sum("arsverk"), exact_sum("regnskap_kr"), exact_sum("budsjett_kr")
+        ).row(0, named=True)
+        out["arsverk"] = (out["arsverk"] or 0.0) / max(months, 1)
+        out["enheter"] = frame.get_column("enhet_id").n_unique()
+        return out
+
+    ids_now = set(now.get_column("enhet_id").to_list())
+    ids_before = set(before.get_column("enhet_id").to_list())
+    both = sorted(ids_now & ids_before)
+    units = _area(ds.units, area)
+    start = dt.date(year, 1, 1)
+    closed_units = units.filter(
+        pl.col("lagt_ned").is_not_null()
+        & (pl.col("lagt_ned") >= start)
+        & (pl.col("lagt_ned") <= ds.period.as_of)
+    )
+    last_year = (
+        before.group_by("enhet_id")
+        .agg(exact_sum("arsverk"), exact_sum("regnskap_kr"))
+        .with_columns(pl.col("arsverk") / max(months, 1))
+    )
+    closed = (
+        closed_units.select("enhet_id", "enhet", "lagt_ned")
+        .join(last_year, on="enhet_id", how="left")
+        .rename({"arsverk": "arsverk_i_fjor", "regnskap_kr": "regnskap_kr_i_fjor"})
+        .sort("lagt_ned", "enhet")
+    )
+    this_year = (
+        now.group_by("enhet_id")
+        .agg(exact_sum("arsverk"), exact_sum("regnskap_kr"))
+        .with_columns(pl.col("arsverk") / max(months, 1))
+    )
+    opened = (
+        units.filter(pl.col("enhet_id").is_in(sorted(ids_now - ids_before)))
+        .select("enhet_id", "enhet")
+        .join(this_year, on="enhet_id", how="left")
+        .sort("enhet")
+    )
+    keep = pl.col("enhet_id").is_in(both)
+    return {
+        "closed": closed,
+        "opened": opened,
+        "all": {"now": sums(now), "before": sums(before)},
+        "same": {"now": sums(now.filter(keep)), "before": sums(before.filter(keep))},
+    }
+
+
+def followup(ds: Datasets, area: str | None = None, old_days: int = 365, top: int = 5) -> dict:
+    """What needs following up as of D (the data contract's reporting semantics).
+
+    `overdue`: pending gains whose `planlagt_realisert` is before D (`forsinket`); `old`:
+    pending gains without a plan date that have waited more than `old_days`; `no_gain`:
+    trained active units without any gain identified by D; `sick_rise`: the `top` units
+    whose sick leave rose most from the year before (hidden figures left out).
+    """
+    gains = _area(ds.gains, area)
+    as_of = pl.lit(ds.period.as_of, pl.Date)
+    columns = ("gevinst_id", "enhet", "arsverk", "identifisert", "ansvarlig_rolle")
+    overdue = (
+        gains.filter(pl.col("forsinket"))
+        .select(
+            *columns,
+            "planlagt_realisert",
+            dager_forsinket=(as_of - pl.col("planlagt_realisert")).dt.total_days(),
+        )
+        .sort("dager_forsinket", "gevinst_id", descending=[True, False])
+    )
+    old = (
+        gains.filter(
+            (pl.col("status") == datasets.PENDING)
+            & pl.col("planlagt_realisert").is_null()
+            & (pl.col("ventet_dager") > old_days)
+        )
+        .select(*columns, "ventet_dager")
+        .sort("ventet_dager", "gevinst_id", descending=[True, False])
+    )
+    with_gain = gains.filter(pl.col("status") != datasets.NOT_YET).get_column("enhet_id")
+    no_gain = (
+        _area(ds.units, area)
+        .filter(pl.col("lean") & ~pl.col("enhet_id").is_in(with_gain.unique().implode()))
+        .select("enhet", "lean_start")
+        .sort("lean_start", "enhet")
+    )
+    rise = pl.DataFrame(schema={"enhet": pl.String, "i_fjor": pl.Float64, "i_ar": pl.Float64})
+    if area is not None:
+        table = unit_table(ds, area)
+        shown = ["sykefravaer_prosent", "sykefravaer_prosent_i_fjor"]
+        for c in shown:
+            if privacy.flag(c) in table.columns:
+                table = table.filter(pl.col(privacy.flag(c)).is_null())
+        rise = (
+            table.drop_nulls(shown)
+            .select(
+                "enhet",
+                i_fjor=pl.col("sykefravaer_prosent_i_fjor"),
+                i_ar=pl.col("sykefravaer_prosent"),
+            )
+            .with_columns(endring=pl.col("i_ar") - pl.col("i_fjor"))
+            .filter(pl.col("endring") > 0)
+            .sort("endring", "enhet", descending=[True, False])
+            .head(top)
+        )
+    return {"overdue": overdue, "old": old, "no_gain": no_gain, "sick_rise": rise}

@@ -48,3 +48,10 @@ def sort_key(text: str) -> str:
     """Sort key that puts æ, ø, å after z, as Norwegian alphabetical order does."""
     table = str.maketrans({"æ": "z\u0001", "ø": "z\u0002", "å": "z\u0003"})
     return text.lower().translate(table)
+
+
+def join(parts: list[str]) -> str:
+    """Join phrases the Norwegian way: `a, b og c`."""
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " og " + parts[-1]

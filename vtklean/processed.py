@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vtklean import paths
+from vtklean import paths, targets
 from vtklean.datasets import Datasets, Period
 from vtklean.problems import Problem
 
@@ -18,7 +18,7 @@ KEY_FIGURES = "nokkeltall.parquet"
 CHECKS = "kontroller.parquet"
 PROBLEMS = "avvik.parquet"
 DATASETS = ("enheter", "gevinster", "enhet_maned", "enhet_ar", "tjenesteomrade_ar", "prikking")
-OPTIONAL = ("forbedringer",)
+OPTIONAL = ("forbedringer", "mal", "kommentarer")
 NOW, BEFORE = "i_ar", "i_fjor"
 
 
@@ -33,6 +33,7 @@ class Processed:
     problems: pl.DataFrame
     raw_sha256: dict[str, str]
     kommune: str  # the municipality, as every page names it
+    old_gain_days: int = 365  # a pending gain without a plan date is old after this many days
 
     @property
     def period(self) -> Period:
@@ -43,6 +44,13 @@ class Processed:
         """The service areas, in the key figures' order."""
         names = self.key_figures.get_column("tjenesteomrade").to_list()
         return [n for n in names if n != "Hele kommunen"]
+
+    def target_table(self) -> pl.DataFrame:
+        """Every target of the report year with its value and status (targets.table)."""
+        prepared = self.datasets.targets
+        return targets.table(
+            self.key_figures, prepared if prepared is not None else targets.prepare(None, 0)
+        )
 
     def figures_row(self, area: str = "Hele kommunen", before: bool = False) -> dict | None:
         """One row of the key figures as a dict (None when the area has no row)."""
@@ -91,6 +99,7 @@ def write(
     problems: list[Problem],
     sha256: dict[str, str],
     kommune: str,
+    old_gain_days: int = 365,
 ) -> None:
     """Write the processed folder (deterministically: same inputs, same bytes)."""
     for stem, frame in ds.frames().items():
@@ -107,6 +116,7 @@ def write(
         "ar": ds.period.year,
         "per_dato": ds.period.as_of.isoformat(),
         "kommune": kommune,
+        "gammel_gevinst_dager": old_gain_days,
         "rafiler_sha256": dict(sorted(sha256.items())),
     }
     (folder / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -128,7 +138,7 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
     period = Period(meta["ar"], dt.date.fromisoformat(meta["per_dato"]))
     frames = {stem: pl.read_parquet(folder / f"{stem}.parquet") for stem in DATASETS}
     optional = {s: folder / f"{s}.parquet" for s in OPTIONAL}
-    ideas = pl.read_parquet(optional["forbedringer"]) if optional["forbedringer"].exists() else None
+    extra = {s: pl.read_parquet(p) if p.exists() else None for s, p in optional.items()}
     ds = Datasets(
         period=period,
         units=frames["enheter"],
@@ -136,8 +146,10 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
         unit_months=frames["enhet_maned"],
         unit_years=frames["enhet_ar"],
         area_years=frames["tjenesteomrade_ar"],
-        ideas=ideas,
+        ideas=extra["forbedringer"],
         hidden=frames["prikking"],
+        targets=extra["mal"],
+        comments=extra["kommentarer"],
     )
     key = pl.read_parquet(folder / KEY_FIGURES)
     return Processed(
@@ -148,4 +160,5 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
         problems=pl.read_parquet(folder / PROBLEMS),
         raw_sha256=meta["rafiler_sha256"],
         kommune=meta["kommune"],
+        old_gain_days=meta.get("gammel_gevinst_dager", 365),
     )
