@@ -347,10 +347,10 @@ def jobs(
         return render.Job(page, notebook, title, tuple(sorted(params.items())))
 
     out = [job("oversikt", "oversikt", f"Lean i {kommune} – oversikt {year}")]
-    slugs: set[str] = set()  # two areas whose names slug alike still get a page each
+    pages = processed.area_pages(areas)
     out += [
         job(
-            f"tjenesteomrade-{escape.slug(area, slugs)}",
+            pages[area],
             "tjenesteomrade",
             f"{area} – Lean og ressursbruk {year}",
             tjenesteomrade=area,

@@ -12,7 +12,7 @@ import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from vtklean import datasets, escape, norsk, privacy
+from vtklean import datasets, escape, measures, norsk, privacy, targets
 from vtklean.charts import Chart
 
 if TYPE_CHECKING:
@@ -143,77 +143,196 @@ def chart(c: Chart) -> Html:
 
 @dataclass(frozen=True)
 class Card:
-    """One key figure with its change from the year before."""
+    """One key figure with its change from the year before, and its target and status."""
 
     label: str
     value: str
     change: str = ""
     hidden: str | None = None  # why the value is hidden (privacy), if it is
+    target: str = ""  # `Mål: høyst 7,5 %`
+    status: str | None = None  # targets.REACHED, NEAR or MISSED
+    status_text: str = ""  # the status in words with its symbol
+    note: str = ""  # what the figure counts, where that could be misread
 
 
-def _change(now: float | None, before: float | None, kind: str, unit: str) -> str:
+CARD_KEYS = (
+    "gevinster_identifisert_arsverk",
+    "gevinster_realisert_arsverk",
+    "gevinster_realisert_kr",
+    "realiseringsgrad_prosent",
+    "andel_verdistromsanalyse_prosent",
+    "enheter_lean",
+    "arsverk",
+    "regnskap_kr",
+    "budsjett_kr",
+    "budsjettavvik_prosent",
+    "sykefravaer_prosent",
+)
+
+
+def change_text(key: str, now: float | None, before: float | None) -> str:
+    """`−0,4 prosentpoeng fra året før (bedre)`; the word only for a measure with a direction."""
     if now is None or before is None:
         return ""
     diff = now - before
-    sign = "+" if diff > 0 else ("−" if diff < 0 else "±")
-    magnitude = fmt(abs(diff), kind).replace("\u00a0%", "")
-    return f"{sign}{magnitude}{unit} fra året før"
+    word = measures.better(key, diff)
+    return f"{measures.format_change(key, diff)} fra året før" + (f" ({word})" if word else "")
 
 
-def key_cards(now: dict, before: dict | None) -> list[Card]:
-    """The key figures of one row of nokkeltall, with the change from the year before.
+def money_words(deviation_kr: float | None) -> str:
+    """`merforbruk 2,1 mill. kr` or `mindreforbruk 840 000 kr` (regnskap minus budsjett)."""
+    if deviation_kr is None:
+        return ""
+    word = "merforbruk" if deviation_kr > 0 else "mindreforbruk"
+    amount = abs(deviation_kr)
+    shown = norsk.millions(amount) if amount >= 1e6 else norsk.kroner(amount)
+    return "ingen avvik fra budsjettet" if deviation_kr == 0 else f"{word} {shown}"
 
-    A figure hidden for privacy shows `:`; no change is shown where either year is hidden
-    (the change would give the hidden figure away).
+
+def _notes(now: dict) -> dict[str, str]:
+    realised = now.get("gevinster_realisert_antall")
+    with_kr = now.get("gevinster_realisert_med_kr")
+    notes = {}
+    if realised is not None and with_kr is not None:
+        notes["gevinster_realisert_kr"] = (
+            f"beløp er registrert for {with_kr} av {realised} realiserte gevinster"
+        )
+    words = money_words(now.get("budsjettavvik_kr"))
+    if words:
+        notes["budsjettavvik_prosent"] = words[0].upper() + words[1:]
+    notes["enheter_lean"] = "av de aktive enhetene (enheter som er lagt ned, telles ikke)"
+    return notes
+
+
+def key_cards(now: dict, before: dict | None, goals: dict[str, dict] | None = None) -> list[Card]:
+    """The key figures of one row of nokkeltall, with change, target and status.
+
+    Labels and formats come from the registry of measures; `goals` are the area's rows of
+    the target table by key figure (targets.for_area). A figure hidden for privacy shows
+    `:`; no change and no status is shown where either year is hidden (they would give
+    the hidden figure away).
     """
-    b = before or {}
+    b, goals, notes = before or {}, goals or {}, _notes(now)
 
-    def c(label: str, col: str, kind: str, unit: str = "") -> Card:
-        if now.get(privacy.flag(col)) is not None:
-            return Card(label, privacy.SUPPRESSED, "", now[privacy.flag(col)])
-        if b.get(privacy.flag(col)) is not None:
-            return Card(label, fmt(now.get(col), kind), "")
-        return Card(label, fmt(now.get(col), kind), _change(now.get(col), b.get(col), kind, unit))
+    def card(key: str) -> Card:
+        m = measures.get(key)
+        goal = goals.get(key)
+        extra = {}
+        if goal is not None:
+            extra = {
+                "target": targets.target_text(goal),
+                "status": goal["status"],
+                "status_text": targets.status_text(goal),
+            }
+        if now.get(privacy.flag(key)) is not None:
+            shown = {k: v for k, v in extra.items() if k == "target"}
+            return Card(m.label, privacy.SUPPRESSED, "", now[privacy.flag(key)], **shown)
+        value = measures.format_page(key, now.get(key))
+        if key == "enheter_lean":
+            value = f"{now['enheter_lean']} av {now['enheter']}"
+        change = ""
+        if b.get(privacy.flag(key)) is None:
+            change = change_text(key, now.get(key), b.get(key))
+        return Card(m.label, value, change, note=notes.get(key, ""), **extra)
 
-    trained = f"{now['enheter_lean']} av {now['enheter']}"
-    return [
-        c("Gevinster identifisert (årsverk)", "gevinster_identifisert_arsverk", "arsverk"),
-        c("Gevinster realisert (årsverk)", "gevinster_realisert_arsverk", "arsverk"),
-        c("Realisert i kroner", "gevinster_realisert_kr", "kr"),
-        c("Realiseringsgrad", "realiseringsgrad_prosent", "prosent", " prosentpoeng"),
-        c(
-            "Fra verdistrømsanalyser",
-            "andel_verdistromsanalyse_prosent",
-            "prosent",
-            " prosentpoeng",
-        ),
-        Card(
-            "Enheter med Lean-opplæring",
-            trained,
-            _change(now.get("enheter_lean"), b.get("enheter_lean"), "heltall", " enheter"),
-        ),
-        c("Årsverk", "arsverk", "arsverk"),
-        c("Regnskap", "regnskap_kr", "mill"),
-        c("Budsjett", "budsjett_kr", "mill"),
-        c("Budsjettavvik", "budsjettavvik_prosent", "prosent", " prosentpoeng"),
-        c("Sykefravær", "sykefravaer_prosent", "prosent", " prosentpoeng"),
-    ]
+    return [card(k) for k in CARD_KEYS]
 
 
 def cards(items: list[Card], caption: str) -> Html:
-    """Key figures as a list of cards (a description list, so screen readers pair them)."""
+    """Key figures as a list of cards (a description list, so screen readers pair them).
+
+    A status is written in words with a symbol; its colour only repeats them.
+    """
     parts = []
     for i in items:
-        change = f'<dd class="endring">{escape.html_text(i.change)}</dd>' if i.change else ""
-        parts.append(
-            f'<div class="kort"><dt>{escape.html_text(i.label)}</dt>'
-            f'<dd class="verdi">{escape.html_text(i.value)}</dd>{change}</div>'
-        )
+        dds = [f'<dd class="verdi">{escape.html_text(i.value)}</dd>']
+        if i.note:
+            dds.append(f'<dd class="merknad">{escape.html_text(i.note)}</dd>')
+        if i.change:
+            dds.append(f'<dd class="endring">{escape.html_text(i.change)}</dd>')
+        if i.target:
+            status = ""
+            if i.status_text:
+                css = targets.CSS.get(i.status or "", "status-ingen")
+                status = f' – <span class="status {css}">{escape.html_text(i.status_text)}</span>'
+            dds.append(f'<dd class="mal">{escape.html_text(i.target)}{status}</dd>')
+        parts.append(f'<div class="kort"><dt>{escape.html_text(i.label)}</dt>{"".join(dds)}</div>')
     note = privacy.note([i.hidden for i in items if i.hidden])
     foot = f'<p class="fotnote">{escape.html_text(note)}</p>' if note else ""
     return Html(
         f'<section class="nokkeltall" aria-label="{escape.html_text(caption)}">'
         f'<dl class="kortliste">{"".join(parts)}</dl>{foot}</section>'
+    )
+
+
+def headline(sentences: list[str]) -> Html:
+    """The page's message first: the headline sentences as a short list."""
+    items = "".join(f"<li>{escape.html_text(s)}</li>" for s in sentences)
+    return Html(
+        '<section class="hovedbudskap" aria-labelledby="hovedbudskap">'
+        f'<h2 id="hovedbudskap">Hovedbudskap</h2><ul>{items}</ul></section>'
+    )
+
+
+def comments(frame: pl.DataFrame | None, area: str) -> list[Html]:
+    """The leaders' own comments for an area, as text with their line breaks kept.
+
+    The text is escaped (never markup); line breaks are kept by the stylesheet
+    (`white-space: pre-line`), so no markup is added to it either.
+    """
+    if frame is None:
+        return []
+    rows = frame.filter(pl.col("tjenesteomrade") == area).iter_rows(named=True)
+    out = []
+    for r in rows:
+        who = r["rolle"] or ("Rådmannen" if area == privacy.WHOLE else "Ledelsen")
+        out.append(
+            Html(
+                '<figure class="kommentar"><figcaption>Vurdering fra '
+                f"{escape.html_text(who.lower())}</figcaption>"
+                f"<blockquote><p>{escape.html_text(r['tekst'])}</p></blockquote>"
+                "</figure>"
+            )
+        )
+    return out
+
+
+TARGET_COLUMNS = ("Tjenesteområde", "Nøkkeltall", "Mål", "Resultat", "Status")
+
+
+def target_table(rows: pl.DataFrame, caption: str) -> Html:
+    """The targets with value and status in words, one row per target."""
+    shown = pl.DataFrame(
+        [
+            {
+                "Tjenesteområde": r["tjenesteomrade"],
+                "Nøkkeltall": r["navn"],
+                "Mål": targets.goal_phrase(r),
+                "Resultat": measures.format_page(r["indikator"], r["verdi"]),
+                "Status": targets.status_text(r),
+            }
+            for r in rows.iter_rows(named=True)
+        ],
+        schema=dict.fromkeys(
+            ("Tjenesteområde", "Nøkkeltall", "Mål", "Resultat", "Status"), pl.String
+        ),
+    )
+    return table(shown, {}, caption)
+
+
+def nav(area_pages: list[tuple[str, str]] | None, as_of: str) -> Html:
+    """The page's top: a link to the index, the as-of date and (on oversikt) every area page."""
+    links = ['<a href="index.html">Til forsiden (alle rapportene)</a>']
+    areas = ""
+    if area_pages:
+        items = "".join(
+            f'<li><a href="{escape.html_text(href)}">{escape.html_text(name)}</a></li>'
+            for name, href in area_pages
+        )
+        areas = f'<p>Tjenesteområdene:</p><ul class="omrader">{items}</ul>'
+    return Html(
+        f'<nav class="toppnav" aria-label="Rapportene">{links[0]} · '
+        f"<span>Tallene gjelder per {escape.html_text(as_of)}</span>{areas}</nav>"
     )
 
 
@@ -237,35 +356,6 @@ def missing_months(data: Processed, area: str | None = None) -> Html:
 def heading(title: str, level: int = 2) -> Html:
     """A heading whose text is computed (escaped)."""
     return Html(f"<h{level}>{escape.html_text(title)}</h{level}>")
-
-
-def unit_sentence(unit: dict, year: int) -> str:
-    """A plain sentence about one unit of an area report (a row of figures.unit_table)."""
-    parts = []
-    if unit["lagt_ned"] is not None and not unit["aktiv"]:
-        parts.append(f"Enheten ble lagt ned {norsk.date(unit['lagt_ned'])}.")
-    if unit["lean_start"] is not None and unit["lean_start"] <= dt.date(year, 12, 31):
-        pilot = f" som pilot i bølge {unit['pilot']}" if unit["pilot"] is not None else ""
-        parts.append(f"Startet med Lean {norsk.date(unit['lean_start'])}{pilot}.")
-    else:
-        parts.append("Har ikke startet med Lean.")
-    if unit["identifisert_arsverk"]:
-        parts.append(
-            f"Har identifisert {norsk.number(unit['identifisert_arsverk'])} årsverk i gevinster "
-            f"og realisert {norsk.number(unit['realisert_arsverk'])}."
-        )
-    if unit.get(privacy.flag("sykefravaer_prosent")) is not None:
-        parts.append(
-            f"Sykefraværet i {year} vises ikke ({privacy.SUPPRESSED}) av personvernhensyn."
-        )
-    elif unit["sykefravaer_prosent"] is not None:
-        change = ""
-        if unit["sykefravaer_prosent_i_fjor"] is not None:
-            change = f" (året før: {norsk.percent(unit['sykefravaer_prosent_i_fjor'])})"
-        parts.append(
-            f"Sykefraværet i {year} var {norsk.percent(unit['sykefravaer_prosent'])}{change}."
-        )
-    return " ".join(parts)
 
 
 def quality_summary(checks: pl.DataFrame, problems: pl.DataFrame) -> str:
@@ -333,16 +423,13 @@ def _unit_table(units: pl.DataFrame, caption: str) -> Html:
 
 
 def unit_overview(units: pl.DataFrame, area: str, as_of: str, year: int, limit: int) -> list[Html]:
-    """The units of an area one by one, or, above `limit` units, top lists and a count.
+    """The units of an area in one table, or, above `limit` units, top lists and a count.
 
     Large areas (a national panel) get the units with most realised gains and with the
     highest sick leave; every unit is in the report's `enheter.csv`.
     """
     if units.height <= limit:
-        parts = [_unit_table(units, f"Enhetene i {area} per {as_of}")]
-        for unit in units.iter_rows(named=True):
-            parts += [heading(unit["enhet"], 3), text(unit_sentence(unit, year))]
-        return parts
+        return [_unit_table(units, f"Enhetene i {area} per {as_of}")]
     active = units.filter(pl.col("aktiv"))
     trained = int(active.get_column("lean_start").is_not_null().sum())
     return [
@@ -364,3 +451,221 @@ def unit_overview(units: pl.DataFrame, area: str, as_of: str, year: int, limit: 
         ),
         Html('<p><a href="enheter.csv">Alle enhetene med tall (enheter.csv)</a></p>'),
     ]
+
+
+def _fte_change(now: float, before: float) -> str:
+    return measures.format_change("arsverk", now - before)
+
+
+def _money_change(now: float, before: float) -> str:
+    return measures.format_change("regnskap_kr", now - before)
+
+
+def unit_changes(changes: dict, year: int, active: int) -> list[Html]:
+    """Closed and new units named and counted, and the change in årsverk and money.
+
+    The change is shown for all units and for the units with figures in both years
+    (figures.unit_changes), so that closed or new units are not mistaken for Lean.
+    """
+    closed, opened = changes["closed"], changes["opened"]
+    every, same = changes["all"], changes["same"]
+    parts = [
+        text(
+            f"Enheter betyr her aktive enheter per dato ({active}): enheter som er lagt ned, "
+            "telles ikke, men gevinstene deres telles fortsatt med. Årsverk og penger gjelder "
+            f"enhetene som har ressursbruk i {year} ({every['now']['enheter']}); tallene for "
+            "året før gjelder de samme månedene."
+        )
+    ]
+    if closed.height:
+        names = norsk.join(closed.get_column("enhet").to_list())
+        fte = closed.get_column("arsverk_i_fjor").fill_null(0.0).sum()
+        money = closed.get_column("regnskap_kr_i_fjor").fill_null(0.0).sum()
+        parts.append(
+            text(
+                f"{closed.height} {'enhet ble' if closed.height == 1 else 'enheter ble'} lagt "
+                f"ned i {year}: {names}. Året før hadde de {measures.format_page('arsverk', fte)} "
+                f"årsverk og {norsk.millions(money)} i regnskap."
+            )
+        )
+    else:
+        parts.append(text(f"Ingen enheter ble lagt ned i {year}."))
+    if opened.height:
+        names = norsk.join(opened.get_column("enhet").to_list())
+        parts.append(
+            text(
+                f"{opened.height} {'enhet har' if opened.height == 1 else 'enheter har'} tall "
+                f"i {year}, men ikke året før (nye eller flyttet): {names}."
+            )
+        )
+    a, b = every["now"], every["before"]
+    s, t = same["now"], same["before"]
+    parts.append(
+        text(
+            f"Alle enhetene: årsverk {_fte_change(a['arsverk'], b['arsverk'])} og regnskap "
+            f"{_money_change(a['regnskap_kr'], b['regnskap_kr'])} fra året før. De "
+            f"{s['enheter']} enhetene som har tall begge årene: årsverk "
+            f"{_fte_change(s['arsverk'], t['arsverk'])} og regnskap "
+            f"{_money_change(s['regnskap_kr'], t['regnskap_kr'])}. Forskjellen skyldes enheter "
+            "som er lagt ned eller kommet til, ikke Lean."
+        )
+    )
+    return parts
+
+
+IDEA_COLUMNS = {
+    "forslag_registrert": "Registrert",
+    "forslag_gjennomfort": "Gjennomført",
+    "forslag_avvist": "Avvist",
+    "forslag_apne": "Åpne nå",
+    "forslag_median_dager": "Median dager til gjennomført",
+}
+
+
+def ideas(counts: pl.DataFrame | None, by: str, label: str, year: int, caption: str) -> list[Html]:
+    """Lean activity from the improvement boards: proposals per area or unit (a table)."""
+    if counts is None:
+        return [text("Det er ikke levert noen tabell med forbedringsforslag (forbedringer).")]
+    names = {by: label} | IDEA_COLUMNS
+    shown = counts.select(list(names)).rename(names)
+    formats = {IDEA_COLUMNS[k]: measures.get(k).page for k in IDEA_COLUMNS}
+    formats = {k: ("heltall" if v == "dager" else v) for k, v in formats.items()}
+    return [
+        text(
+            f"Registrert, gjennomført og avvist gjelder {year} fram til datoen; åpne forslag er "
+            "nye eller pågående per datoen, uansett når de ble registrert."
+        ),
+        table(shown, formats, caption),
+    ]
+
+
+def ideas_sentence(row: dict, year: int) -> str:
+    """One sentence with the proposal counts of a key-figure row."""
+    if row.get("forslag_registrert") is None:
+        return "Det er ikke levert noen tabell med forbedringsforslag."
+    median = row.get("forslag_median_dager")
+    days = (
+        f", og det tok i median {measures.format_page('forslag_median_dager', median)} dager "
+        "fra forslag til gjennomført"
+        if median is not None
+        else ""
+    )
+    return (
+        f"I {year} ble det registrert {row['forslag_registrert']} forbedringsforslag. "
+        f"{row['forslag_gjennomfort']} ble gjennomført og {row['forslag_avvist']} avvist{days}. "
+        f"{row['forslag_apne']} forslag er åpne (nye eller pågår)."
+    )
+
+
+def followup(f: dict, old_days: int, as_of: str, limit: int = 30) -> list[Html]:
+    """The follow-up section (figures.followup), each list in a table of at most `limit` rows.
+
+    Overdue and old gains, trained units without gains, the largest sick-leave rises.
+    """
+    out = [heading("Forsinkede gevinster", 3)]
+    overdue = f["overdue"]
+    if overdue.height:
+        fte = overdue.get_column("arsverk").sum()
+        out.append(
+            text(
+                f"{overdue.height} gevinster ({measures.format_page('arsverk', fte)} årsverk) er "
+                f"forsinket: ikke realisert per {as_of}, selv om gevinstplanen sa de skulle "
+                "være det. De er merket «forsinket»."
+            )
+        )
+        shown = overdue.head(limit).select(
+            pl.col("gevinst_id").alias("Gevinst"),
+            pl.col("enhet").alias("Enhet"),
+            pl.col("arsverk").alias("Årsverk"),
+            pl.col("planlagt_realisert").alias("Planlagt realisert"),
+            pl.col("dager_forsinket").alias("Dager forsinket"),
+            pl.lit("forsinket").alias("Status"),
+            pl.col("ansvarlig_rolle").alias("Ansvarlig (rolle)"),
+        )
+        out.append(
+            table(
+                shown,
+                {"Årsverk": "arsverk", "Planlagt realisert": "dato", "Dager forsinket": "heltall"},
+                "Forsinkede gevinster, lengst forsinket først",
+            )
+        )
+    else:
+        out.append(text("Ingen gevinster er forsinket etter gevinstplanen."))
+    out.append(heading("Gamle gevinster uten plan", 3))
+    old = f["old"]
+    if old.height:
+        out.append(
+            text(
+                f"{old.height} gevinster uten planlagt realiseringsdato har ventet mer enn "
+                f"{old_days} dager. Sett en dato i gevinstplanen, eller forkast dem."
+            )
+        )
+        shown = old.head(limit).select(
+            pl.col("gevinst_id").alias("Gevinst"),
+            pl.col("enhet").alias("Enhet"),
+            pl.col("arsverk").alias("Årsverk"),
+            pl.col("identifisert").alias("Identifisert"),
+            pl.col("ventet_dager").alias("Dager ventet"),
+            pl.col("ansvarlig_rolle").alias("Ansvarlig (rolle)"),
+        )
+        out.append(
+            table(
+                shown,
+                {"Årsverk": "arsverk", "Identifisert": "dato", "Dager ventet": "heltall"},
+                f"Gevinster uten plan som har ventet mer enn {old_days} dager",
+            )
+        )
+    else:
+        out.append(text(f"Ingen gevinster uten plan har ventet mer enn {old_days} dager."))
+    out.append(heading("Enheter med Lean-opplæring uten gevinster", 3))
+    no_gain = f["no_gain"]
+    if no_gain.height:
+        out.append(
+            text(
+                f"{no_gain.height} aktive enheter har hatt Lean-opplæring, men har ikke "
+                f"registrert noen gevinst: {norsk.join(no_gain.get_column('enhet').to_list())}."
+            )
+        )
+    else:
+        out.append(text("Alle aktive enheter med Lean-opplæring har registrert gevinster."))
+    rise = f["sick_rise"]
+    out.append(heading("Størst økning i sykefraværet", 3))
+    if rise.height:
+        shown = rise.select(
+            pl.col("enhet").alias("Enhet"),
+            pl.col("i_fjor").alias("Året før"),
+            pl.col("i_ar").alias("I år"),
+            pl.col("endring").alias("Endring (prosentpoeng)"),
+        )
+        out.append(
+            table(
+                shown,
+                {"Året før": "prosent", "I år": "prosent", "Endring (prosentpoeng)": "tall2"},
+                "Enhetene der sykefraværet økte mest fra året før",
+            )
+        )
+    else:
+        out.append(text("Ingen enheter med viste tall fikk høyere sykefravær enn året før."))
+    return out
+
+
+def target_section(rows: pl.DataFrame, year: int, as_of: str) -> list[Html]:
+    """The targets of the year with status, or a sentence saying there are none."""
+    if rows.is_empty():
+        return [text(f"Det er ikke satt mål for {year} (tabellen «mal» i rådataene).")]
+    return [
+        text(
+            f"{targets.summary(rows)} «Nær» betyr på feil side av målet, men innenfor "
+            "toleransen for nøkkeltallet."
+        ),
+        target_table(rows, f"Målene for {year} og status per {as_of}"),
+    ]
+
+
+def idea_years(frame: pl.DataFrame | None) -> list[Html]:
+    """Proposals registered, completed and rejected in each year (figures.idea_years)."""
+    if frame is None or frame.is_empty():
+        return []
+    names = {"ar": "År"} | {k: IDEA_COLUMNS[k] for k in list(IDEA_COLUMNS)[:3]}
+    shown = frame.select(pl.col("ar").cast(pl.String), *list(names)[1:]).rename(names)
+    return [table(shown, dict.fromkeys(list(names.values())[1:], "heltall"), "Forslag per år")]

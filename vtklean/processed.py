@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vtklean import paths, targets
+from vtklean import escape, paths, targets
 from vtklean.datasets import Datasets, Period
 from vtklean.problems import Problem
 
@@ -20,6 +20,15 @@ PROBLEMS = "avvik.parquet"
 DATASETS = ("enheter", "gevinster", "enhet_maned", "enhet_ar", "tjenesteomrade_ar", "prikking")
 OPTIONAL = ("forbedringer", "mal", "kommentarer")
 NOW, BEFORE = "i_ar", "i_fjor"
+
+
+def area_pages(areas: list[str]) -> dict[str, str]:
+    """The page name (file stem) of each service area's report, in the build's order.
+
+    Two areas whose names slug alike still get a page each (escape.slug).
+    """
+    taken: set[str] = set()
+    return {a: f"tjenesteomrade-{escape.slug(a, taken)}" for a in areas}
 
 
 @dataclass
@@ -44,6 +53,10 @@ class Processed:
         """The service areas, in the key figures' order."""
         names = self.key_figures.get_column("tjenesteomrade").to_list()
         return [n for n in names if n != "Hele kommunen"]
+
+    def area_pages(self) -> list[tuple[str, str]]:
+        """Each service area with the file name of its page, for links."""
+        return [(a, f"{stem}.html") for a, stem in area_pages(self.area_names()).items()]
 
     def target_table(self) -> pl.DataFrame:
         """Every target of the report year with its value and status (targets.table)."""

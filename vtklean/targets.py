@@ -109,11 +109,16 @@ def table(key_figures: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def target_text(row: Mapping) -> str:
-    """`Mål: høyst 7,5 %` (or `Mål: 7,5 %` when the target has no direction)."""
+def goal_phrase(row: Mapping) -> str:
+    """`høyst 7,5 %` (or `7,5 %` when the target has no direction)."""
     word = WORDS.get(row["retning"] or "", "")
     shown = measures.format_page(row["indikator"], row["mal"])
-    return f"Mål: {word} {shown}" if word else f"Mål: {shown}"
+    return f"{word} {shown}" if word else shown
+
+
+def target_text(row: Mapping) -> str:
+    """`Mål: høyst 7,5 %`."""
+    return f"Mål: {goal_phrase(row)}"
 
 
 def status_text(row: Mapping) -> str:
