@@ -26,6 +26,7 @@ from vtklean import (
     escape,
     figures,
     measures,
+    message,
     paths,
     pdf,
     privacy,
@@ -34,6 +35,7 @@ from vtklean import (
     render,
     restate,
     swap,
+    targets,
 )
 from vtklean.problems import DataError
 
@@ -513,6 +515,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         privacy.for_export(escape.csv_frame(figures.all_units(ds))).write_csv(
             staged_reports / "enheter.csv", null_value=""
         )
+        goals = targets.table(table, ds.targets)
         changes = restate.compare(published, table, raw, snapshots) if published else None
         replaced = keep(published) if published else None
         what = (
@@ -528,6 +531,8 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
                 changes=changes,
                 earlier=_earlier(options.reports, folder, replaced),
                 missing=datasets.missing_note(ds),
+                headline=message.headline(table, before, goals, datasets.WHOLE),
+                goals=goals,
             ),
             encoding="utf-8",
         )

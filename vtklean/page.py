@@ -321,19 +321,21 @@ def target_table(rows: pl.DataFrame, caption: str) -> Html:
 
 
 def nav(area_pages: list[tuple[str, str]] | None, as_of: str) -> Html:
-    """The page's top: a link to the index, the as-of date and (on oversikt) every area page."""
-    links = ['<a href="index.html">Til forsiden (alle rapportene)</a>']
+    """The page's top: the as-of date and (on oversikt) a link to every area page.
+
+    The link to the index is in the page template (every page has it).
+    """
     areas = ""
     if area_pages:
         items = "".join(
             f'<li><a href="{escape.html_text(href)}">{escape.html_text(name)}</a></li>'
             for name, href in area_pages
         )
-        areas = f'<p>Tjenesteområdene:</p><ul class="omrader">{items}</ul>'
-    return Html(
-        f'<nav class="toppnav" aria-label="Rapportene">{links[0]} · '
-        f"<span>Tallene gjelder per {escape.html_text(as_of)}</span>{areas}</nav>"
-    )
+        areas = (
+            '<nav class="omrader" aria-label="Tjenesteområdene">'
+            f"<p>Rapportene for tjenesteområdene:</p><ul>{items}</ul></nav>"
+        )
+    return Html(f'<p class="perdato">Tallene gjelder per {escape.html_text(as_of)}.</p>{areas}')
 
 
 def text(paragraph: str) -> Html:

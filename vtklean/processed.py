@@ -60,10 +60,7 @@ class Processed:
 
     def target_table(self) -> pl.DataFrame:
         """Every target of the report year with its value and status (targets.table)."""
-        prepared = self.datasets.targets
-        return targets.table(
-            self.key_figures, prepared if prepared is not None else targets.prepare(None, 0)
-        )
+        return targets.table(self.key_figures, self.datasets.targets)
 
     def figures_row(self, area: str = "Hele kommunen", before: bool = False) -> dict | None:
         """One row of the key figures as a dict (None when the area has no row)."""

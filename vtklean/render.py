@@ -22,7 +22,7 @@ import jinja2
 import polars as pl
 import yaml
 
-from vtklean import __version__, escape, norsk, privacy
+from vtklean import __version__, escape, measures, norsk, privacy, targets
 from vtklean.paths import ROOT
 from vtklean.read import normalise_name
 
@@ -228,6 +228,23 @@ def _page(template: str, **context: object) -> str:
     return page.replace(_POLICY_PLACEHOLDER, escape.html_text(content_policy(page)), 1)
 
 
+def goal_rows(goals: pl.DataFrame | None) -> list[dict]:
+    """The target table (targets.table) as the index shows it: words, never colour alone."""
+    if goals is None:
+        return []
+    return [
+        {
+            "area": g["tjenesteomrade"],
+            "name": g["navn"],
+            "goal": targets.goal_phrase(g),
+            "value": measures.format_page(g["indikator"], g["verdi"]),
+            "status": targets.status_text(g),
+            "css": targets.CSS.get(g["status"] or "", "status-ingen"),
+        }
+        for g in goals.iter_rows(named=True)
+    ]
+
+
 def index_page(
     title: str,
     as_of: dt.date,
@@ -237,6 +254,8 @@ def index_page(
     changes: Restatement | None = None,
     earlier: Sequence[dict] = (),
     missing: str | None = None,
+    headline: Sequence[str] = (),
+    goals: pl.DataFrame | None = None,
 ) -> str:
     """The index of a report folder: links to every page, the key figures, and what changed.
 
@@ -255,6 +274,8 @@ def index_page(
         changes_built=built_text(changes.previous_built) if changes else None,
         earlier=earlier,
         missing=missing,
+        headline=headline,
+        goals=goal_rows(goals),
     )
 
 

@@ -76,12 +76,13 @@ def status(
     return NEAR if -margin <= tolerance else MISSED
 
 
-def table(key_figures: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
-    """Every target with the key figure's value and its status.
+def table(key_figures: pl.DataFrame, targets: pl.DataFrame | None) -> pl.DataFrame:
+    """Every target (of `prepare`; None for none) with the key figure's value and status.
 
     A figure hidden for privacy gets no value and no status (the status would reveal it);
     `skjult` holds the reason.
     """
+    targets = targets if targets is not None else prepare(None, 0)
     rows = []
     figures = {r["tjenesteomrade"]: r for r in key_figures.iter_rows(named=True)}
     for t in targets.iter_rows(named=True):
