@@ -40,6 +40,7 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
+from vtklean import measures
 from vtklean.read import discover
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,13 @@ METHOD_LABELS = {
     "annet": "Annet",
 }
 CATEGORY_LABELS = {"kvalitet": "Kvalitet", "kvantitet": "Kvantitet", "besparelse": "Besparelse"}
+INDICATOR_LABELS = {
+    "sykefravaer_prosent": "Sykefravær prosent",
+    "realiseringsgrad_prosent": "Realiseringsgrad prosent",
+    "enheter_lean": "Enheter Lean",
+    "budsjettavvik_prosent": "Budsjettavvik prosent",
+}
+WHOLE = "Hele kommunen"
 STATUS_LABELS = {"ny": "Ny", "pagar": "Pågår", "gjennomfort": "Gjennomført", "avvist": "Avvist"}
 DESCRIPTIONS = {
     "verdistromsanalyse": (
@@ -260,6 +268,7 @@ class Gain:
     belop_kr: float | None = None
     description: str = ""
     role: str = ""
+    planned: dt.date | None = None  # planlagt_realisert in the gains plan
 
     def identified_at(self, d: dt.date) -> int:
         """Hundredths this gain adds to identified gains as of d."""
@@ -285,6 +294,8 @@ class Sample:
     start: int
     end: int
     meta: dict = field(default_factory=dict)
+    targets: list[dict] = field(default_factory=list)
+    comments: list[dict] = field(default_factory=list)
 
 
 def _days(rng: np.random.Generator, lo: dt.date, hi: dt.date) -> dt.date:
@@ -756,7 +767,103 @@ def generate(
     gains = _make_gains(rng, unit_list, end, scale)
     resources = _make_resources(rng, unit_list, start, end, scale)
     ideas = _make_ideas(rng, unit_list, end)
-    return Sample(unit_list, gains, resources, ideas, start, end)
+    # Plans, targets and comments draw from their own stream, so the records above (and the
+    # published figures they reproduce) do not change when these are added or changed.
+    extra = np.random.default_rng([seed, 15])
+    _plan_gains(extra, gains, end)
+    sample = Sample(unit_list, gains, resources, ideas, start, end)
+    sample.targets = _make_targets(sample)
+    sample.comments = _make_comments(sample)
+    return sample
+
+
+def _plan_gains(rng: np.random.Generator, gains: list[Gain], end: int) -> None:
+    """Planned realisation dates, as a gains plan would set them when a gain is registered.
+
+    Most gains get a date 3 to 18 months after identification; a gain realised later than
+    planned was late, and a pending gain past its date is overdue (`forsinket`). About
+    one in six gains has no plan date.
+    """
+    for g in gains:
+        if rng.random() < 0.17:
+            continue
+        months = int(rng.integers(3, 19))
+        g.planned = g.identified + dt.timedelta(days=30 * months)
+        if g.planned > dt.date(end + 1, 12, 31):
+            g.planned = None
+
+
+# Target levels a municipal action plan might set: sick leave cut by half a point from the
+# year before (rounded to a half), realisation rate and training share as ambitions.
+SICK_CUT = 0.5
+REALISATION_GOAL = 90.0  # out of reach in the sample: shows `ikke nådd`
+TRAINED_GOAL = {2017: 45, 2018: 50}
+
+
+def _sick_leave_by_area(sample: Sample, year: int) -> dict[str, float]:
+    area = {u.enhet_id: u.area for u in sample.units}
+    sums = (
+        sample.resources.filter(pl.col("maned").dt.year() == year)
+        .with_columns(tjenesteomrade=pl.col("enhet_id").replace_strict(area))
+        .group_by("tjenesteomrade")
+        .agg(pl.col("fravaer_dagsverk").sum(), pl.col("avtalte_dagsverk").sum())
+    )
+    rates = measures.with_ratios(sums, ["sykefravaer_prosent"])
+    return dict(zip(rates["tjenesteomrade"], rates["sykefravaer_prosent"], strict=True))
+
+
+def _make_targets(sample: Sample) -> list[dict]:
+    """The `mal` table for the last two years: sick leave per area, realisation, training."""
+    rows = []
+    for year in (sample.end - 1, sample.end):
+        if year - 1 < sample.start:
+            continue
+        for area, rate in sorted(_sick_leave_by_area(sample, year - 1).items()):
+            if rate is None:
+                continue
+            goal = max(round((rate - SICK_CUT) * 2) / 2, 1.0)
+            rows.append(dict(omrade=area, indikator="sykefravaer_prosent", ar=year, mal=goal))
+        rows.append(
+            dict(omrade=WHOLE, indikator="realiseringsgrad_prosent", ar=year, mal=REALISATION_GOAL)
+        )
+        if year in TRAINED_GOAL:
+            rows.append(
+                dict(omrade=WHOLE, indikator="enheter_lean", ar=year, mal=TRAINED_GOAL[year])
+            )
+        rows.append(dict(omrade=WHOLE, indikator="budsjettavvik_prosent", ar=year, mal=0.0))
+    return rows
+
+
+def _make_comments(sample: Sample) -> list[dict]:
+    """The leaders' comments for the last two years (plain text with line breaks)."""
+    areas = sorted({u.area for u in sample.units})
+    rows = []
+    for year in (sample.end - 1, sample.end):
+        rows.append(
+            dict(
+                omrade=WHOLE,
+                ar=year,
+                rolle="Rådmann",
+                tekst=(
+                    f"Lean er nå en del av den daglige driften i {year}.\n"
+                    "Vi må bli bedre på å ta ut gevinstene vi har funnet, og følge opp "
+                    "sykefraværet sammen med tillitsvalgte & verneombud."
+                ),
+            )
+        )
+        for area in areas[:2]:
+            rows.append(
+                dict(
+                    omrade=area,
+                    ar=year,
+                    rolle="Kommunalsjef",
+                    tekst=(
+                        f"{area} har tatt i bruk forbedringstavler i flere enheter.\n"
+                        "Gevinster som er forsinket, skal ha ny plan innen neste tertial."
+                    ),
+                )
+            )
+    return rows
 
 
 # ---- writing ---------------------------------------------------------------------------
@@ -811,6 +918,7 @@ def _write_gains(sample: Sample, path: Path) -> None:
         "Realisert årsverk",
         "Forkastet",
         "Ansvarlig",
+        "Planlagt realisert",
     ]
     ws.write_row(0, 0, header)
     width = max(4, len(str(len(sample.gains))))
@@ -831,6 +939,31 @@ def _write_gains(sample: Sample, path: Path) -> None:
         if g.rejected is not None:
             ws.write_datetime(i, 10, dt.datetime.combine(g.rejected, dt.time()), date_fmt)
         ws.write_string(i, 11, g.role)
+        if g.planned is not None:
+            ws.write_datetime(i, 12, dt.datetime.combine(g.planned, dt.time()), date_fmt)
+    wb.close()
+
+
+def _write_targets(sample: Sample, path: Path) -> None:
+    """Write `mal` as a planner would from Excel: UTF-8 with BOM, `;`, decimal comma."""
+    out = io.StringIO()
+    out.write("Tjenesteområde;Indikator;År;Mål;Retning\r\n")
+    for r in sample.targets:
+        goal = f"{r['mal']:g}".replace(".", ",")
+        out.write(f"{r['omrade']};{INDICATOR_LABELS[r['indikator']]};{r['ar']};{goal};\r\n")
+    path.write_bytes(out.getvalue().encode("utf-8-sig"))
+
+
+def _write_comments(sample: Sample, path: Path) -> None:
+    """Write `kommentarer` as an Excel workbook (text cells with line breaks)."""
+    wb = _workbook(path)
+    ws = wb.add_worksheet("Kommentarer")
+    ws.write_row(0, 0, ["Tjenesteområde", "År", "Rolle", "Tekst"])
+    for i, r in enumerate(sample.comments, start=1):
+        ws.write_string(i, 0, r["omrade"])
+        ws.write_number(i, 1, r["ar"])
+        ws.write_string(i, 2, r["rolle"])
+        ws.write_string(i, 3, r["tekst"])
     wb.close()
 
 
@@ -889,6 +1022,12 @@ def write(sample: Sample, out: Path) -> list[Path]:
     _write_units(sample, written[0])
     _write_gains(sample, written[1])
     _write_ideas(sample.ideas, written[2])
+    if sample.targets:
+        written.append(out / "mal.csv")
+        _write_targets(sample, written[-1])
+    if sample.comments:
+        written.append(out / "kommentarer.xlsx")
+        _write_comments(sample, written[-1])
     years = sample.resources.get_column("maned").dt.year()
     for year in range(sample.start, sample.end + 1):
         part = sample.resources.filter(years == year)
