@@ -23,6 +23,13 @@ med `~$` (Excel-låsefiler) eller `.` hoppes over. Filene endres aldri.
 * **Overskrifter** kan skrives fritt: `Tjenesteområde` blir `tjenesteomrade`, `Beløp (kr)`
   blir `belop_kr`. Ukjente kolonner tas ikke med og vises som advarsel.
 * **Koder** (metode, kategori, status) kan skrives som `Verdistrømsanalyse` eller `5S`.
+* **Mål** (`mal`): et nøkkeltall med mål for rapportåret får status `nådd` (på riktig side
+  av målet), `nær` (på feil side, men innenfor toleransen for nøkkeltallet, som kan endres
+  med `mal_toleranse` i `params/build.yaml`) eller `ikke nådd`, alltid skrevet med ord.
+* **Forsinket**: en gevinst som ikke er realisert eller forkastet per datoen, og som har
+  `planlagt_realisert` før datoen. En gevinst uten plandato er *gammel* når den har ventet
+  lenger enn `gammel_gevinst_dager` (365 dager om ikke annet er satt).
+* **Kommentarer** (`kommentarer`) vises som ren tekst med linjeskiftene, aldri som HTML.
 """
 
 
