@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from tests.helpers import planted_truth
-from vtklean import datasets, effects, norsk, paths, pilot, processed, render, sample
+from vtklean import datasets, effects, norsk, paths, pilot, privacy, processed, render, sample
 
 
 @pytest.fixture(scope="module")
@@ -312,6 +312,8 @@ def shaped_months(
     *,
     volum: bool = True,
     cutoff: dt.date = dt.date(2018, 12, 31),
+    areas: dict[str, str] | None = None,
+    staff: dict[str, int] | None = None,
 ) -> pl.DataFrame:
     """Unit-months through the library from hand-made registers.
 
@@ -324,7 +326,7 @@ def shaped_months(
             {
                 "enhet_id": uid,
                 "enhet": f"Enhet {uid}",
-                "tjenesteomrade": "Omsorg",
+                "tjenesteomrade": (areas or {}).get(uid, "Omsorg"),
                 "lean_start": start,
                 "pilot": wave,
             }
@@ -340,7 +342,7 @@ def shaped_months(
                     "budsjett_kr": 100_000.0,
                     "regnskap_kr": 100_000.0 + 1_000 * ((i * 7 + k) % 5),
                     "arsverk": 10.0,
-                    "ansatte": 12,
+                    "ansatte": (staff or {}).get(uid, 12),
                     "avtalte_dagsverk": 200.0,
                     "fravaer_dagsverk": 12.0 + (i * 3 + k * 5) % 7 - (2.0 if treated else 0.0),
                     "volum": 50.0 + k if volum else None,
@@ -453,6 +455,29 @@ def test_units_opened_or_closed_during_the_year_are_left_out_with_the_reason():
     assert gap is not None and "Ingen av enhetene" in gap
 
 
+def test_one_service_area_and_an_area_of_one_small_unit_with_privacy():
+    """All units in one area, but pilot P3 alone in its own area with 3 employees: its
+    sick leave is hidden (primary suppression), so its before/after is hidden too, while
+    the estimates, which never show a unit's own figures, are still made."""
+    units = _staggered()
+    months = shaped_months(units, areas={"P3": "Kultur"}, staff={"P3": 3})
+    hidden = privacy.hidden_cells(months, privacy.Rule())
+    analysis = pilot.analyse(months, "sykefravaer_prosent", "ar", hidden=hidden)
+    assert analysis.gap is None and set(analysis.waves) == {1, 2}
+    table = pilot.before_after_table(analysis)
+    p3 = table.filter(pl.col("Enhet") == "Enhet P3").row(0, named=True)
+    assert p3["Endring"] is None and p3[privacy.flag("Endring")] is not None
+    p1 = table.filter(pl.col("Enhet") == "Enhet P1").row(0, named=True)
+    assert p1["Endring"] is not None
+    one_area = pilot.analyse(
+        shaped_months(units), "sykefravaer_prosent", "ar", hidden=hidden.clear()
+    )
+    assert (
+        one_area.all_units.overall
+        == pilot.analyse(months, "sykefravaer_prosent", "ar").all_units.overall
+    )
+
+
 def test_cost_per_volume_without_volume_says_what_is_missing():
     analysis = pilot.analyse(shaped_months(_staggered(), volum=False), "kostnad_per_volum", "ar")
     assert analysis.all_units is None and "volum" in analysis.gap
@@ -509,3 +534,11 @@ def test_pilot_page_states_horizon_effects_pretrend_verdict_sensitivity_and_cave
     for risk in ("Hvem som ble piloter", "Andre tiltak samtidig", "Smitte", "registrering"):
         assert risk in text
     assert "skyggelagte båndet" in text and "Ved den forhåndsbestemte horisonten" in text
+
+
+def test_a_bug_is_not_mistaken_for_a_data_shape():
+    """Only the estimator's own data errors become a sentence; anything else still fails
+    (so a broken notebook or library still stops the build with exit code 3)."""
+    months = shaped_months(_staggered()).drop("avtalte_dagsverk")
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        pilot.analyse(months, "sykefravaer_prosent", "ar")
