@@ -5,6 +5,7 @@ CSV) or refused with a message naming file, Excel row, column and value.
 """
 
 import datetime as dt
+import io
 import shutil
 import signal
 import subprocess
@@ -483,3 +484,45 @@ def test_missing_december_is_warned_and_said_on_every_page(tmp_path, capsys):
             assert f"{units[0]['enhet']} (desember)" in text.replace("&amp;", "&").replace(
                 "&lt;", "<"
             ).replace("&gt;", ">")
+
+
+# --- Large files: read in pieces with a progress bar, the same records ---------------------
+
+
+def test_large_file_in_pieces_gives_the_same_records(tmp_path, monkeypatch):
+    tables = helpers.tiny_tables()
+    tables["enheter"][0]["enhet"] = 'Avd "A";\nandre linje'  # a quoted field over two lines
+    plain = helpers.write_folder(tmp_path / "plain", tables, helpers.NORWEGIAN_BOM)
+    whole = read.read_folder(plain)
+    monkeypatch.setattr(read, "CHUNK_BYTES", 64)  # a piece every line or two
+    pieces = read.read_folder(plain)
+    assert not pieces.problems
+    for name, td in whole.tables.items():
+        assert td.data.equals(pieces.tables[name].data), name
+    assert pieces.tables["enheter"].data.get_column("enhet")[0] == 'Avd "A";\nandre linje'
+
+
+def test_progress_bar_counts_rows_on_a_terminal_only(tmp_path, monkeypatch):
+    rows = helpers.tiny_tables()["ressursbruk"] * 40  # duplicates do not matter to the reader
+    path = helpers.write_csv(tmp_path / "ressursbruk.csv", rows, helpers.NORWEGIAN)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(read, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(read, "PROGRESS_DELAY", 0)
+    for ci, shown in ((None, True), ("true", False)):
+        if ci is None:
+            monkeypatch.delenv("CI", raising=False)
+        else:
+            monkeypatch.setenv("CI", ci)
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        td, problems, _ = read.read_table(TABLES["ressursbruk"], [path])
+        assert td is not None and td.data.height == len(rows) and not problems
+        bar = terminal.getvalue()
+        if shown:
+            assert "Leser ressursbruk.csv: 100%" in bar and f"{len(rows)}/{len(rows)}" in bar, bar
+        else:
+            assert bar == ""

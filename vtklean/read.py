@@ -45,6 +45,7 @@ HEADER_SEARCH_ROWS = 50  # the header row is looked for among a file's first row
 MAX_SHEET_CELLS = 20_000_000  # a larger used range is refused (calamine allocates it whole)
 MAX_NUMBER = 1e15  # larger numbers cannot be amounts of a municipality
 CHUNK_BYTES = 16 * 2**20  # large text files are read in pieces of this size (progress bar)
+PROGRESS_DELAY = 1.0  # seconds before a progress bar shows (none for quick files)
 
 # calamine's names of Excel's error values, and how Excel shows them.
 _EXCEL_ERRORS = {
@@ -289,7 +290,12 @@ def _progress(total: int, name: str) -> tqdm:
     """A progress bar of rows read, on the terminal only (never in CI or a log)."""
     quiet = bool(os.environ.get("CI")) or not sys.stderr.isatty()
     return tqdm(
-        total=total, desc=f"Leser {name}", unit=" rader", unit_scale=True, disable=quiet, delay=1
+        total=total,
+        desc=f"Leser {name}",
+        unit=" rader",
+        disable=quiet,
+        delay=PROGRESS_DELAY,
+        file=sys.stderr,
     )
 
 
@@ -311,7 +317,7 @@ def _read_csv(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list
     width = len(records[skip]) if skip < len(records) else 1
     schema = {f"column_{i + 1}": pl.String() for i in range(width)}
     pieces = []
-    total = payload.count(b"\n", body_start)
+    total = max(0, payload.count(b"\n", body_start) - 1)  # rows below the header line
     with _progress(total, path.name) as bar:
         for lo, hi in _chunks(payload, body_start, CHUNK_BYTES):
             try:
@@ -326,8 +332,8 @@ def _read_csv(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list
             except pl.exceptions.ComputeError:
                 body = payload[body_start:].decode("utf-8")
                 return None, [_ragged(body, sep, path.name, skip)]
+            bar.update(piece.height - (not pieces))  # the first piece holds the header
             pieces.append(piece)
-            bar.update(payload.count(b"\n", lo, hi))
     frame = pl.concat(pieces, how="vertical") if pieces else pl.DataFrame(schema=schema)
     return Cells(frame, skip + 1, text_file=True), []
 
