@@ -2,12 +2,12 @@
 
 import csv
 import datetime as dt
+import re
 
 import polars as pl
 import pytest
 
-from vtklean import read
-from vtklean.paths import RAW
+from vtklean import build, norsk, paths, read
 
 
 def _whole(folder) -> dict[str, str]:
@@ -71,8 +71,8 @@ def test_gains_by_14_june_2012_all_from_the_seven_pilots(shipped_builds):
     assert gains.get_column("enhet_id").n_unique() == 7
 
 
-def test_pilots_named_in_their_waves():
-    units = read.read_folder(RAW).tables["enheter"].data
+def test_pilots_named_in_their_waves(sample_raw):
+    units = read.read_folder(sample_raw).tables["enheter"].data
     waves = {
         r["enhet"]: (r["pilot"], r["tjenesteomrade"])
         for r in units.filter(pl.col("pilot").is_not_null()).iter_rows(named=True)
@@ -91,8 +91,8 @@ def test_pilots_named_in_their_waves():
     assert units.get_column("tjenesteomrade").n_unique() >= 6
 
 
-def test_development_unit_from_2013():
-    data = read.read_folder(RAW)
+def test_development_unit_from_2013(sample_raw):
+    data = read.read_folder(sample_raw)
     units = data.tables["enheter"].data
     dev = units.filter(pl.col("enhet") == "Utviklingsenheten")
     assert dev.height == 1
@@ -104,11 +104,30 @@ def test_development_unit_from_2013():
     assert y2013.get_column("arsverk").sum() / 12 == pytest.approx(3.3)
 
 
-def test_resource_use_is_monthly_2009_to_2018():
-    res = read.read_folder(RAW).tables["ressursbruk"].data
+def test_resource_use_is_monthly_2009_to_2018(sample_raw):
+    res = read.read_folder(sample_raw).tables["ressursbruk"].data
     months = res.get_column("maned")
     assert months.min() == dt.date(2009, 1, 1)
     assert months.max() == dt.date(2018, 12, 1)
     assert months.n_unique() == 120
     sick = res.get_column("fravaer_dagsverk").sum() / res.get_column("avtalte_dagsverk").sum()
     assert 0.05 < sick < 0.12
+
+
+def test_readme_quotes_the_year_make_report_builds(shipped_builds, sample_raw):
+    """The README's figures are those of the default build of the sample (the last full year)."""
+    text = " ".join(paths.ROOT.joinpath("README.md").read_text("utf-8").split())
+    found = re.search(
+        r"bygger siste hele år i dataene, (\d{4}), og viser da (\d+) av (\d+) enheter med "
+        r"Lean-opplæring, ([\d,]+) årsverk identifisert og ([\d,]+) realisert per ([\d.]+)",
+        text,
+    )
+    assert found, "the README sentence with the default year's figures"
+    year, trained, active, identified, realised, as_of = found.groups()
+    resources = read.read_folder(sample_raw).tables["ressursbruk"].data
+    period = build.resolve_period(resources, None, None)
+    assert (year, as_of) == (str(period.year), norsk.date(period.as_of))
+    row = _whole(shipped_builds[year])
+    assert (trained, active) == (row["enheter_lean"], row["enheter"])
+    assert identified == norsk.number(float(row["gevinster_identifisert_arsverk"]), 1)
+    assert realised == norsk.number(float(row["gevinster_realisert_arsverk"]), 1)

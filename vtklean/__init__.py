@@ -1,4 +1,4 @@
-"""vtklean: validated datasets and reports on Lean gains and resource use for Vestre Toten."""
+"""vtklean: validated datasets and reports on Lean gains and resource use for a municipality."""
 
 from importlib.metadata import PackageNotFoundError, version
 
