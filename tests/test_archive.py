@@ -12,7 +12,7 @@ import yaml
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import archive, build, cli, paths, render, sample, swap
+from vtklean import archive, build, cli, paths, read, render, sample, swap
 
 
 def _whole(folder: Path) -> dict:
@@ -223,3 +223,17 @@ def test_terminal_speaks_norwegian(capsys):
     assert cli.count(1, "advarsel", "advarsler") == "1 advarsel"
     assert cli.count(2, "advarsel", "advarsler") == "2 advarsler"
     assert cli.seconds(32.66) == "32,7 s"
+
+
+def test_another_municipality_builds_each_year_it_covers(tmp_path, tiny_raw):
+    params = tmp_path / "build.yaml"
+    params.write_text("kommune: Søndre Eksempel kommune\n", encoding="utf-8")
+    months = read.read_folder(tiny_raw).tables["ressursbruk"].data.get_column("maned")
+    years = range(months.min().year, months.max().year + 1)
+    for year in years:
+        args = ("--year", str(year), "--params", str(params))
+        assert run_build(tiny_raw, tmp_path, *args) == 0
+        index = (tmp_path / "reports" / str(year) / "index.html").read_text("utf-8")
+        assert f"Lean i Søndre Eksempel kommune – rapporter for {year}" in index
+        assert "Vestre Toten" not in index
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [str(y) for y in years]

@@ -202,14 +202,6 @@ def load_params(path: Path) -> dict:
     return params
 
 
-def municipality(params: dict) -> str:
-    """The municipality's name as every page, title and file names it."""
-    name = params["kommune"]
-    if not isinstance(name, str) or not name.strip():
-        raise UsageError(f"kommune skal være kommunens navn (tekst), ikke {name!r}")
-    return name.strip()
-
-
 def privacy_rule(params: dict) -> privacy.Rule:
     """The suppression threshold and shown roles from the build parameters."""
     threshold = params["prikking_grense"]
@@ -434,7 +426,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     """Run the whole build. Raises DataError (bad data), UsageError or render.RenderError."""
     say = step or log.info
     params = load_params(options.params)
-    kommune = municipality(params)
+    kommune = params["kommune"].strip()  # checked by load_params
     tolerance, old_days = tolerances(params), params["gammel_gevinst_dager"]
     defaults = {} if options.data_only else notebook_defaults(options)
     say(f"Leser rådata fra {options.raw}")

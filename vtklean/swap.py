@@ -89,13 +89,25 @@ def stage(target: Path, keep: Keep | None = None, complete: Callable[[Path], boo
 
 
 def _fsync_tree(folder: Path) -> None:
+    """Flush every file of a folder to disk before it is swapped in."""
     for path in sorted(folder.rglob("*")):
         if path.is_file():
-            with path.open("rb") as fh:
+            # Windows flushes only handles opened for writing; opening as "r+b" works there too.
+            with path.open("r+b") as fh:
                 os.fsync(fh.fileno())
-    fd = os.open(folder, os.O_RDONLY)
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush a directory entry to disk where the system allows it (not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
 
@@ -117,11 +129,7 @@ def swap_in(staged: Path, target: Path, keep: Keep | None = None) -> None:
         target.rename(backup)
         staged.rename(target)
         _let_go(backup, keep)
-    fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync_dir(target.parent)
 
 
 def discard(staged: Path) -> None:
