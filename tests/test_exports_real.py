@@ -90,6 +90,9 @@ def converted(tmp_path_factory) -> Path:
     for name in ("enheter", "gevinster", "ressursbruk"):
         helpers.write_xlsx(work / f"{name}.xlsx", tables[name])
     _titled_workbook(work / "titled.xlsx", tables["ressursbruk"])
+    stray = _openpyxl_sheet(work / "stray.xlsx", tables["enheter"])
+    stray.active["XFD1048576"] = "x"
+    stray.save(work / "stray.xlsx")
     sources = sorted(str(p) for p in work.glob("*.xlsx"))
     for fmt in ("xls", "ods"):
         subprocess.run(
@@ -526,3 +529,13 @@ def test_progress_bar_counts_rows_on_a_terminal_only(tmp_path, monkeypatch):
             assert "Leser ressursbruk.csv: 100%" in bar and f"{len(rows)}/{len(rows)}" in bar, bar
         else:
             assert bar == ""
+
+
+@needs_soffice
+def test_stray_far_cell_in_ods_is_refused_not_a_crash(converted, tmp_path):
+    folder = helpers.write_folder(tmp_path / "raw")
+    (folder / "enheter.csv").unlink()
+    shutil.copy(converted / "stray.ods", folder / "enheter.ods")
+    [problem] = read.read_folder(folder).errors
+    assert problem.file == "enheter.ods"
+    assert "langt utenfor tabellen" in problem.line()

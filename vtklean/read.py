@@ -497,6 +497,15 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
         frame = pl.from_arrow(batch)
     except Exception as err:  # the readers raise several types for damaged files
         log.debug("reading %s failed: %s", path, err)
+        if "cell limit" in str(err).lower():
+            return None, [
+                _sheet_problem(
+                    name,
+                    "arket har innhold langt utenfor tabellen (en verdi i en celle langt nede "
+                    "eller langt til høyre); slett innholdet i celler utenfor tabellen og lagre "
+                    "på nytt",
+                )
+            ]
         return None, [
             _sheet_problem(
                 name,
