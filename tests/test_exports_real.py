@@ -90,6 +90,8 @@ def converted(tmp_path_factory) -> Path:
     for name in ("enheter", "gevinster", "ressursbruk"):
         helpers.write_xlsx(work / f"{name}.xlsx", tables[name])
     _titled_workbook(work / "titled.xlsx", tables["ressursbruk"])
+    _merged_workbook(work / "merged.xlsx")
+    _error_workbook(work / "errors.xlsx", "#N/A")
     stray = _openpyxl_sheet(work / "stray.xlsx", tables["enheter"])
     stray.active["XFD1048576"] = "x"
     stray.save(work / "stray.xlsx")
@@ -284,40 +286,77 @@ def test_formula_without_cached_value_is_an_error(tmp_path):
     assert "=G2*2" in problem.line()
 
 
+ERROR_ROW = 4  # the gain row (as Excel numbers it) whose belop_kr holds the error value
+BELOP_COLUMN = list(helpers.tiny_tables()["gevinster"][0]).index("belop_kr") + 1
+
+
+def _error_workbook(path: Path, error: str) -> Path:
+    wb = _openpyxl_sheet(path, helpers.tiny_tables()["gevinster"])
+    wb.active.cell(row=ERROR_ROW, column=BELOP_COLUMN, value=error)
+    assert wb.active.cell(row=ERROR_ROW, column=BELOP_COLUMN).data_type == "e"
+    wb.save(path)
+    return path
+
+
+def _assert_error_cell(folder: Path, name: str, error: str) -> None:
+    [problem] = read.read_folder(folder).errors
+    cell = f"{openpyxl.utils.get_column_letter(BELOP_COLUMN)}{ERROR_ROW}"
+    assert (problem.rule, problem.file, problem.row, problem.column, problem.value) == (
+        "feilverdi",
+        name,
+        ERROR_ROW,
+        cell,
+        error,
+    )
+
+
 @pytest.mark.parametrize("error", ["#N/A", "#DIV/0!", "#REF!"])
 def test_excel_error_cell_is_an_error(tmp_path, error):
     folder = helpers.write_folder(tmp_path / "raw")
     (folder / "gevinster.csv").unlink()
-    path = folder / "gevinster.xlsx"
-    wb = _openpyxl_sheet(path, helpers.tiny_tables()["gevinster"])
-    col = list(helpers.tiny_tables()["gevinster"][0]).index("belop_kr") + 1
-    wb.active.cell(row=4, column=col, value=error)
-    assert wb.active.cell(row=4, column=col).data_type == "e"
-    wb.save(path)
-    data = read.read_folder(folder)
-    [problem] = data.errors
-    assert (problem.rule, problem.file, problem.row, problem.column) == (
-        "feilverdi",
-        "gevinster.xlsx",
-        4,
-        "G4",
-    )
-    assert problem.value == error
+    _error_workbook(folder / "gevinster.xlsx", error)
+    _assert_error_cell(folder, "gevinster.xlsx", error)
 
 
-def test_merged_cell_counts_for_every_row(tmp_path):
-    tables = helpers.tiny_tables()
-    tables["enheter"][1]["pilot"] = 1  # the merged Pilot cell spans units E1 and E2
-    expected = helpers.write_folder(tmp_path / "expected", tables)
+@needs_soffice
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_error_cell_in_xls_and_ods_is_an_error(converted, tmp_path, fmt):
     folder = helpers.write_folder(tmp_path / "raw")
-    (folder / "enheter.csv").unlink()
-    path = folder / "enheter.xlsx"
+    (folder / "gevinster.csv").unlink()
+    shutil.copy(converted / f"errors.{fmt}", folder / f"gevinster.{fmt}")
+    _assert_error_cell(folder, f"gevinster.{fmt}", "#N/A")
+
+
+def _merged_workbook(path: Path) -> Path:
+    """enheter as a workbook whose Pilot cell is merged over the rows of E1 and E2."""
     wb = _openpyxl_sheet(path, helpers.tiny_tables()["enheter"])
-    col = list(tables["enheter"][0]).index("pilot") + 1
+    col = list(helpers.tiny_tables()["enheter"][0]).index("pilot") + 1
     letter = openpyxl.utils.get_column_letter(col)
     wb.active.merge_cells(f"{letter}2:{letter}3")
     wb.save(path)
-    _assert_same(folder, expected)
+    return path
+
+
+def _merged_expected(folder: Path) -> Path:
+    tables = helpers.tiny_tables()
+    tables["enheter"][1]["pilot"] = tables["enheter"][0]["pilot"]  # the merge spans E2 too
+    return helpers.write_folder(folder, tables)
+
+
+def test_merged_cell_counts_for_every_row(tmp_path):
+    folder = helpers.write_folder(tmp_path / "raw")
+    (folder / "enheter.csv").unlink()
+    _merged_workbook(folder / "enheter.xlsx")
+    _assert_same(folder, _merged_expected(tmp_path / "expected"))
+
+
+@needs_soffice
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_merged_cell_in_xls_and_ods_counts_for_every_row(converted, tmp_path, fmt):
+    folder = helpers.write_folder(tmp_path / "raw")
+    (folder / "enheter.csv").unlink()
+    shutil.copy(converted / f"merged.{fmt}", folder / f"enheter.{fmt}")
+    _assert_same(folder, _merged_expected(tmp_path / "expected"))
 
 
 def test_stray_value_in_last_cell_is_refused_not_a_crash(tmp_path):

@@ -450,6 +450,49 @@ def _scan_xlsx(path: Path) -> _SheetScan:
     return scan
 
 
+def _attr(elem: ElementTree.Element, name: str) -> str | None:
+    """An attribute by its local name, whatever its namespace."""
+    return next((v for k, v in elem.attrib.items() if _local(k) == name), None)
+
+
+def _scan_ods(path: Path) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, str]]]:
+    """Merged cells and error cells of an .ods file's first sheet, from its XML.
+
+    calamine reads neither: a cell covered by a merge is empty, and an error value (`#N/A`)
+    comes out as an empty text.
+    """
+    merges: list[tuple[int, int, int, int]] = []
+    errors: list[tuple[int, int, str]] = []
+    row = col = 0
+    depth = 0  # inside the first table while > 0
+    with zipfile.ZipFile(path) as zf, zf.open("content.xml") as part:
+        for event, elem in ElementTree.iterparse(part, events=("start", "end")):
+            tag = _local(elem.tag)
+            if tag == "table":
+                if event == "start":
+                    depth += 1
+                    continue
+                break  # the first sheet is done
+            if depth == 0 or event == "start":
+                continue
+            if tag in ("table-cell", "covered-table-cell"):
+                rows_spanned = int(_attr(elem, "number-rows-spanned") or 1)
+                if tag == "table-cell" and rows_spanned > 1:
+                    cols_spanned = int(_attr(elem, "number-columns-spanned") or 1)
+                    merges.append((row, col, row + rows_spanned - 1, col + cols_spanned - 1))
+                if _attr(elem, "value-type") == "error" or (
+                    _attr(elem, "formula") and "".join(elem.itertext()).startswith(("#", "Err:"))
+                ):
+                    errors.append((row, col, "".join(elem.itertext())))
+                col += int(_attr(elem, "number-columns-repeated") or 1)
+                elem.clear()
+            elif tag == "table-row":
+                row += int(_attr(elem, "number-rows-repeated") or 1)
+                col = 0
+                elem.clear()
+    return merges, errors
+
+
 def _sheet_problem(name: str, expected: str, **where: object) -> Problem:
     return _problem("ikke_excel", "Filen kan ikke leses som regneark", expected, file=name, **where)
 
@@ -492,6 +535,9 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
             sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
             merges = [(a[0], a[1], b[0], b[1]) for a, b in sheet.merged_cell_ranges or []]
             last = sheet.end
+            if suffix == ".ods":
+                merges, ods_errors = _scan_ods(path)
+                problems += [_error_cell(name, r, c, text) for r, c, text in ods_errors]
         loaded = fastexcel.read_excel(path).load_sheet(0, header_row=None, dtypes="string")
         batch, errors = loaded.to_arrow_with_errors()
         frame = pl.from_arrow(batch)
@@ -521,22 +567,25 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
     col0 = max(0, last[1] + 1 - frame.width)
     for e in errors.errors if errors else []:
         r, c = e.offset_position
-        cell = _cell_name(r + row0, c + col0)
         kind = re.search(r"Error\((\w+)\)", e.detail)
         value = _EXCEL_ERRORS.get(kind.group(1), kind.group(1)) if kind else e.detail
-        problems.append(
-            _problem(
-                "feilverdi",
-                "Celler med feilverdi",
-                f"cellen {cell} har en feilverdi fra Excel; rett formelen eller verdien",
-                file=name,
-                row=r + row0 + 1,
-                column=cell,
-                value=value,
-            )
-        )
+        problems.append(_error_cell(name, r + row0, c + col0, value))
     frame = _fill_merged(frame, merges, row0, col0)
     return Cells(frame, row0 + 1, text_file=False), problems
+
+
+def _error_cell(name: str, row: int, col: int, value: str) -> Problem:
+    """An error value (`#N/A`, `#DIV/0!`, ...) in the 0-based cell (row, col)."""
+    cell = _cell_name(row, col)
+    return _problem(
+        "feilverdi",
+        "Celler med feilverdi",
+        f"cellen {cell} har en feilverdi fra regnearket; rett formelen eller verdien",
+        file=name,
+        row=row + 1,
+        column=cell,
+        value=value,
+    )
 
 
 def _fill_merged(
