@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 import re
@@ -13,8 +14,10 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from tests import hostile
-from vtklean import escape
+from tests import helpers, hostile
+from tests.browser import offline_browser, wait_for_charts
+from tests.conftest import run_build
+from vtklean import escape, paths
 
 CORPUS = hostile.corpus()
 
@@ -142,3 +145,232 @@ def test_html_text_matches_jinja_autoescape():
     for s in CORPUS[:60]:
         assert env.from_string("{{ s }}").render(s=s) == escape.html_text(s)
     assert html.unescape(escape.html_text("<&>")) == "<&>"
+
+
+# ---- the whole suite built from hostile data, opened in Chromium --------------------------
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return helpers.tree_hashes(folder) if folder.exists() else {}
+
+
+@pytest.fixture(scope="module")
+def hostile_build(tmp_path_factory) -> dict:
+    """The whole report suite built once from a raw folder full of hostile strings."""
+    base = tmp_path_factory.mktemp("fiendtlig")
+    planted = hostile.write_folder(base / "raw")
+    before = _files(base)
+    root_before = sorted(p.name for p in paths.ROOT.iterdir())
+    parent_before = sorted(p.name for p in base.parent.iterdir())
+    out = base / "ut"
+    code = run_build(
+        planted.raw, out, "--year", "2017", "--params", str(planted.params), pages=True
+    )
+    assert code == 0
+    return {
+        "planted": planted,
+        "base": base,
+        "before": before,
+        "after": _files(base),
+        "root_before": root_before,
+        "parent_before": parent_before,
+        "reports": out / "reports" / "2017",
+        "processed": out / "processed" / "2017",
+    }
+
+
+# Set before any script of the page runs: policy violations and the flag hostile code sets.
+WATCH = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", e =>
+  window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline")));
+"""
+
+# Hover every point of every chart (plotly's own hover, as the mouse would), collecting the
+# hover labels' text and counting links plotly made in any chart. plotly throttles hovers
+# to one per 50 ms of Date.now(); the clock is stepped so that each hover is drawn at once.
+HOVER_ALL = """() => {
+  const texts = [];
+  const realNow = Date.now;
+  let clock = realNow();
+  Date.now = () => (clock += 1000);
+  for (const gd of document.querySelectorAll(".js-plotly-plot")) {
+    gd.data.forEach((trace, curve) => {
+      const n = (trace.x || trace.y || []).length;
+      for (let point = 0; point < n; point++) {
+        Plotly.Fx.hover(gd, [{curveNumber: curve, pointNumber: point}]);
+        const layer = gd.querySelector(".hoverlayer");
+        if (layer) texts.push(layer.textContent);
+      }
+    });
+    Plotly.Fx.unhover(gd);
+  }
+  Date.now = realNow;
+  return {texts, links: document.querySelectorAll("svg a").length};
+}"""
+
+
+# What a page shows after all that: the flag, policy violations, its text (outside scripts
+# and styles, folded tables included), its title and the index's list of pages.
+STATE = """() => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: n => n.parentElement.closest("script, style")
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const parts = [];
+  while (walker.nextNode()) parts.push(walker.currentNode.data);
+  return {
+    pwned: window.__pwned,
+    violations: window.__violations,
+    text: parts.join(" "),
+    title: document.title,
+    links: [...document.querySelectorAll("ul.sider a")]
+      .map(a => [a.textContent, a.getAttribute("href")]),
+  };
+}"""
+
+
+def _normalise(text: str) -> str:
+    """Text as an HTML parser keeps it: NUL becomes U+FFFD; runs of white space as one."""
+    return " ".join(text.replace("\x00", "\ufffd").split())
+
+
+def test_hostile_suite_runs_nothing_and_shows_the_names_as_text(hostile_build):
+    planted = hostile_build["planted"]
+    folder = hostile_build["reports"]
+    pages = sorted(folder.glob("*.html"))
+    titles: dict[str, str] = {}
+    hovered: list[str] = []
+    with offline_browser() as (context, blocked):
+        context.add_init_script(WATCH)
+        for path in pages:
+            page = context.new_page()
+            dialogs: list[str] = []
+            errors: list[str] = []
+            page.on("dialog", lambda d, dialogs=dialogs: (dialogs.append(d.message), d.dismiss()))
+            page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            page.goto(path.as_uri(), wait_until="load")
+            charts = wait_for_charts(page)
+            if charts:
+                result = page.evaluate(HOVER_ALL)
+                hovered += result["texts"]
+                assert result["links"] == 0, path.name
+            for link in page.locator("a[href]").all():
+                link.focus()
+            state = page.evaluate(STATE)
+            assert state["pwned"] is None, path.name
+            assert dialogs == [] and errors == [], (path.name, dialogs, errors)
+            assert state["violations"] == [], (path.name, state["violations"])
+            titles[path.name] = state["title"]
+            if path.name == "index.html":
+                index_links = dict(state["links"])
+            elif path.name == "oversikt.html":
+                overview = _normalise(state["text"])
+            else:
+                texts = _normalise(state["text"])
+                for area, units in planted.units.items():
+                    if state["title"].startswith(f"{area} – "):
+                        assert all(_normalise(u) in texts for u in units), (area[:40], path.name)
+            page.close()
+    assert blocked == []
+    # every area has its own page, linked from the index under its literal name
+    hrefs = [index_links[f"{area} – Lean og ressursbruk 2017"] for area in planted.areas]
+    assert len(set(hrefs)) == len(planted.areas) == len(pages) - 5
+    for area, href in zip(planted.areas, hrefs, strict=True):
+        assert titles[href].startswith(f"{area} – "), area[:40]
+        assert _normalise(area) in overview
+    # the hover labels show the names as text (plotly read none of them as markup)
+    shown = " ".join(_normalise(t) for t in hovered)
+    assert [a for a in planted.areas if _normalise(a) not in shown] == []
+
+
+def test_hostile_build_writes_only_its_output_folders(hostile_build):
+    base, out = hostile_build["base"], "ut/"
+    assert sorted(p.name for p in base.parent.iterdir()) == hostile_build["parent_before"]
+    before, after = hostile_build["before"], hostile_build["after"]
+    assert {k: v for k, v in after.items() if not k.startswith(out)} == before  # raw untouched
+    new = [k for k in after if k.startswith(out)]
+    assert new and all(k.startswith(("ut/reports/", "ut/processed/")) for k in new)
+    assert sorted(p.name for p in paths.ROOT.iterdir()) == hostile_build["root_before"]
+    pages = [p.name for p in hostile_build["reports"].glob("*.html")]
+    assert all(len(name) <= 120 and re.fullmatch(r"[a-z0-9_-]+\.html", name) for name in pages)
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def test_hostile_exports_hold_no_formula_and_neutralise_csv_cells(hostile_build):
+    folder, areas = hostile_build["reports"], hostile_build["planted"].areas
+    workbooks = list(folder.rglob("*.xlsx"))
+    assert workbooks
+    for path in workbooks:
+        wb = openpyxl.load_workbook(path)
+        formulas = [
+            (ws.title, c.coordinate)
+            for ws in wb.worksheets
+            for row in ws.iter_rows()
+            for c in row
+            if c.data_type == "f"
+        ]
+        assert formulas == [], path.name
+        texts = {c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row}
+        if path.name == "nokkeltall.xlsx":
+            assert set(areas) <= texts  # the names as they are, as text cells
+    for path in folder.glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as fh:
+            cells = [c for row in csv.reader(fh) for c in row]
+        formulas = [c for c in cells if c.startswith(escape.FORMULA_TRIGGERS) and not _number(c)]
+        assert formulas == [], path.name
+        assert any(_number(c) and c.startswith("-") for c in cells)  # numbers stay numbers
+    with (folder / "nokkeltall.csv").open(encoding="utf-8", newline="") as fh:
+        shown = {r["tjenesteomrade"] for r in csv.DictReader(fh)}
+    assert {escape.csv_cell(a) for a in areas} <= shown
+    assert "'" + areas[3] in shown  # =HYPERLINK(...) is text with a leading apostrophe
+
+
+def _policy(page_html: str) -> dict[str, list[str]]:
+    meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page_html)
+    assert meta is not None
+    directives = [d.split() for d in html.unescape(meta.group(1)).split(";")]
+    return {d[0]: d[1:] for d in directives if d}
+
+
+def _sha256(text: str) -> str:
+    import base64
+    import hashlib
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_content_policy_lets_only_the_projects_own_scripts_run():
+    from vtklean import charts, page, render
+
+    years = pl.DataFrame({"ar": [2016, 2017], "arsverk": [10.0, 12.5]})
+    own = str(page.setup()) + str(page.chart(charts.fte(years)))
+    injected = (
+        '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
+        '<script>Plotly.newPlot("x", [], {}, {}); window.__pwned=1;</script>'
+        "<style>body{display:none}</style>"
+    )
+    prov = render.Provenance("31.12.2017", 2017, "Vestre Toten", "i dag", "0", None, ())
+    job = render.Job("x", "oversikt", "</title><script>window.__pwned=1</script>", ())
+    built = render.notebook_page(job, own + injected, prov)
+    policy = _policy(built)
+    assert policy["default-src"] == ["'none'"]
+    assert policy["img-src"] == ["data:"] and policy["font-src"] == ["data:"]
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", built, re.S)
+    allowed = set(policy["script-src"])
+    assert [s[:40] for s in scripts if _sha256(s) in allowed] == [
+        s[:40] for s in scripts if "__pwned" not in s
+    ]
+    assert len(allowed) == 3  # plotly.js, the chart, the print script
+    for directive in ("script-src", "style-src"):
+        assert not {"'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'"} & set(policy[directive])
+    assert _sha256("body{display:none}") not in policy["style-src"]
+    assert "<title>&lt;/title&gt;&lt;script&gt;" in built
