@@ -80,7 +80,9 @@ def idea_counts(
         return None
     aggs = _idea_aggregates(ds.period.year)
     if not by_unit:
-        return _with_whole(ideas).group_by("tjenesteomrade").agg(aggs)
+        per_area = _with_whole(ideas).group_by("tjenesteomrade").agg(aggs)
+        order = pl.col("tjenesteomrade").map_elements(sort_key, return_dtype=pl.String)
+        return per_area.sort(pl.col("tjenesteomrade") == WHOLE, order)
     units = _area(ds.units, area).select("enhet_id", "enhet", "aktiv")
     per_unit = _area(ideas, area).group_by("enhet_id").agg(aggs)
     return (

@@ -37,7 +37,7 @@ def changes(now: dict, before: dict) -> tuple[list[str], list[str]]:
             continue
         m = measures.get(key)
         phrase = (
-            f"{m.label.lower()} {measures.format_change(key, a - b)} "
+            f"{m.label[0].lower()}{m.label[1:]} {measures.format_change(key, a - b)} "
             f"til {measures.format_page(key, a)}"
         )
         (better if word == "bedre" else worse).append(phrase)
@@ -80,7 +80,7 @@ def headline(
         if missed:
             worst = max(missed, key=_miss)
             sentence += (
-                f" Lengst unna: {worst['navn'].lower()} "
+                f" Lengst unna: {worst['navn'][0].lower()}{worst['navn'][1:]} "
                 f"{measures.format_page(worst['indikator'], worst['verdi'])} mot "
                 f"{targets.goal_phrase(worst)} ({worst['status']})."
             )
