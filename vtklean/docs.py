@@ -19,7 +19,19 @@ med `~$` (Excel-låsefiler) eller `.` hoppes over. Filene endres aldri.
 * **CSV**: UTF-8, UTF-8 med BOM eller Windows-1252; skilletegn `;` eller `,`;
   desimalkomma eller -punktum; tusenskille med mellomrom (`1 234 567,50`); datoer
   `DD.MM.ÅÅÅÅ` eller `ÅÅÅÅ-MM-DD`; måneder `MM.ÅÅÅÅ`, `ÅÅÅÅ-MM` eller en dato i måneden.
-* **Excel (.xlsx)**: første ark, overskrifter i første rad, vanlige Excel-datoer og -tall.
+* **Unicode-tekst** (slik Excel lagrer «Unicode-tekst», UTF-16 med tabulator som
+  skilletegn, `.txt`) leses som CSV.
+* **Negative beløp** kan skrives `-1 234,50`, `1 234,50-` eller `(1 234,50)`; `kr` foran
+  eller bak tallet ignoreres. Et tall som kan bety to ting (`958.000` i en beløpskolonne,
+  eller i en kolonne der de andre tallene har desimalkomma) avvises, og det samme gjør tall
+  over 10^15.
+* **Regneark** (`.xlsx`, `.xlsm`, `.xls`, `.ods`): første ark, vanlige datoer og tall.
+  Overskriftsraden er den første raden med tabellens påkrevde kolonner (tittelrader og
+  tomme rader over den hoppes over), og radnumrene i meldingene er de Excel viser. En
+  formel teller med verdien Excel sist regnet ut; en formel uten lagret verdi, eller en
+  feilverdi (`#I/T`/`#N/A`, `#DIV/0!`, `#REF!` ...), er en feil som nevner cellen. En
+  sammenslått celle gjelder for alle radene den dekker. Et ark med innhold langt utenfor
+  tabellen (en verdi i celle `XFD1048576`) avvises med en melding.
 * **Overskrifter** kan skrives fritt: `Tjenesteområde` blir `tjenesteomrade`, `Beløp (kr)`
   blir `belop_kr`. Ukjente kolonner tas ikke med og vises som advarsel.
 * **Koder** (metode, kategori, status) kan skrives som `Verdistrømsanalyse` eller `5S`.
