@@ -100,5 +100,7 @@ def test_change_words_follow_the_direction():
     assert measures.better("sykefravaer_prosent", 0.4) == "dårligere"
     assert measures.better("realiseringsgrad_prosent", -12.0) == "dårligere"
     assert measures.better("arsverk", -31.9) is None
+    assert measures.better("sykefravaer_prosent", -0.04) is None  # shown as ±0,0
+    assert measures.format_change("sykefravaer_prosent", -0.04) == "±0,0\u00a0prosentpoeng"
     assert measures.format_change("realiseringsgrad_prosent", -12.04) == "−12,0\u00a0prosentpoeng"
     assert measures.format_change("regnskap_kr", -25_600_000) == "−25,6\u00a0mill. kr"

@@ -18,7 +18,8 @@ Public names (stable: pages, charts, exports, targets and warnings read them):
 * `get(key)`, `expr(key)` (the formula as a polars expression over columns that hold the
   sums), `value(key, sums)` (the same formula over a mapping of sums), `with_ratios(frame,
   keys)` (adds the ratio columns whose sums the frame holds), `format_page(key, value)`,
-  `format_change(key, difference)`, `better(key, difference)`.
+  `format_change(key, difference)`, `better(key, difference)`, `shown_difference(key,
+  difference)`.
 """
 
 from __future__ import annotations
@@ -492,24 +493,37 @@ def format_kind(kind: str, value: float | None) -> str:
     raise ValueError(f"unknown page kind {kind!r}")
 
 
+# The step a page shows a difference in, by page kind: a smaller change reads as none.
+_STEP = {"prosent": 0.1, "arsverk": 0.1, "mill": 100_000.0, "kr": 1.0, "heltall": 1.0, "dager": 1.0}
+
+
+def shown_difference(key: str, difference: float) -> float:
+    """The difference rounded to what the page shows (`−0,04` percentage points is 0)."""
+    step = _STEP[get(key).page]
+    return round(difference / step) * step
+
+
 def format_change(key: str, difference: float) -> str:
     """A difference with sign and the measure's unit of change (`−1,2 prosentpoeng`)."""
     m = get(key)
+    difference = shown_difference(key, difference)
     sign = "+" if difference > 0 else ("−" if difference < 0 else "±")
     if m.page == "prosent":
         magnitude = norsk.number(abs(difference), 1)
     else:
         magnitude = format_kind(m.page, abs(difference)).removesuffix("\u00a0kr")
         magnitude = magnitude.removesuffix("\u00a0mill.")
-    unit = {"kr": "kr"}.get(m.change_unit, m.change_unit)
-    if m.page == "mill":
-        unit = "mill. kr"
+    unit = "mill. kr" if m.page == "mill" else m.change_unit
     return f"{sign}{magnitude}\u00a0{unit}" if unit else f"{sign}{magnitude}"
 
 
 def better(key: str, difference: float) -> str | None:
-    """`bedre`/`dårligere` for a change by the measure's direction; None when neutral or 0."""
+    """`bedre`/`dårligere` for a change by the measure's direction.
+
+    None for a neutral measure or a change too small to show.
+    """
     m = get(key)
+    difference = shown_difference(key, difference)
     if m.direction == Direction.NEUTRAL or difference == 0:
         return None
     up_is_good = m.direction == Direction.HIGHER
