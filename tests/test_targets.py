@@ -179,18 +179,17 @@ def test_closed_units_and_like_for_like_change_on_a_hand_made_folder(tmp_path):
     assert changes["closed"]["enhet"].to_list() == ["Kontor"]
     assert changes["closed"]["arsverk_i_fjor"].to_list() == [2.0]
     assert changes["opened"]["enhet"].to_list() == ["Ny enhet"]
-    # Like for like: only E4 (6 of 12 months in 2017) and E6 have figures in both years.
+    # Like for like: E6 only (E4 closed in the year, E5 has no figures the year before).
     same, every = changes["same"], changes["all"]
-    assert same["now"]["enheter"] == 2 and every["now"]["enheter"] == 3
-    assert same["before"]["arsverk"] == pytest.approx(2.0 + 4.0)
-    assert same["now"]["arsverk"] == pytest.approx(2.0 * 6 / 12 + 4.0)
+    assert same["now"]["enheter"] == 1 and every["now"]["enheter"] == 3
+    assert same["before"]["arsverk"] == pytest.approx(4.0)
+    assert same["now"]["arsverk"] == pytest.approx(4.0)
     assert every["now"]["arsverk"] == pytest.approx(2.0 * 6 / 12 + 4.0 + 3.0)
-    assert same["now"]["regnskap_kr"] - same["before"]["regnskap_kr"] == pytest.approx(
-        (12_000 + 1000) * 6 - 12_000 * 12 + 1000 * 12
-    )
+    assert every["before"]["arsverk"] == pytest.approx(2.0 + 4.0)
+    assert same["now"]["regnskap_kr"] - same["before"]["regnskap_kr"] == pytest.approx(1000 * 12)
     words = text_of("".join(str(p) for p in page.unit_changes(changes, 2017, 2)))
     assert "1 enhet ble lagt ned i 2017: Kontor." in words
-    assert "Ny enhet" in words and "De 2 enhetene som har tall begge årene" in words
+    assert "Ny enhet" in words and "Enhetene som er aktive og har tall begge årene (1)" in words
 
 
 def test_overdue_gains_follow_the_plan_date(tmp_path):

@@ -391,8 +391,8 @@ def all_units(ds: Datasets) -> pl.DataFrame:
 def unit_changes(ds: Datasets, area: str | None = None) -> dict:
     """Units closed and opened in the report year, and like-for-like sums of both years.
 
-    Like for like: the units with resource figures in both years; both years cover the
-    same months (those complete on D). Returns `closed` (units closed in the year up to D,
+    Like for like: the units active on D with resource figures in both years; both years
+    cover the same months (those complete on D). Returns `closed` (units closed in the year up to D,
     with last year's figures), `opened` (units with figures this year but none last year),
     `all` and `same` (sums `now` and `before`: `arsverk`, `regnskap_kr`, `budsjett_kr`,
     `enheter`).
@@ -442,7 +442,9 @@ def unit_changes(ds: Datasets, area: str | None = None) -> dict:
         .join(this_year, on="enhet_id", how="left")
         .sort("enhet")
     )
-    keep = pl.col("enhet_id").is_in(both)
+    # Like for like: figures in both years, and not closed during the year.
+    same_units = sorted(set(both) - set(closed.get_column("enhet_id").to_list()))
+    keep = pl.col("enhet_id").is_in(same_units)
     return {
         "closed": closed,
         "opened": opened,

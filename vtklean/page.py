@@ -505,8 +505,8 @@ def unit_changes(changes: dict, year: int, active: int) -> list[Html]:
     parts.append(
         text(
             f"Alle enhetene: årsverk {_fte_change(a['arsverk'], b['arsverk'])} og regnskap "
-            f"{_money_change(a['regnskap_kr'], b['regnskap_kr'])} fra året før. De "
-            f"{s['enheter']} enhetene som har tall begge årene: årsverk "
+            f"{_money_change(a['regnskap_kr'], b['regnskap_kr'])} fra året før. Enhetene som "
+            f"er aktive og har tall begge årene ({s['enheter']}): årsverk "
             f"{_fte_change(s['arsverk'], t['arsverk'])} og regnskap "
             f"{_money_change(s['regnskap_kr'], t['regnskap_kr'])}. Forskjellen skyldes enheter "
             "som er lagt ned eller kommet til, ikke Lean."
