@@ -582,3 +582,9 @@ def test_stray_far_cell_in_ods_is_refused_not_a_crash(converted, tmp_path):
     [problem] = read.read_folder(folder).errors
     assert problem.file == "enheter.ods"
     assert "langt utenfor tabellen" in problem.line()
+
+
+def test_sample_into_a_folder_that_cannot_be_made_is_a_usage_error(capsys):
+    assert cli.main(["sample", "--out", "/proc/vtklean-finnes-ikke/ut"]) == 2
+    err = capsys.readouterr().err
+    assert "Feil i kommandoen: /proc/vtklean-finnes-ikke" in err and "Traceback" not in err

@@ -344,6 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("\nAvbrutt (Ctrl-C). Ingen rapporter eller datasett er byttet ut.")
         return EXIT_INTERRUPTED
+    except OSError as err:  # a path that cannot be read or written, in any command
+        _err(f"Feil i kommandoen: {_os_error(err)}.")
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover
