@@ -112,15 +112,14 @@ def provenance(
 
 
 def _cell(column: str, value: object) -> str:
-    if column == "tjenesteomrade":
+    """A key figure as the index and restatements show it, in the registry's page format.
+
+    Money is in whole kroner: a change must never hide in a rounded million.
+    """
+    if column not in measures.MEASURES:
         return str(value)
-    if column.endswith("_prosent"):
-        return norsk.percent(value)
-    if column.endswith("_kr"):
-        return norsk.kroner(value)
-    if column in ("enheter", "enheter_lean", "ansatte"):
-        return norsk.number(value, 0)
-    return norsk.number(value, 1)
+    kind = measures.get(column).page
+    return measures.format_kind("kr" if kind == "mill" else kind, value)
 
 
 def export_text(column: str, text: str | None) -> str:
