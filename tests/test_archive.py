@@ -218,6 +218,7 @@ def test_terminal_speaks_norwegian(capsys):
     with pytest.raises(SystemExit):
         cli.main(["build", "--help"])
     text = capsys.readouterr().out
+    assert text.startswith("bruk: vtklean build [-h]")
     assert "valg:" in text and "vis denne hjelpen og avslutt" in text
     assert "usage" not in text and "options" not in text
     assert cli.count(1, "advarsel", "advarsler") == "1 advarsel"

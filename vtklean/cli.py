@@ -48,7 +48,7 @@ class _Formatter(argparse.HelpFormatter):
     """Help text with the usage line in bokmål."""
 
     def add_usage(self, usage, actions, groups, prefix=None) -> None:  # type: ignore[override]
-        super().add_usage(usage, actions, groups, prefix="bruk: ")
+        super().add_usage(usage, actions, groups, "bruk: " if prefix is None else prefix)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,12 +103,28 @@ def parser() -> argparse.ArgumentParser:
     )
 
     b = sub.add_parser("build", help="bygg datasett og rapporter for ett år")
-    b.add_argument("--year", type=_year, help="rapportåret (standard: siste hele år i dataene)")
-    b.add_argument("--as-of", type=_date, dest="as_of", help="per dato (standard: 31.12. i året)")
-    b.add_argument("--raw", type=Path, default=paths.RAW, help="mappen med rådata")
-    b.add_argument("--processed", type=Path, default=paths.PROCESSED, help="mappen for datasett")
-    b.add_argument("--reports", type=Path, default=paths.REPORTS, help="mappen for rapporter")
-    b.add_argument("--params", type=Path, default=None, help="parameterfil (YAML)")
+    b.add_argument(
+        "--year", metavar="ÅR", type=_year, help="rapportåret (standard: siste hele år i dataene)"
+    )
+    b.add_argument(
+        "--as-of",
+        metavar="DATO",
+        type=_date,
+        dest="as_of",
+        help="per dato (standard: 31.12. i året)",
+    )
+    b.add_argument("--raw", metavar="MAPPE", type=Path, default=paths.RAW, help="mappen med rådata")
+    b.add_argument(
+        "--processed",
+        metavar="MAPPE",
+        type=Path,
+        default=paths.PROCESSED,
+        help="mappen for datasett",
+    )
+    b.add_argument(
+        "--reports", metavar="MAPPE", type=Path, default=paths.REPORTS, help="mappen for rapporter"
+    )
+    b.add_argument("--params", metavar="FIL", type=Path, default=None, help="parameterfil (YAML)")
     b.add_argument("--force", action="store_true", help="bygg alt på nytt")
     b.add_argument(
         "--data-only",
@@ -118,17 +134,35 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--pdf", action="store_true", help="lag også en PDF av hver side (Chromium)")
 
     s = sub.add_parser("sample", help="lag syntetiske rådata (eksempeldata)")
-    s.add_argument("--units", type=_positive, default=sample.DEFAULT_UNITS, help="antall enheter")
-    s.add_argument("--start", type=_year, default=sample.DEFAULT_START, help="første år")
-    s.add_argument("--end", type=_year, default=sample.DEFAULT_END, help="siste år")
-    s.add_argument("--seed", type=int, default=sample.DEFAULT_SEED, help="frø for tilfeldige tall")
-    s.add_argument("--out", type=Path, default=paths.RAW, help="mappen som skal skrives")
+    s.add_argument(
+        "--units",
+        metavar="ANTALL",
+        type=_positive,
+        default=sample.DEFAULT_UNITS,
+        help="antall enheter",
+    )
+    s.add_argument(
+        "--start", metavar="ÅR", type=_year, default=sample.DEFAULT_START, help="første år"
+    )
+    s.add_argument("--end", metavar="ÅR", type=_year, default=sample.DEFAULT_END, help="siste år")
+    s.add_argument(
+        "--seed",
+        metavar="FRØ",
+        type=int,
+        default=sample.DEFAULT_SEED,
+        help="frø for tilfeldige tall",
+    )
+    s.add_argument(
+        "--out", metavar="MAPPE", type=Path, default=paths.RAW, help="mappen som skal skrives"
+    )
     s.add_argument(
         "--overwrite", action="store_true", help="erstatt tabellfiler som allerede ligger i mappen"
     )
 
     a = sub.add_parser("arkiv", help="vis rapportene som er bygget, med tidligere versjoner")
-    a.add_argument("--reports", type=Path, default=paths.REPORTS, help="mappen for rapporter")
+    a.add_argument(
+        "--reports", metavar="MAPPE", type=Path, default=paths.REPORTS, help="mappen for rapporter"
+    )
     return p
 
 
