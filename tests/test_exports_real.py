@@ -588,3 +588,18 @@ def test_sample_into_a_folder_that_cannot_be_made_is_a_usage_error(capsys):
     assert cli.main(["sample", "--out", "/proc/vtklean-finnes-ikke/ut"]) == 2
     err = capsys.readouterr().err
     assert "Feil i kommandoen: /proc/vtklean-finnes-ikke" in err and "Traceback" not in err
+
+
+def test_a_column_written_wrong_throughout_is_reported_in_bounded_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr(read, "MAX_PARSE_PROBLEMS", 5)
+    rows = [r | {"arsverk": 7.77} for r in helpers.tiny_tables()["ressursbruk"]]
+    path = helpers.write_csv(tmp_path / "ressursbruk.csv", rows, helpers.NORWEGIAN)
+    text = path.read_bytes().decode("cp1252").replace(";7,77;", ";ti;")  # every arsverk
+    path.write_bytes(text.encode("cp1252"))
+    wrong = len(rows)
+    assert wrong > 5
+    _, problems, _ = read.read_table(TABLES["ressursbruk"], [path])
+    assert len(problems) == 6
+    assert [p.row for p in problems[1:]] == [2, 3, 4, 5, 6]  # E1's first months
+    assert f"og {wrong - 5} verdier til i samme kolonne" in problems[0].line()
+    assert problems[0].column == "Årsverk"

@@ -45,6 +45,7 @@ HEADER_SEARCH_ROWS = 50  # the header row is looked for among a file's first row
 MAX_SHEET_CELLS = 20_000_000  # a larger used range is refused (calamine allocates it whole)
 MAX_NUMBER = 1e15  # larger numbers cannot be amounts of a municipality
 CHUNK_BYTES = 16 * 2**20  # large text files are read in pieces of this size (progress bar)
+MAX_PARSE_PROBLEMS = 1000  # per column; the rest of a column written wrong is one line
 PROGRESS_DELAY = 1.0  # seconds before a progress bar shows (none for quick files)
 
 # calamine's names of Excel's error values, and how Excel shows them.
@@ -834,6 +835,20 @@ def _parse_problems(table_data: TableData, failures: pl.DataFrame) -> list[Probl
             continue
         marked = table_data.raw.with_columns(codes.alias("_feil"))
         rows = marked.filter(pl.col("_feil").is_not_null())
+        if rows.height > MAX_PARSE_PROBLEMS:  # a whole column written wrong: say so once
+            rest = rows.height - MAX_PARSE_PROBLEMS
+            first = rows.row(0, named=True)
+            problems.append(
+                _problem(
+                    _PARSE_RULES[col.kind][0],
+                    _PARSE_RULES[col.kind][1],
+                    f"og {rest} verdier til i samme kolonne som ikke kan leses; "
+                    "rett hele kolonnen og kjør på nytt",
+                    file=first[FILE],
+                    column=table_data.written(first[FILE], col.name),
+                )
+            )
+            rows = rows.head(MAX_PARSE_PROBLEMS)
         for rec in rows.iter_rows(named=True):
             if rec["_feil"] in _NUMBER_RULES:
                 rule, heading, expected = _NUMBER_RULES[rec["_feil"]]
