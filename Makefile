@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installert
 
-.PHONY: help setup report test lint format sample docs bench lab clean
+.PHONY: help setup report test test-all lint format sample docs bench lab clean
 
 help: ## Vis alle mål med en linje om hvert
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,7 +22,10 @@ setup: $(STAMP) ## Lag .venv og installer prosjektet (gjøres automatisk av de a
 report: $(STAMP) ## Bygg datasett og rapporter for siste hele år fra data/raw
 	$(BIN)/vtklean build
 
-test: $(STAMP) ## Kjør hele testsuiten (også ruff og kjøring av notatbøkene)
+test: $(STAMP) ## Kjør de raske testene (alt unntatt de som bygger hele rapportsettet)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-all: $(STAMP) ## Kjør alle testene, også de trege (som CI gjør)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## Sjekk kodestil med ruff

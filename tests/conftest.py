@@ -11,6 +11,20 @@ import pytest
 from tests import helpers
 from vtklean import cli
 
+# Tests that need a whole report suite built (notebooks, browser, LibreOffice or a JupyterLab
+# server) run in CI only (`make test-all`, `.ci/run`); `make test` runs the rest. The rule
+# is by fixture and by file, so a new test on these builds is marked without being listed.
+SLOW_FIXTURES = frozenset({"suite", "shipped_builds", "small_build", "hostile_build"})
+SLOW_FILES = frozenset({"test_accessibility.py", "test_lab.py", "test_shapes.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test on a full suite build `slow`."""
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & SLOW_FIXTURES or item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def tiny_raw(tmp_path: Path) -> Path:

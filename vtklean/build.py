@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -31,6 +32,7 @@ from vtklean import (
     pdf,
     privacy,
     processed,
+    progress,
     read,
     render,
     restate,
@@ -50,7 +52,11 @@ DEFAULT_PARAMS = {
     "mal_toleranse": {},
     "gammel_gevinst_dager": 365,
 }
-WORKERS = 2  # the machines this runs on have two cores
+
+
+def workers() -> int:
+    """Notebooks run at once: the cores this process may use (each notebook uses about one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class UsageError(Exception):
@@ -363,12 +369,15 @@ def _render_all(
     done: dict[str, tuple[float, str]] = {}
     context = multiprocessing.get_context("spawn")
     # Ctrl-C is handled once, by the command line; workers ignore it (no traceback each).
-    with ProcessPoolExecutor(
-        max_workers=WORKERS,
-        mp_context=context,
-        initializer=signal.signal,
-        initargs=(signal.SIGINT, signal.SIG_IGN),
-    ) as pool:
+    with (
+        ProcessPoolExecutor(
+            max_workers=min(workers(), len(todo)),
+            mp_context=context,
+            initializer=signal.signal,
+            initargs=(signal.SIGINT, signal.SIG_IGN),
+        ) as pool,
+        progress.bar(len(todo), "Rapporter", " sider") as bar,
+    ):
         futures = [pool.submit(render.execute, j, options.notebooks, staged) for j in todo]
         pending = set(futures)
         while pending:
@@ -381,7 +390,9 @@ def _render_all(
                     raise error
                 page, seconds, body = future.result()
                 done[page] = (seconds, body)
-                say(f"  {len(done)}/{len(todo)} {page} ({seconds:.1f} s)")
+                with progress.clear_for_text():
+                    say(f"  {len(done)}/{len(todo)} {page} ({seconds:.1f} s)")
+                bar.update()
     return done
 
 
@@ -494,7 +505,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         todo = [] if options.data_only else jobs(defaults, staged_data, period.year, areas, kommune)
         bodies = {}
         if todo:
-            say(f"Kjører {len(todo)} rapporter ({WORKERS} om gangen)")
+            say(f"Kjører {len(todo)} rapporter ({min(workers(), len(todo))} om gangen)")
             bodies = _render_all(todo, options, staged_reports, say)
         prov = render.provenance(period.as_of, period.year, raw.sha256, kommune, built)
         for job in todo:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vtklean import __version__, archive, build, norsk, paths, render, sample
+from vtklean import __version__, archive, build, norsk, paths, progress, render, sample
 from vtklean.problems import DataError, report_lines
 from vtklean.render import RenderError
 
@@ -132,6 +132,13 @@ def parser() -> argparse.ArgumentParser:
         help="bare datasett og nøkkeltall, uten rapportsidene (raskt, for å rette rådata)",
     )
     b.add_argument("--pdf", action="store_true", help="lag også en PDF av hver side (Chromium)")
+    b.add_argument(
+        "--stille",
+        "--quiet",
+        action="store_true",
+        dest="stille",
+        help="ingen fremdriftsvisning (den vises ellers bare i en terminal, aldri i CI)",
+    )
 
     s = sub.add_parser("sample", help="lag syntetiske rådata (eksempeldata)")
     s.add_argument(
@@ -252,6 +259,7 @@ def _output_folders(args: argparse.Namespace) -> str | None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    progress.silence(args.stille)
     try:
         wrong = _output_folders(args)
     except OSError as err:

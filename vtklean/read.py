@@ -6,9 +6,7 @@ import csv
 import hashlib
 import io
 import logging
-import os
 import re
-import sys
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ import polars as pl
 from python_calamine import CalamineWorkbook
 from tqdm import tqdm
 
+from vtklean import progress
 from vtklean.contract import KIND_TEXT, TABLES, Kind, Table
 from vtklean.problems import Problem, Severity
 
@@ -288,16 +287,8 @@ def _chunks(data: bytes, start: int, size: int) -> list[tuple[int, int]]:
 
 
 def _progress(total: int, name: str) -> tqdm:
-    """A progress bar of rows read, on the terminal only (never in CI or a log)."""
-    quiet = bool(os.environ.get("CI")) or not sys.stderr.isatty()
-    return tqdm(
-        total=total,
-        desc=f"Leser {name}",
-        unit=" rader",
-        disable=quiet,
-        delay=PROGRESS_DELAY,
-        file=sys.stderr,
-    )
+    """A progress bar of rows read, on the terminal only (never in CI, a log or --stille)."""
+    return progress.bar(total, f"Leser {name}", " rader", PROGRESS_DELAY)
 
 
 def _read_csv(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list[Problem]]:

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
     from vtklean.restate import Restatement
 
 log = logging.getLogger(__name__)
+
+# jsonschema (under nbformat and papermill) imports the optional IRI checker rfc3987_syntax
+# whenever it is installed (jupyter-events asks for jsonschema[format-nongpl]); it builds a
+# grammar at import, about 2,7 s in every build and worker process. Notebook schemas have
+# no IRI fields, so the checker is never needed: a None entry in sys.modules makes Python's
+# import system raise ImportError for it, which jsonschema handles by skipping that format.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("vtklean", "templates"),

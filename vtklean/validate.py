@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from vtklean import datasets, measures
+from vtklean import datasets, measures, progress
 from vtklean.contract import KIND_TEXT, TABLES, WHOLE, Column, Kind, RowRule, RuleKind, Table
 from vtklean.problems import MAX_EXAMPLES, Problem, Severity
 from vtklean.read import FILE, ROW, RawData, TableData, normalise_name, record_key
@@ -601,7 +601,7 @@ def validate(
         ids = units.data.get_column("enhet_id").drop_nulls().unique().sort().to_list()
         areas = units.data.get_column("tjenesteomrade").drop_nulls().unique().sort().to_list()
     ctx = _context()
-    for name, table in TABLES.items():
+    for name, table in progress.steps(list(TABLES.items()), "Kontrollerer", " tabeller"):
         td = raw.tables.get(name)
         if td is None:
             continue

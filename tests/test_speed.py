@@ -1,0 +1,126 @@
+"""Speed measures that must not come back undone: costly imports, workers, progress, markers."""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SLOW_FILES, SLOW_FIXTURES, run_build
+from vtklean import build, paths, progress
+
+TESTS = Path(__file__).parent
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so progress bars are drawn into it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_build_process_imports_neither_rfc3987_syntax_nor_great_expectations():
+    """Importing the CLI and the notebook tools costs no grammar build and no GX import."""
+    code = (
+        "import sys, vtklean.cli, papermill, nbformat, nbconvert\n"
+        "from vtklean import render\n"
+        "print(sorted(m for m in ('rfc3987_syntax', 'great_expectations') if sys.modules.get(m)))\n"
+        "nb = nbformat.v4.new_notebook()\n"
+        "nbformat.validate(nb)\n"  # the schema check itself still works
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=paths.ROOT
+    ).stdout.split()
+    assert out == ["[]", "ok"]
+
+
+def test_render_workers_are_the_cores_this_process_may_use():
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert build.workers() == available
+
+
+def test_progress_bars_on_a_terminal_and_never_with_stille(tmp_path, tiny_raw, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(progress, "DELAY", 0)
+    shown = Terminal()
+    monkeypatch.setattr(sys, "stderr", shown)
+    assert run_build(tiny_raw, tmp_path / "a", "--year", "2017") == 0
+    assert "Kontrollerer: 100%" in shown.getvalue(), shown.getvalue()
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert run_build(tiny_raw, tmp_path / "b", "--year", "2017", "--stille") == 0
+    assert quiet.getvalue() == ""
+    monkeypatch.setenv("CI", "true")
+    assert run_build(tiny_raw, tmp_path / "c", "--year", "2017") == 0
+    assert quiet.getvalue() == ""
+
+
+def test_render_bar_and_a_failing_notebook_still_exits_3(tmp_path, tiny_raw, monkeypatch):
+    """The rendering bar is drawn on a terminal; a notebook error is still exit 3."""
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(paths.NOTEBOOKS, notebooks)
+    broken = notebooks / "oversikt.ipynb"
+    text = broken.read_text(encoding="utf-8")
+    broken.write_text(text.replace("from vtklean import", "from vtklean import ikke_her,", 1))
+    init = build.Options.__init__
+
+    def with_notebooks(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.notebooks = notebooks
+
+    monkeypatch.setattr(build.Options, "__init__", with_notebooks)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(progress, "DELAY", 0)
+    shown = Terminal()
+    monkeypatch.setattr(sys, "stderr", shown)
+    assert run_build(tiny_raw, tmp_path / "out", "--year", "2017", pages=True) == 3
+    err = shown.getvalue()
+    assert "Rapporter:" in err and "Rapporten «oversikt» feilet" in err, err
+    assert "Traceback" not in err
+
+
+def _uses(path: Path) -> dict[str, set[str]]:
+    """Each test function of a file and the names of its arguments (its fixtures)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.name: {a.arg for a in node.args.args}
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+
+
+def test_make_test_skips_exactly_the_tests_on_full_suite_builds():
+    files = sorted(TESTS.glob("test_*.py"))
+    expected_slow = {
+        f"{path.name}::{name}"
+        for path in files
+        for name, args in _uses(path).items()
+        if args & SLOW_FIXTURES or path.name in SLOW_FILES
+    }
+    assert expected_slow  # the rule marks something
+    out = subprocess.run(
+        [*PYTEST, "--collect-only", "-q", "-m", "slow"],
+        capture_output=True,
+        text=True,
+        cwd=paths.ROOT,
+    ).stdout
+    lines = [line for line in out.splitlines() if "::" in line]
+    collected = {line.split("[")[0].removeprefix("tests/") for line in lines}
+    # Tests on fixtures built from these (e.g. test_pilot's shipped_months) are slow too.
+    assert expected_slow <= collected
+    makefile = (paths.ROOT / "Makefile").read_text(encoding="utf-8")
+    assert '-m pytest -m "not slow"' in makefile
+    ci = (paths.ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.rstrip().endswith("make test-all")
+    assert "\n\t$(BIN)/python -m pytest\n" in makefile.split("test-all:", 1)[1]
+
+
+def test_progress_steps_yield_every_item_once():
+    items = list(range(7))
+    assert list(progress.steps(items, "Teller", " ting")) == items
