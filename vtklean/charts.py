@@ -57,6 +57,30 @@ class Chart:
     formats: dict[str, str] = field(default_factory=dict)  # column -> norsk format name
 
 
+LABEL_MAX = 48  # characters of a label in a chart; the table below it has the whole name
+
+
+def _short(text: str, limit: int = LABEL_MAX) -> str:
+    """`text` shortened in the middle past `limit` characters (names differ at either end)."""
+    return text if len(text) <= limit else f"{text[: limit - 12]}…{text[-11:]}"
+
+
+def _labels(names: list) -> list[str]:
+    """Category labels: shortened, kept distinct (`(2)`), and escaped to show literally.
+
+    Two units with the same name, or two long names alike at both ends, would otherwise
+    share one category and draw their bars on top of each other.
+    """
+    out: list[str] = []
+    for name in names:
+        text = _short(str(name))
+        label, n = text, 2
+        while label in out:
+            label, n = f"{text} ({n})", n + 1
+        out.append(label)
+    return escape.plotly_texts(out)
+
+
 def _figure(x_title: str, y_title: str, **layout: object) -> go.Figure:
     fig = go.Figure(layout=LAYOUT)
     fig.update_layout(
@@ -80,7 +104,7 @@ def _bars(
     cat, val = ("y", "x") if horizontal else ("x", "y")
     for i, (name, values) in enumerate(series):
         fig.add_bar(
-            **{cat: escape.plotly_texts(categories), val: values},
+            **{cat: _labels(categories), val: values},
             orientation="h" if horizontal else "v",
             name=escape.plotly_text(name),
             marker={"color": COLOURS[i], "pattern": {"shape": "" if i == 0 else "/"}},
@@ -226,7 +250,7 @@ def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60)
     (the full list is in the unit CSV file of the report).
     """
     shown = frame.head(top)
-    labels = escape.plotly_texts(shown.get_column("enhet").to_list())
+    labels = _labels(shown.get_column("enhet").to_list())
     fig = _figure("Årsverk som venter på realisering", "", height=140 + 32 * max(1, len(labels)))
     fig.update_yaxes(autorange="reversed", rangemode="normal", type="category")
     fig.add_bar(
@@ -381,7 +405,7 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
                 "color": COLOURS[1],
                 "line": {"color": "#ffffff", "width": 1},
             },
-            text=escape.plotly_texts(labels),
+            text=escape.plotly_texts([_short(label, 3 * LABEL_MAX) for label in labels]),
             hovertemplate="%{text}: Lean-start %{x|%m.%Y}<extra></extra>",
         )
     fig.update_xaxes(tickformat="%Y")
