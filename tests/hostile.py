@@ -78,6 +78,7 @@ ROLES = [
     '=HYPERLINK("http://example.invalid/","Klikk")',
     "@SUM(1+1)",
 ]
+WHOLE = "Hele kommunen"
 _READ_AS_EMPTY = {"null", "none", "nil", "na", "n/a", "nan", "undefined", "#n/a"}
 
 
@@ -104,14 +105,16 @@ class Planted:
     areas: list[str]
     units: dict[str, list[str]]  # area -> unit names
     texts: list[str]  # every hostile string planted in a row
+    comments: dict[int, list[str]]  # report year -> the leaders' comments for it
 
 
 def write_folder(folder: Path) -> Planted:
     """A small synthetic raw folder (vtklean sample) with hostile text in every text column.
 
-    Units are spread over AREAS; unit names and IDs, volume units, gain IDs, descriptions
-    and owners are hostile strings; owners include ROLES, which the build parameters
-    list as roles so that they are shown. Written as UTF-8 CSV.
+    Units are spread over AREAS; unit names and IDs, volume units, gain IDs, descriptions,
+    owners and the leaders' comments are hostile strings; owners and the comments' roles
+    include ROLES, which the build parameters list as roles so that they are shown.
+    Targets and comments move to the hostile areas. Written as UTF-8 CSV.
     """
     from vtklean import read, sample
 
@@ -140,6 +143,22 @@ def write_folder(folder: Path) -> Planted:
     )
     for name in ("ressursbruk", "forbedringer"):
         tables[name] = tables[name].with_columns(pl.col("enhet_id").replace_strict(ids))
+    # targets and leaders' comments: each sample area becomes one hostile area
+    sample_areas = sorted(set(units.get_column("tjenesteomrade")))
+    renamed = dict(zip(sample_areas, AREAS, strict=False)) | {WHOLE: WHOLE}
+    for name in ("mal", "kommentarer"):
+        if name in tables:
+            tables[name] = (
+                tables[name]
+                .filter(pl.col("tjenesteomrade").is_in(list(renamed)))
+                .with_columns(pl.col("tjenesteomrade").replace_strict(renamed))
+            )
+    if "kommentarer" in tables:
+        comments = tables["kommentarer"]
+        tables["kommentarer"] = comments.with_columns(
+            tekst=pl.Series([next(pool) for _ in range(comments.height)]),
+            rolle=pl.Series([ROLES[i % len(ROLES)] for i in range(comments.height)]),
+        )
     folder.mkdir(parents=True)
     for name, frame in tables.items():
         frame.with_columns(
@@ -151,7 +170,13 @@ def write_folder(folder: Path) -> Planted:
     planted = [*ids.values(), *names, *tables["enheter"].get_column("volumenhet")]
     planted += [*tables["gevinster"].get_column("gevinst_id"), *owners]
     planted += tables["gevinster"].get_column("beskrivelse").to_list()
+    if "kommentarer" in tables:
+        planted += tables["kommentarer"].get_column("tekst").to_list()
     by_area: dict[str, list[str]] = {a: [] for a in AREAS}
     for area, name in zip(areas, names, strict=True):
         by_area[area].append(name)
-    return Planted(folder, params, AREAS, by_area, planted)
+    comments: dict[int, list[str]] = {}
+    if "kommentarer" in tables:
+        for year, text in tables["kommentarer"].select("ar", "tekst").iter_rows():
+            comments.setdefault(year, []).append(text)
+    return Planted(folder, params, AREAS, by_area, planted, comments)
