@@ -177,6 +177,7 @@ def test_positive_kr_amounts(plain, tmp_path):
     [
         ("budsjett_kr", "100.000", {}),  # a dot and three digits in a money column
         ("arsverk", "10.000", {"arsverk": "10,5"}),  # the column's others: a decimal comma
+        ("arsverk", "1,250", {"arsverk": "10.5"}),  # and the other way round
     ],
 )
 def test_ambiguous_number_is_refused(tmp_path, column, written, others):

@@ -64,6 +64,9 @@ _NUMBER = r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$"
 # A dot followed by exactly three digits may be a thousands separator (958.000 kr).
 _DOT_THOUSANDS = r"^[+-]?\d+\.\d{3}$"
 _DECIMAL_COMMA = r"^[+-]?\d*,\d+$"
+# ... and so may a comma followed by three digits where the column's others use a point.
+_COMMA_THOUSANDS = r"^[+-]?\d+,\d{3}$"
+_DECIMAL_POINT = r"^[+-]?\d*\.\d+$"
 _ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}$"
 _NO_DATE = r"^\d{1,2}\.\d{1,2}\.\d{4}$"
 _TIME_SUFFIX = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
@@ -699,12 +702,17 @@ def _parse_number(text: pl.Expr, value: pl.Expr, money: bool) -> pl.Expr:
     """The failure of reading a number: null when read, else a failure code.
 
     `text` is the compact text (`_number_text`), `value` its float. Codes: `ugyldig` (not a
-    number), `tvetydig` (could be a thousands separator: `958.000`) or `for_stor` (beyond
-    10^15). A value is only ambiguous in a text file: a spreadsheet's numbers are native.
+    number), `tvetydig` (could be a thousands separator: `958.000`, or `1,234` among decimal
+    points) or `for_stor` (beyond 10^15). A value is only ambiguous in a text file: a
+    spreadsheet's numbers are native.
     """
     valid = text.str.contains(_NUMBER) & value.is_not_null()
     comma_in_file = text.str.contains(_DECIMAL_COMMA).fill_null(False).any().over(FILE)
-    ambiguous = pl.col(TEXT_FILE) & text.str.contains(_DOT_THOUSANDS) & (money | comma_in_file)
+    point_in_file = text.str.contains(_DECIMAL_POINT).fill_null(False).any().over(FILE)
+    ambiguous = pl.col(TEXT_FILE) & (
+        (text.str.contains(_DOT_THOUSANDS) & (money | comma_in_file))
+        | (text.str.contains(_COMMA_THOUSANDS) & point_in_file)
+    )
     return (
         pl.when(text.is_null())
         .then(None)
@@ -747,8 +755,8 @@ _NUMBER_RULES = {
     "tvetydig": (
         "ugyldig_tvetydig_tall",
         "Tall som kan bety to ting",
-        "punktum fulgt av tre sifre kan være tusenskille (958.000 = 958 000?) eller "
-        "desimaltegn; skriv 958 000 eller 958,00",
+        "punktum eller komma fulgt av tre sifre kan være tusenskille (958.000 = 958 000?) "
+        "eller desimaltegn; skriv 958 000 eller 958,00",
     ),
     "for_stor": (
         "ugyldig_for_stort_tall",
