@@ -64,8 +64,11 @@ def test_rebuild_after_an_edited_gain_keeps_the_earlier_report_and_shows_changes
     assert "Tallene per 31.12.2017 er endret siden forrige rapport" in said
     page = (base / "reports" / "2017" / "index.html").read_text("utf-8")
     assert "Endringer siden forrige rapport" in page
-    cells = f'<td class="tall">{old_text}</td><td class="tall">{new_text}</td>'
-    row = f"<td>Identifisert (årsverk)</td>{cells}"
+    cells = (
+        f'<td class="tall" data-label="Før">{old_text}</td>'
+        f'<td class="tall" data-label="Nå">{new_text}</td>'
+    )
+    row = f'<td data-label="Nøkkeltall">Identifisert (årsverk)</td>{cells}'
     assert f'<th scope="row">Hele kommunen</th>{row}' in page
     assert "Gevinster, endret (1): G2" in page
     assert "Måneder i ressursbruk (enhet og måned), fjernet (1): E2 03.2017" in page

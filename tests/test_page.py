@@ -1,5 +1,7 @@
 import datetime as dt
+import json
 
+import plotly.io as pio
 import polars as pl
 
 from vtklean import charts, norsk, page
@@ -83,3 +85,32 @@ def test_lean_start_markers_are_aggregated_per_month():
         zip(chart.table.get_column("Måned"), chart.table.get_column("Lean-start"), strict=True)
     )
     assert cells["03.2015"] == "39 enheter" and cells["06.2015"] == "Enhet 39"
+
+
+def test_vendored_plotly_bundle_is_the_plotly_packages_version():
+    import plotly.offline
+
+    assert page.plotlyjs_version() == plotly.offline.get_plotlyjs_version()
+    assert "plotly.js (basic - minified)" in page.setup().text[:200]
+
+
+def test_narrow_layout_leaves_room_for_bars_and_short_value_labels():
+    frame = pl.DataFrame(
+        {
+            "enhet": ["Hjemmesykepleien Raufoss avdeling nord og sør", "Kort"],
+            "antall": [3, 1],
+            "arsverk": [32.4, 1.0],
+            "snitt_dager": [200, 10],
+            "lengst_dager": [400, 10],
+            "ansvarlige": ["Enhetsleder", "Rektor"],
+        }
+    )
+    spec = json.loads(pio.to_json(charts.backlog(frame, "31.12.2017").figure, validate=False))
+    change = page.narrow(spec)
+    margin = change["layout"]["margin"]
+    assert 390 - margin["l"] - margin["r"] >= 150  # the bars keep most of a phone's width
+    assert change["traces"][0]["text"] == ["32,4 årsverk", "1,0 årsverk"]
+    for label in change["layout"]["yaxis"]["ticktext"]:
+        lines = label.split("<br>")
+        assert len(lines) <= 2 and all(len(line) <= page.NARROW_LABEL for line in lines)
+    assert change["layout"]["yaxis"]["tickvals"] == frame.get_column("enhet").to_list()

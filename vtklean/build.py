@@ -266,7 +266,14 @@ def fingerprint(options: Options, period: datasets.Period, raw_sha256: dict[str,
         "raw": dict(sorted(raw_sha256.items())),
         "params": _digest_files([*options.params_dir.glob("*.yaml"), options.params], Path("/")),
         "notebooks": _digest_files(list(options.notebooks.glob("*.ipynb")), options.notebooks),
-        "code": _digest_files([*package.glob("*.py"), *(package / "templates").glob("*")], package),
+        "code": _digest_files(
+            [
+                *package.glob("*.py"),
+                *(package / "templates").glob("*"),
+                *(package / "vendor").glob("*"),
+            ],
+            package,
+        ),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import html
+import importlib.resources
 import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import plotly.io as pio
-import plotly.offline
 import polars as pl
 
 from vtklean import datasets, escape, measures, norsk, privacy, targets
@@ -35,6 +37,23 @@ class Html:
         return self.text
 
 
+PLOTLY_BUNDLE = "plotly-basic.min.js"  # vendored, see vtklean/vendor/README.md
+
+
+@functools.cache
+def plotlyjs() -> str:
+    """The vendored plotly.js partial bundle (bar, scatter, pie): a quarter of the full one."""
+    return importlib.resources.files("vtklean").joinpath("vendor", PLOTLY_BUNDLE).read_text("utf-8")
+
+
+def plotlyjs_version() -> str:
+    """The version in the vendored bundle's licence header, e.g. `4.1.1`."""
+    found = re.search(r"plotly\.js \(basic - minified\) v(\d+\.\d+\.\d+)", plotlyjs()[:300])
+    if found is None:
+        raise ValueError(f"{PLOTLY_BUNDLE} has no version header")
+    return found.group(1)
+
+
 # plotly.js adds a <style> block with its map styles (maplibre, for map traces, which
 # vtklean never draws) unless an element with its id exists. An empty block with that id
 # keeps the page's content policy free of `style-src 'unsafe-inline'` (render.py).
@@ -45,7 +64,7 @@ _PLOTLY_STYLE_IDS = re.compile(
 
 def setup() -> Html:
     """Embed plotly.js once per page (no CDN), so charts draw offline."""
-    js = plotly.offline.get_plotlyjs()
+    js = plotlyjs()
     empty = "".join(f'<style id="{i}"></style>' for i in _PLOTLY_STYLE_IDS.findall(js))
     return Html(f'{empty}<script type="text/javascript">{js}</script>')
 
@@ -76,6 +95,14 @@ def fmt(value: object, kind: str) -> str:
     return str(value)
 
 
+WIDE_TABLE = 10  # columns from which a table is printed on a landscape page
+
+
+def region_class(columns: int) -> str:
+    """The class of a table's scroll region: `bred` (printed landscape) for wide tables."""
+    return "tabell bred" if columns >= WIDE_TABLE else "tabell"
+
+
 def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: str = "") -> Html:
     """An accessible table: caption, column headers with scope, first column as row header."""
     formats = formats or {}
@@ -102,30 +129,99 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
         for i, col in enumerate(columns):
             text = escape.html_text(shown(rec, col))
             cls = ' class="tall"' if col in numeric else ""
-            tag = "th" if i == 0 else "td"
-            scope = ' scope="row"' if i == 0 else ""
-            cells.append(f"<{tag}{scope}{cls}>{text}</{tag}>")
+            if i == 0:
+                cells.append(f'<th scope="row"{cls}>{text}</th>')
+            else:
+                label = escape.html_text(col)
+                cells.append(f'<td data-label="{label}"{cls}>{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{escape.html_text(caption)}</caption>" if caption else ""
     label = escape.html_text(caption or "Tabell")
     note = privacy.footnote(frame)
     foot = f'<p class="fotnote">{escape.html_text(note)}</p>' if note else ""
     return Html(
-        f'<div class="tabell" tabindex="0" role="region" aria-label="{label}">'
+        f'<div class="{region_class(len(columns))}" tabindex="0" role="region" '
+        f'aria-label="{label}">'
         f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         f"{foot}"
     )
 
 
+NARROW_LABEL = 18  # characters per line of a category label in the narrow layout
+
+
+def _wrap(label: str, width: int = NARROW_LABEL, lines: int = 2) -> str:
+    """A plotly category label in at most `lines` lines of about `width` characters.
+
+    `label` is plotly text (escaped by `escape.plotly_text`); it is wrapped as the text it
+    shows, cut with `…` where it is longer, and each line escaped again.
+    """
+    words, out = html.unescape(str(label)).split(), [""]
+    for word in words:
+        if out[-1] and len(out[-1]) + 1 + len(word) > width:
+            out.append("")
+        out[-1] = f"{out[-1]} {word}".strip()
+    if len(out) > lines:
+        out = [*out[: lines - 1], out[lines - 1][: width - 1] + "…"]
+    cut = [o if len(o) <= width else o[: width - 1] + "…" for o in out]
+    return "<br>".join(escape.plotly_text(o) for o in cut)
+
+
+def narrow(spec: dict) -> dict:
+    """What changes for a phone: smaller margins and type, wrapped labels, short values.
+
+    Returns `{"layout": {...}, "traces": [{...}, ...]}`: top-level layout keys and per-trace
+    keys to replace. A chart with names on its vertical axis keeps at least half the
+    width: long names are wrapped and cut, and a bar's value label keeps only its number
+    and unit (`32,4 årsverk, lengst 400 dager` becomes `32,4 årsverk`; the rest is in the
+    table below the chart).
+    """
+    layout = spec["layout"]
+    out: dict = {"font": {**layout.get("font", {}), "size": 12}}
+    margin = {**layout.get("margin", {})}
+    traces: list[dict] = [{} for _ in spec["data"]]
+    # Charts with names on the vertical axis: horizontal bars, estimates per method.
+    horizontal = [
+        i
+        for i, t in enumerate(spec["data"])
+        if isinstance(t.get("y"), list) and any(isinstance(v, str) for v in t["y"])
+    ]
+    if horizontal:
+        categories = [str(c) for i in horizontal for c in spec["data"][i]["y"]]
+        categories = list(dict.fromkeys(categories))
+        out["yaxis"] = {
+            **layout.get("yaxis", {}),
+            "automargin": False,
+            "tickmode": "array",
+            "tickvals": categories,
+            "ticktext": [_wrap(c) for c in categories],
+        }
+        margin |= {"l": 120, "r": 80}
+        for i in horizontal:
+            text = spec["data"][i].get("text")
+            if spec["data"][i].get("type") == "bar" and isinstance(text, list):
+                traces[i]["text"] = [None if x is None else str(x).split(", ")[0] for x in text]
+    else:
+        margin |= {"l": min(margin.get("l", 70), 55), "r": min(margin.get("r", 20), 20)}
+    out["margin"] = margin
+    return {"layout": out, "traces": traces}
+
+
 def chart(c: Chart) -> Html:
-    """A chart with its title, its sentence, and its numbers in a table below."""
+    """A chart with its title, its sentence, and its numbers in a table below.
+
+    The chart's layout for phones (`narrow`) is in its layout.meta; the page's charts.js
+    draws it where the chart is narrower than 600 px, again when the window is resized.
+    """
     spec = json.loads(pio.to_json(c.figure, validate=False))
     div = f"diagram-{c.key}"
     # No mode bar: its buttons would be keyboard traps inside the figure, and every number
     # is in the table below the chart, so nothing needs hovering or zooming to be read.
     config = {"displayModeBar": False, "responsive": True, "locale": "nb"}
+    # The narrow layout rides along in layout.meta, read by templates/charts.js.
+    layout = {**spec["layout"], "meta": {"smal": narrow(spec), "config": config}}
     # Pure JSON arguments (escaped for <script>): render.content_policy hashes this shape only.
-    args = ", ".join(escape.script_json(a) for a in (div, spec["data"], spec["layout"], config))
+    args = ", ".join(escape.script_json(a) for a in (div, spec["data"], layout, config))
     script = f"Plotly.newPlot({args});"
     numbers = table(c.table, c.formats, caption=f"Tallene i figuren «{c.title}»")
     div = escape.html_text(div)

@@ -65,6 +65,7 @@ def write_pdfs(folder: Path, pages: list[str]) -> list[Path]:
             page.pdf(
                 path=str(target),
                 format="A4",
+                prefer_css_page_size=True,  # wide tables are on landscape pages (style.css)
                 print_background=True,
                 margin={"top": "15mm", "bottom": "18mm", "left": "15mm", "right": "15mm"},
                 display_header_footer=True,

@@ -23,7 +23,7 @@ import jinja2
 import polars as pl
 import yaml
 
-from vtklean import __version__, escape, measures, norsk, privacy, targets
+from vtklean import __version__, escape, measures, norsk, page, privacy, targets
 from vtklean.paths import ROOT
 from vtklean.read import normalise_name
 
@@ -47,19 +47,20 @@ _ENV = jinja2.Environment(
 )
 
 # Headers of the key-figures table as shown to people (the CSV keeps the contract's names).
+# Units stand in the headers, so the cells hold only numbers and twelve columns fit a screen.
 FIGURE_HEADERS = {
     "tjenesteomrade": "Tjenesteområde",
     "enheter": "Aktive enheter",
     "enheter_lean": "Enheter med Lean",
     "gevinster_identifisert_arsverk": "Identifisert (årsverk)",
     "gevinster_realisert_arsverk": "Realisert (årsverk)",
-    "realiseringsgrad_prosent": "Realiseringsgrad",
-    "andel_verdistromsanalyse_prosent": "Fra verdistrømsanalyser",
+    "realiseringsgrad_prosent": "Realiserings\u00adgrad (%)",  # soft hyphens: narrow columns
+    "andel_verdistromsanalyse_prosent": "Fra verdistrøms\u00adanalyser (%)",
     "arsverk": "Årsverk",
-    "budsjett_kr": "Budsjett",
-    "regnskap_kr": "Regnskap",
-    "budsjettavvik_prosent": "Budsjettavvik",
-    "sykefravaer_prosent": "Sykefravær",
+    "budsjett_kr": "Budsjett (kr)",
+    "regnskap_kr": "Regnskap (kr)",
+    "budsjettavvik_prosent": "Budsjett\u00adavvik (%)",
+    "sykefravaer_prosent": "Syke\u00adfravær (%)",
 }
 
 
@@ -120,14 +121,19 @@ def provenance(
 
 
 def _cell(column: str, value: object) -> str:
-    """A key figure as the index and restatements show it, in the registry's page format.
+    """A key figure as the index and restatements show it, by the registry's page kind.
 
     Money is in whole kroner: a change must never hide in a rounded million.
     """
     if column not in measures.MEASURES:
         return str(value)
+    # The unit stands in the column header (FIGURE_HEADERS), so a cell holds the number.
     kind = measures.get(column).page
-    return measures.format_kind("kr" if kind == "mill" else kind, value)
+    if kind == "prosent":
+        return norsk.number(value, 1)
+    if kind in ("kr", "mill"):
+        return norsk.number(value, 0)
+    return measures.format_kind(kind, value)
 
 
 def export_text(column: str, text: str | None) -> str:
@@ -151,6 +157,8 @@ def figure_table(figures: pl.DataFrame) -> dict:
 
     rows = [[cell(rec, c) for c in cols] for rec in figures.iter_rows(named=True)]
     return {
+        "region": page.region_class(len(cols)),
+        "section": "bred" if "bred" in page.region_class(len(cols)) else "",
         "header": [FIGURE_HEADERS[c] for c in cols],
         "rows": rows,
         "note": privacy.footnote(figures),
@@ -166,21 +174,14 @@ _NEW_PLOT = re.compile(r"Plotly\.newPlot\((.*)\);", re.S)
 _JS_TYPES = ("", "text/javascript", "application/javascript", "module")
 
 
-@functools.cache
-def _plotly_js() -> str:
-    import plotly.offline
-
-    return plotly.offline.get_plotlyjs()
-
-
 def _trusted_script(code: str) -> bool:
     """Whether an inline script is one the project writes itself.
 
-    Three shapes only: the embedded plotly.js bundle, the page's print script, and a
+    Three shapes only: the embedded plotly.js bundle, the page's print and chart scripts, and a
     `Plotly.newPlot(...)` call whose arguments are pure JSON (data, never code). A script of
     any other shape gets no hash, so the browser refuses to run it.
     """
-    if code == _plotly_js() or code == _ENV.get_template("print.js").render():
+    if code == page.plotlyjs() or code in (_template("print.js"), _template("charts.js")):
         return True
     call = _NEW_PLOT.fullmatch(code)
     if call is None:
@@ -190,6 +191,11 @@ def _trusted_script(code: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@functools.cache
+def _template(name: str) -> str:
+    return _ENV.get_template(name).render()
 
 
 def _source_hash(text: str) -> str:
