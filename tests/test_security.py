@@ -379,7 +379,7 @@ def test_content_policy_lets_only_the_projects_own_scripts_run():
     assert [s[:40] for s in scripts if _sha256(s) in allowed] == [
         s[:40] for s in scripts if "__pwned" not in s
     ]
-    assert len(allowed) == 3  # plotly.js, the chart, the print script
+    assert len(allowed) == 4  # plotly.js, the chart, the print and the chart-layout script
     for directive in ("script-src", "style-src"):
         assert not {"'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'"} & set(policy[directive])
     assert _sha256("body{display:none}") not in policy["style-src"]
