@@ -283,9 +283,9 @@ def test_formula_without_cached_value_is_an_error(tmp_path):
         "formel_uten_verdi",
         "gevinster.xlsx",
         3,
-        "G3",
+        helpers.DISPLAY_HEADERS["belop_kr"],  # the column as written in the file
     )
-    assert "=G2*2" in problem.line()
+    assert "cellen G3 har formelen «=G2*2»" in problem.line()
 
 
 ERROR_ROW = 4  # the gain row (as Excel numbers it) whose belop_kr holds the error value
@@ -307,9 +307,10 @@ def _assert_error_cell(folder: Path, name: str, error: str) -> None:
         "feilverdi",
         name,
         ERROR_ROW,
-        cell,
+        helpers.DISPLAY_HEADERS["belop_kr"],  # the column as written in the file
         error,
     )
+    assert f"cellen {cell} har en feilverdi" in problem.line()
 
 
 @pytest.mark.parametrize("error", ["#N/A", "#DIV/0!", "#REF!"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import logging
@@ -239,6 +240,7 @@ class Cells:
     frame: pl.DataFrame
     first_row: int
     text_file: bool  # True for CSV and Unicode text; spreadsheets hold native numbers
+    first_col: int = 0  # 0-based sheet column of frame column 0 (spreadsheets)
 
 
 def _delimiter(lines: list[str]) -> str:
@@ -566,7 +568,7 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
         value = _EXCEL_ERRORS.get(kind.group(1), kind.group(1)) if kind else e.detail
         problems.append(_error_cell(name, r + row0, c + col0, value))
     frame = _fill_merged(frame, merges, row0, col0)
-    return Cells(frame, row0 + 1, text_file=False), problems
+    return Cells(frame, row0 + 1, text_file=False, first_col=col0), problems
 
 
 def _error_cell(name: str, row: int, col: int, value: str) -> Problem:
@@ -603,6 +605,15 @@ def _fill_merged(
     return frame
 
 
+def _under_header(problem: Problem, header: list[str], first_col: int) -> Problem:
+    """A problem located by cell (A1) gets the column's header as written, if it has one."""
+    if problem.rule not in ("formel_uten_verdi", "feilverdi") or problem.column is None:
+        return problem
+    index = _cell_position(problem.column)[1] - first_col
+    written = header[index].strip() if 0 <= index < len(header) else ""
+    return dataclasses.replace(problem, column=written) if written else problem
+
+
 def _read_file(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list[Problem]]:
     """Read one file to text cells whose first row is the header row."""
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
@@ -614,8 +625,10 @@ def _read_file(path: Path, data: bytes, table: Table) -> tuple[Cells | None, lis
             for i in range(min(HEADER_SEARCH_ROWS, cells.frame.height))
         ]
         skip = _header_index(records, table)
+        header = records[skip] if skip < len(records) else []
+        problems = [_under_header(p, header, cells.first_col) for p in problems]
         frame = cells.frame.slice(skip)
-        return Cells(frame, cells.first_row + skip, text_file=False), problems
+        return Cells(frame, cells.first_row + skip, False, cells.first_col), problems
     return _read_csv(path, data, table)
 
 
