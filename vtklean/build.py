@@ -28,6 +28,7 @@ from vtklean import (
     figures,
     measures,
     message,
+    norsk,
     paths,
     pdf,
     privacy,
@@ -383,7 +384,7 @@ def _render_all(
             initializer=signal.signal,
             initargs=(signal.SIGINT, signal.SIG_IGN),
         ) as pool,
-        progress.bar(len(todo), "Rapporter", " sider") as bar,
+        progress.bar(len(todo), "Rapporter", "sider", delay=0) as bar,
     ):
         futures = [pool.submit(render.execute, j, options.notebooks, staged) for j in todo]
         pending = set(futures)
@@ -398,7 +399,7 @@ def _render_all(
                 page, seconds, body = future.result()
                 done[page] = (seconds, body)
                 with progress.clear_for_text():
-                    say(f"  {len(done)}/{len(todo)} {page} ({seconds:.1f} s)")
+                    say(f"  {len(done)}/{len(todo)} {page} ({norsk.number(seconds, 1)} s)")
                 bar.update()
     return done
 

@@ -12,6 +12,8 @@ from tqdm import tqdm
 
 T = TypeVar("T")
 DELAY = 1.0  # seconds before a bar shows (none for quick steps)
+# Count and time only: tqdm's rate would be written with an English decimal point.
+FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}]"
 _silenced = False
 
 
@@ -29,7 +31,15 @@ def shown() -> bool:
 def bar(total: int, desc: str, unit: str, delay: float | None = None) -> tqdm:
     """A bar of `total` steps on stderr, shown after `delay` seconds (default `DELAY`)."""
     wait = DELAY if delay is None else delay
-    return tqdm(total=total, desc=desc, unit=unit, disable=not shown(), delay=wait, file=sys.stderr)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit.strip(),
+        disable=not shown(),
+        delay=wait,
+        file=sys.stderr,
+        bar_format=FORMAT,
+    )
 
 
 def steps(items: Sequence[T], desc: str, unit: str) -> Iterator[T]:
