@@ -104,3 +104,12 @@ def test_change_words_follow_the_direction():
     assert measures.format_change("sykefravaer_prosent", -0.04) == "±0,0\u00a0prosentpoeng"
     assert measures.format_change("realiseringsgrad_prosent", -12.04) == "−12,0\u00a0prosentpoeng"
     assert measures.format_change("regnskap_kr", -25_600_000) == "−25,6\u00a0mill. kr"
+
+
+def test_money_is_said_as_mer_or_mindreforbruk_in_kroner():
+    deviation = measures.value(
+        "budsjettavvik_kr", {"regnskap_kr": 1_920_000, "budsjett_kr": 1_800_000}
+    )
+    assert measures.money_words(deviation) == "merforbruk 120\u00a0000\u00a0kr"
+    assert measures.money_words(-19_100_000.0) == "mindreforbruk 19,1\u00a0mill.\u00a0kr"
+    assert measures.money_words(0.0) == "ingen avvik fra budsjettet"

@@ -316,8 +316,9 @@ def budget(area_years: pl.DataFrame) -> Chart:
     last = area_years.tail(1).row(0, named=True) if area_years.height else None
     sentence = (
         f"I {last['ar']} var regnskapet {norsk.millions(last['regnskap_kr'])} mot et budsjett "
-        f"på {norsk.millions(last['budsjett_kr'])}, et avvik på "
-        f"{norsk.percent(last['budsjettavvik_prosent'])}."
+        f"på {norsk.millions(last['budsjett_kr'])}: "
+        f"{measures.money_words(measures.value('budsjettavvik_kr', last))} "
+        f"({norsk.percent(last['budsjettavvik_prosent'])})."
         if last
         else "Ingen regnskapstall."
     )

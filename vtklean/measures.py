@@ -19,7 +19,7 @@ Public names (stable: pages, charts, exports, targets and warnings read them):
   sums), `value(key, sums)` (the same formula over a mapping of sums), `with_ratios(frame,
   keys)` (adds the ratio columns whose sums the frame holds), `format_page(key, value)`,
   `format_change(key, difference)`, `better(key, difference)`, `shown_difference(key,
-  difference)`.
+  difference)`, `money_words(deviation_kr)` (`merforbruk 2,1 mill. kr`).
 """
 
 from __future__ import annotations
@@ -528,3 +528,13 @@ def better(key: str, difference: float) -> str | None:
         return None
     up_is_good = m.direction == Direction.HIGHER
     return "bedre" if (difference > 0) == up_is_good else "dårligere"
+
+
+def money_words(deviation_kr: float | None) -> str:
+    """`merforbruk 2,1 mill. kr` or `mindreforbruk 840 000 kr` (regnskap minus budsjett)."""
+    if deviation_kr is None:
+        return ""
+    word = "merforbruk" if deviation_kr > 0 else "mindreforbruk"
+    amount = abs(deviation_kr)
+    shown = norsk.millions(amount) if amount >= 1e6 else norsk.kroner(amount)
+    return "ingen avvik fra budsjettet" if deviation_kr == 0 else f"{word} {shown}"

@@ -275,16 +275,6 @@ def change_text(key: str, now: float | None, before: float | None) -> str:
     return f"{measures.format_change(key, diff)} fra året før" + (f" ({word})" if word else "")
 
 
-def money_words(deviation_kr: float | None) -> str:
-    """`merforbruk 2,1 mill. kr` or `mindreforbruk 840 000 kr` (regnskap minus budsjett)."""
-    if deviation_kr is None:
-        return ""
-    word = "merforbruk" if deviation_kr > 0 else "mindreforbruk"
-    amount = abs(deviation_kr)
-    shown = norsk.millions(amount) if amount >= 1e6 else norsk.kroner(amount)
-    return "ingen avvik fra budsjettet" if deviation_kr == 0 else f"{word} {shown}"
-
-
 def _notes(now: dict) -> dict[str, str]:
     realised = now.get("gevinster_realisert_antall")
     with_kr = now.get("gevinster_realisert_med_kr")
@@ -293,7 +283,7 @@ def _notes(now: dict) -> dict[str, str]:
         notes["gevinster_realisert_kr"] = (
             f"beløp er registrert for {with_kr} av {realised} realiserte gevinster"
         )
-    words = money_words(now.get("budsjettavvik_kr"))
+    words = measures.money_words(now.get("budsjettavvik_kr"))
     if words:
         notes["budsjettavvik_prosent"] = words[0].upper() + words[1:]
     notes["enheter_lean"] = "av de aktive enhetene (enheter som er lagt ned, telles ikke)"
