@@ -240,6 +240,12 @@ def test_pages_show_targets_headline_comment_followup_and_proposals(suite):
         f"I 2017 ble det registrert {counts['registrert']} forbedringsforslag. "
         f"{counts['gjennomfort']} ble gjennomført og {counts['avvist']} avvist"
     ) in oversikt
+    exported = pl.read_csv(reports / "enheter.csv", infer_schema_length=None)
+    assert exported["forslag_registrert"].sum() == counts["registrert"]
+    figures_csv = pl.read_csv(reports / "nokkeltall.csv").filter(
+        pl.col("tjenesteomrade") == "Hele kommunen"
+    )
+    assert figures_csv["forslag_gjennomfort"].item() == counts["gjennomfort"]
     assert "Hovedbudskap" in oversikt and "Vurdering fra rådmann" in oversikt
     assert "tillitsvalgte & verneombud" in oversikt  # the comment's & as text
     assert "Realiseringsgrad" in oversikt and "✘ ikke nådd" in oversikt  # 90 % is out of reach

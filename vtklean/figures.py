@@ -381,11 +381,18 @@ def unit_table(ds: Datasets, area: str) -> pl.DataFrame:
 
 
 def all_units(ds: Datasets) -> pl.DataFrame:
-    """Every unit's figures (unit_table for each area), for the machine-readable download."""
+    """Every unit's figures (unit_table for each area), for the machine-readable download.
+
+    With a `forbedringer` table, each unit's proposal counts of the year are added.
+    """
     areas = sorted(ds.units.get_column("tjenesteomrade").unique().to_list(), key=sort_key)
-    return pl.concat(
+    out = pl.concat(
         [unit_table(ds, a).with_columns(tjenesteomrade=pl.lit(a)) for a in areas]
     ).select("tjenesteomrade", pl.exclude("tjenesteomrade"))
+    if ds.ideas is not None:
+        ideas = pl.concat([idea_counts(ds, a, by_unit=True) for a in areas])
+        out = out.join(ideas.drop("enhet", "aktiv"), on="enhet_id", how="left")
+    return out
 
 
 def unit_changes(ds: Datasets, area: str | None = None) -> dict:
