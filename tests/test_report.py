@@ -131,7 +131,7 @@ def test_overview_2017_shows_published_figures_in_norwegian(suite):
 def test_area_page_covers_its_units(suite):
     folder = suite["reports"]
     text = " ".join(parse(folder / "tjenesteomrade-omsorg.html").text)
-    assert "Gimle sykehjem avd. 1" in text and "pilot i bølge 1" in text
+    assert "Gimle sykehjem avd. 1" in text and "Pilotbølge" in text
     units = read.read_folder(suite["raw"]).tables["enheter"].data
     omsorg = units.filter(units["tjenesteomrade"] == "Omsorg").get_column("enhet").to_list()
     assert all(name in text for name in omsorg)

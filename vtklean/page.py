@@ -493,6 +493,7 @@ UNIT_COLUMNS = {
     "enhet": ("Enhet", ""),
     "aktiv": ("Aktiv", ""),
     "lean_start": ("Lean-start", "dato"),
+    "pilot": ("Pilotbølge", "heltall"),
     "identifisert_arsverk": ("Identifisert (årsverk)", "arsverk"),
     "realisert_arsverk": ("Realisert (årsverk)", "arsverk"),
     "arsverk": ("Årsverk", "arsverk"),
