@@ -143,6 +143,11 @@ def write_folder(folder: Path) -> Planted:
     )
     for name in ("ressursbruk", "forbedringer"):
         tables[name] = tables[name].with_columns(pl.col("enhet_id").replace_strict(ids))
+    every = texts()
+    ideas = tables["forbedringer"]  # unique IDs: a hostile string and the row number
+    tables["forbedringer"] = ideas.with_columns(
+        forslag_id=pl.Series([f"{every[i % len(every)]} {i}" for i in range(ideas.height)])
+    )
     # targets and leaders' comments: each sample area becomes one hostile area
     sample_areas = sorted(set(units.get_column("tjenesteomrade")))
     renamed = dict(zip(sample_areas, AREAS, strict=False)) | {WHOLE: WHOLE}

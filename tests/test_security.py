@@ -396,3 +396,15 @@ def test_chart_categories_stay_distinct_and_literal():
     assert all(len(html.unescape(c)) <= charts.LABEL_MAX + 4 for c in categories)
     assert html.unescape(categories[2]) == "<b>Omsorg</b>" and "<" not in categories[2]
     assert fig.data[0].name == "Serie &lt;i&gt;"
+
+
+def test_text_full_of_semicolons_does_not_change_the_delimiter(tmp_path: Path):
+    from vtklean import read
+
+    tables = helpers.tiny_tables()
+    name = "&amp; &lt;b&gt; &#60;script&#62; ;;;;;;"
+    tables["enheter"][0]["enhet"] = name
+    raw = helpers.write_folder(tmp_path / "raw", tables)  # `,`-separated
+    data = read.read_folder(raw)
+    assert not data.problems
+    assert data.tables["enheter"].data.get_column("enhet").to_list()[0] == name

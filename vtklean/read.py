@@ -249,6 +249,21 @@ def _delimiter(lines: list[str]) -> str:
     return best if any(best in line for line in lines) else ","
 
 
+def _header_delimiter(lines: list[str], table: Table) -> str:
+    """The delimiter under which one of the first lines is the table's header line.
+
+    Tried from the most used; a text cell with many `;` (`&amp; &lt;b&gt;`) cannot win over
+    the delimiter that actually splits the header. Without a header line: the most used.
+    """
+    required = {c.name for c in table.columns if c.required}
+    used = sorted(_DELIMITERS, key=lambda d: -max(line.count(d) for line in lines))
+    for sep in used:
+        records = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
+        if any(required <= {normalise_name(v) for v in record if v} for record in records):
+            return sep
+    return _delimiter(lines)
+
+
 def _header_index(records: list[list[str]], table: Table) -> int:
     """The first record holding every required column; else the first non-empty one."""
     required = {c.name for c in table.columns if c.required}
@@ -307,7 +322,7 @@ def _read_csv(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list
     del text
     starts = _line_starts(payload, HEADER_SEARCH_ROWS)
     head = payload[: starts[-1]].decode("utf-8").splitlines() or [""]
-    sep = _delimiter(head)
+    sep = _header_delimiter(head, table)
     records = list(csv.reader(io.StringIO("\n".join(head)), delimiter=sep))
     skip = _header_index(records, table)
     body_start = starts[skip] if skip < len(starts) else len(payload)
