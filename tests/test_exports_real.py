@@ -605,3 +605,45 @@ def test_a_column_written_wrong_throughout_is_reported_in_bounded_lines(tmp_path
     assert [p.row for p in problems[1:]] == [2, 3, 4, 5, 6]  # E1's first months
     assert f"og {wrong - 5} verdier til i samme kolonne" in problems[0].line()
     assert problems[0].column == "Årsverk"
+
+
+@needs_soffice
+def test_real_exports_give_the_same_key_figures_as_plain_csv(converted, tmp_path):
+    """LibreOffice .ods and .xls, Unicode text with a title row, trailing-minus and
+    parenthesised amounts: the build's key figures equal those of the plain CSV."""
+    tables = helpers.tiny_tables()
+    for r in tables["ressursbruk"]:
+        if r["enhet_id"] == "E2":
+            r["regnskap_kr"] = -70_000.0  # net income: negative spend
+    plain = helpers.write_folder(tmp_path / "plain", tables)
+    real = helpers.write_folder(tmp_path / "real", tables)
+    for name, fmt in (("enheter", "ods"), ("gevinster", "xls")):
+        (real / f"{name}.csv").unlink()
+        shutil.copy(converted / f"{name}.{fmt}", real / f"{name}.{fmt}")
+    (real / "ressursbruk.csv").unlink()
+    flavour = helpers.Flavour(
+        encoding="utf-16", sep="\t", decimal=",", thousands="\u00a0", display_headers=True
+    )
+    path = helpers.write_csv(real / "ressursbruk.txt", tables["ressursbruk"], flavour)
+    lines = path.read_bytes().decode("utf-16").split("\r\n")
+    negative = [i for i, line in enumerate(lines) if "\t-70\u00a0000\t" in line]
+    assert len(negative) == 12
+    for n, i in enumerate(negative):
+        written = "70\u00a0000-" if n % 2 else "(70\u00a0000)"
+        lines[i] = lines[i].replace("\t-70\u00a0000\t", f"\t{written}\t")
+    text = "Ressursbruk per måned\r\n\r\n" + "\r\n".join(lines)
+    path.write_bytes(text.encode("utf-16"))
+    assert run_build(plain, tmp_path / "a", "--year", "2017") == 0
+    assert run_build(real, tmp_path / "b", "--year", "2017") == 0
+    want = (tmp_path / "a" / "reports" / "2017" / "nokkeltall.csv").read_bytes()
+    got = (tmp_path / "b" / "reports" / "2017" / "nokkeltall.csv").read_bytes()
+    assert got == want
+    # The negative amounts count: Omsorg's spend, computed here from the records.
+    omsorg = {u["enhet_id"] for u in tables["enheter"] if u["tjenesteomrade"] == "Omsorg"}
+    spend = sum(
+        r["regnskap_kr"]
+        for r in tables["ressursbruk"]
+        if r["enhet_id"] in omsorg and r["maned"].year == 2017
+    )
+    figures = pl.read_csv(io.BytesIO(got)).filter(pl.col("tjenesteomrade") == "Omsorg")
+    assert figures.get_column("regnskap_kr").to_list() == [spend]
