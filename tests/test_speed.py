@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import io
 import os
 import shutil
@@ -10,8 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
+
 from tests.conftest import SLOW_FILES, SLOW_FIXTURES, run_build
-from vtklean import build, paths, progress
+from vtklean import build, datasets, figures, paths, privacy, progress, read
 
 TESTS = Path(__file__).parent
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
@@ -124,3 +127,23 @@ def test_make_test_skips_exactly_the_tests_on_full_suite_builds():
 def test_progress_steps_yield_every_item_once():
     items = list(range(7))
     assert list(progress.steps(items, "Teller", " ting")) == items
+
+
+def test_last_years_figures_from_that_year_alone_equal_the_whole_history_build(sample_raw):
+    """The headline's year-earlier figures, built from one year's rows, equal the full build's."""
+    tables = {name: td.data for name, td in read.read_folder(sample_raw).tables.items()}
+    months = tables["ressursbruk"].get_column("maned")
+    first, last = months.min().year, months.max().year
+    compared = hidden = 0
+    for threshold in (5, 40):  # 40: most cells hidden, secondary suppression everywhere
+        rule = privacy.Rule(threshold=threshold)
+        for year in range(first + 1, last + 1):
+            for as_of in (dt.date(year, 12, 31), dt.date(year, 4, 30)):
+                period = datasets.Period(year, as_of)
+                earlier = datasets.Period(year - 1, as_of.replace(year=year - 1))
+                whole = datasets.build(tables, earlier, rule)
+                expected = figures.rounded(figures.key_figures(whole))
+                assert build.earlier_figures(tables, period, rule).equals(expected), (year, as_of)
+                compared += 1
+                hidden += whole.hidden.filter(pl.col("ar") == year - 1).height
+    assert compared >= 10 and hidden > 0

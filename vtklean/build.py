@@ -327,6 +327,21 @@ def _year_earlier(d: dt.date) -> dt.date:
     )
 
 
+def earlier_figures(
+    tables: dict[str, pl.DataFrame], period: datasets.Period, rule: privacy.Rule
+) -> pl.DataFrame:
+    """The key figures a year before the as-of date (rounded), for the headline's changes.
+
+    Only that year's resource rows are used: every key figure and every suppression
+    relation (area-year, unit-year and area-month cells with their totals) lies within one
+    year, so earlier years cannot change them (tests compare with the whole-history build).
+    """
+    earlier = datasets.Period(period.year - 1, _year_earlier(period.as_of))
+    start = pl.lit(dt.date(earlier.year, 1, 1), pl.Date)
+    year_only = tables | {"ressursbruk": tables["ressursbruk"].filter(pl.col("maned") >= start)}
+    return figures.rounded(figures.key_figures(datasets.build(year_only, earlier, rule)))
+
+
 NOTEBOOKS = ("oversikt", "tjenesteomrade", "pilot-effekter", "datakvalitet")
 
 
@@ -477,13 +492,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     rule = privacy_rule(params)
     ds = datasets.build(tables, period, rule, tolerance)
     table = figures.rounded(figures.key_figures(ds))
-    before = figures.rounded(
-        figures.key_figures(
-            datasets.build(
-                tables, datasets.Period(period.year - 1, _year_earlier(period.as_of)), rule
-            )
-        )
-    )
+    before = earlier_figures(tables, period, rule)
 
     def keep(old: Path) -> Path:
         return archive.destination(options.reports, folder, old)
