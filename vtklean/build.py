@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 import yaml
 
 from vtklean import (
     __version__,
     archive,
     datasets,
-    escape,
+    export,
     figures,
     measures,
     message,
@@ -285,39 +284,6 @@ def _up_to_date(processed_dir: Path, reports_dir: Path, key: str) -> bool:
     return archive.read_stamp(reports_dir).get("fingerprint") == key
 
 
-def _write_figures(table: pl.DataFrame, folder: Path, as_of: dt.date, kommune: str) -> None:
-    """nokkeltall.csv (UTF-8, `,`, `.` decimals, empty for no value) and nokkeltall.xlsx.
-
-    A value hidden for privacy is `:` in both; the workbook explains it on a second sheet.
-    Text that a spreadsheet would run as a formula is neutralised in the CSV and written
-    as text in the workbook (vtklean.escape).
-    """
-    privacy.for_export(escape.csv_frame(table)).write_csv(
-        folder / "nokkeltall.csv", separator=",", null_value=""
-    )
-    shown = table.drop([c for c in table.columns if c.endswith(privacy.FLAG)])
-    created = dt.datetime.combine(as_of, dt.time())
-    with xlsxwriter.Workbook(str(folder / "nokkeltall.xlsx"), escape.WORKBOOK_OPTIONS) as wb:
-        wb.set_properties(
-            {
-                "created": created,
-                "title": f"Nøkkeltall for {kommune} per {as_of:%d.%m.%Y}",
-                "company": kommune,
-            }
-        )
-        shown.write_excel(workbook=wb, worksheet="Nøkkeltall", autofit=True)
-        sheet = wb.get_worksheet_by_name("Nøkkeltall")
-        for column in privacy.flagged_columns(table):
-            col = shown.columns.index(column)
-            reasons = table.get_column(privacy.flag(column)).to_list()
-            for row, why in enumerate(reasons, start=1):
-                if why is not None:
-                    sheet.write_string(row, col, privacy.SUPPRESSED)
-        text = privacy.footnote(table)
-        if text:
-            wb.add_worksheet("Forklaring").write_string(0, 0, text)
-
-
 def _year_earlier(d: dt.date) -> dt.date:
     """The same date a year earlier (28 February for 29 February)."""
     return (
@@ -426,10 +392,8 @@ def _index_pages(todo: list[render.Job]) -> list[dict]:
         pages.append(
             {"title": "Rapportsidene", "href": None, "note": "ikke laget (bygget med --data-only)"}
         )
+    pages += [{"title": t, "href": href, "note": note} for href, t, note in export.DOWNLOADS]
     pages += [
-        {"title": "Nøkkeltall (Excel)", "href": "nokkeltall.xlsx", "note": None},
-        {"title": "Nøkkeltall (CSV)", "href": "nokkeltall.csv", "note": None},
-        {"title": "Alle enhetene med tall (CSV)", "href": "enheter.csv", "note": None},
         {
             "title": "Tilgjengelighetserklæring (utkast)",
             "href": "tilgjengelighet.html",
@@ -531,11 +495,22 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
             (staged_reports / f"{job.page}.html").write_text(
                 render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
             )
-        _write_figures(table, staged_reports, period.as_of, kommune)
-        privacy.for_export(escape.csv_frame(figures.all_units(ds))).write_csv(
-            staged_reports / "enheter.csv", null_value=""
-        )
         goals = targets.table(table, ds.targets)
+        export.write(
+            staged_reports,
+            export.Context(
+                kommune=kommune,
+                title=f"Lean og ressursbruk {period.year}",
+                as_of=period.as_of,
+                year=period.year,
+                version=__version__,
+                threshold=rule.threshold,
+                files=tuple(sorted(raw.sha256.items())),
+            ),
+            table,
+            figures.all_units(ds),
+            goals,
+        )
         changes = restate.compare(published, table, raw, snapshots) if published else None
         replaced = keep(published) if published else None
         what = (
