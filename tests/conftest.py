@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import time
 from pathlib import Path
@@ -13,16 +14,20 @@ from vtklean import cli
 
 # Tests that need a whole report suite built (notebooks, browser, LibreOffice or a JupyterLab
 # server) run in CI only (`make test-all`, `.ci/run`); `make test` runs the rest. The rule
-# is by fixture and by file, so a new test on these builds is marked without being listed.
+# is by fixture, by file and by a test that builds pages itself (`run_build(..., pages=True)`),
+# so a new test on these builds is marked without being listed.
 SLOW_FIXTURES = frozenset({"suite", "shipped_builds", "small_build", "hostile_build"})
 SLOW_FILES = frozenset({"test_accessibility.py", "test_lab.py", "test_shapes.py"})
+BUILDS_PAGES = "pages=True"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test on a full suite build `slow`."""
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
-        if uses & SLOW_FIXTURES or item.path.name in SLOW_FILES:
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function is not None else ""
+        if uses & SLOW_FIXTURES or item.path.name in SLOW_FILES or BUILDS_PAGES in source:
             item.add_marker(pytest.mark.slow)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tests.conftest import SLOW_FILES, SLOW_FIXTURES, run_build
+from tests.conftest import BUILDS_PAGES, SLOW_FILES, SLOW_FIXTURES, run_build
 from vtklean import build, datasets, figures, paths, privacy, progress, read
 
 TESTS = Path(__file__).parent
@@ -88,11 +88,12 @@ def test_render_bar_and_a_failing_notebook_still_exits_3(tmp_path, tiny_raw, mon
     assert "Traceback" not in err
 
 
-def _uses(path: Path) -> dict[str, set[str]]:
-    """Each test function of a file and the names of its arguments (its fixtures)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def _uses(path: Path) -> dict[str, tuple[set[str], str]]:
+    """Each test function of a file: the names of its arguments (its fixtures), its source."""
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
     return {
-        node.name: {a.arg for a in node.args.args}
+        node.name: ({a.arg for a in node.args.args}, ast.get_source_segment(text, node) or "")
         for node in tree.body
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
     }
@@ -103,8 +104,8 @@ def test_make_test_skips_exactly_the_tests_on_full_suite_builds():
     expected_slow = {
         f"{path.name}::{name}"
         for path in files
-        for name, args in _uses(path).items()
-        if args & SLOW_FIXTURES or path.name in SLOW_FILES
+        for name, (args, source) in _uses(path).items()
+        if args & SLOW_FIXTURES or path.name in SLOW_FILES or BUILDS_PAGES in source
     }
     assert expected_slow  # the rule marks something
     out = subprocess.run(
@@ -117,6 +118,7 @@ def test_make_test_skips_exactly_the_tests_on_full_suite_builds():
     collected = {line.split("[")[0].removeprefix("tests/") for line in lines}
     # Tests on fixtures built from these (e.g. test_pilot's shipped_months) are slow too.
     assert expected_slow <= collected
+    assert "test_speed.py::test_render_bar_and_a_failing_notebook_still_exits_3" in collected
     makefile = (paths.ROOT / "Makefile").read_text(encoding="utf-8")
     assert '-m pytest -m "not slow"' in makefile
     ci = (paths.ROOT / ".ci" / "run").read_text(encoding="utf-8")
