@@ -439,9 +439,13 @@ def test_ctrl_c_exits_130_without_traceback(tiny_raw, tmp_path):
     command = [sys.executable, "-m", "vtklean.cli", "build", "--raw", str(tiny_raw)]
     command += ["--processed", str(tmp_path / "p"), "--reports", str(tmp_path / "r")]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # inside the imports or the validation of the tiny folder
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the build has started: it is reading the raw files
+    assert first.startswith("• Leser rådata"), first
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
+    out = first + out
     assert proc.returncode == 130, err
     assert "Traceback" not in out + err
     assert "Avbrutt" in err
