@@ -116,7 +116,8 @@ def test_resource_use_is_monthly_2009_to_2018(sample_raw):
 
 def test_readme_quotes_the_year_make_report_builds(shipped_builds, sample_raw):
     """The README's figures are those of the default build of the sample (the last full year)."""
-    text = " ".join(paths.ROOT.joinpath("README.md").read_text("utf-8").split())
+    lines = paths.ROOT.joinpath("README.md").read_text("utf-8").splitlines()
+    text = " ".join(" ".join(line.removeprefix(">") for line in lines).split())
     found = re.search(
         r"bygger siste hele år i dataene, (\d{4}), og viser da (\d+) av (\d+) enheter med "
         r"Lean-opplæring, ([\d,]+) årsverk identifisert og ([\d,]+) realisert per ([\d.]+)",
