@@ -114,3 +114,30 @@ def test_narrow_layout_leaves_room_for_bars_and_short_value_labels():
         lines = label.split("<br>")
         assert len(lines) <= 2 and all(len(line) <= page.NARROW_LABEL for line in lines)
     assert change["layout"]["yaxis"]["tickvals"] == frame.get_column("enhet").to_list()
+
+
+def test_followup_marks_overdue_gains_and_counts_in_words():
+    overdue = pl.DataFrame(
+        {
+            "gevinst_id": ["G2"],
+            "enhet": ["Avd <A>"],
+            "arsverk": [1.0],
+            "identifisert": [dt.date(2017, 12, 31)],
+            "ansvarlig_rolle": ["Enhetsleder"],
+            "planlagt_realisert": [dt.date(2018, 3, 1)],
+            "dager_forsinket": [305],
+        }
+    )
+    empty = overdue.clear()
+    f = {
+        "overdue": overdue,
+        "old": empty.drop("planlagt_realisert", "dager_forsinket").with_columns(
+            ventet_dager=pl.lit(0)
+        ),
+        "no_gain": pl.DataFrame({"enhet": ["B & C"], "lean_start": [dt.date(2017, 1, 1)]}),
+        "sick_rise": pl.DataFrame(schema={"enhet": pl.String, "i_fjor": pl.Float64}),
+    }
+    markup = "".join(str(p) for p in page.followup(f, 365, "31.12.2018"))
+    assert "1 gevinst (1,0 årsverk) er forsinket" in markup
+    assert '<td data-label="Status">forsinket</td>' in markup and "Avd &lt;A&gt;" in markup
+    assert "1 aktiv enhet har hatt Lean-opplæring" in markup and "B &amp; C" in markup

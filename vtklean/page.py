@@ -646,6 +646,10 @@ def ideas_sentence(row: dict, year: int) -> str:
     )
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def followup(f: dict, old_days: int, as_of: str, limit: int = 30) -> list[Html]:
     """The follow-up section (figures.followup), each list in a table of at most `limit` rows.
 
@@ -657,9 +661,9 @@ def followup(f: dict, old_days: int, as_of: str, limit: int = 30) -> list[Html]:
         fte = overdue.get_column("arsverk").sum()
         out.append(
             text(
-                f"{overdue.height} gevinster ({measures.format_page('arsverk', fte)} årsverk) er "
-                f"forsinket: ikke realisert per {as_of}, selv om gevinstplanen sa de skulle "
-                "være det. De er merket «forsinket»."
+                f"{_count(overdue.height, 'gevinst', 'gevinster')} "
+                f"({measures.format_page('arsverk', fte)} årsverk) er forsinket: ikke realisert "
+                f"per {as_of}, selv om gevinstplanen sa det. De er merket «forsinket»."
             )
         )
         shown = overdue.head(limit).select(
@@ -685,7 +689,8 @@ def followup(f: dict, old_days: int, as_of: str, limit: int = 30) -> list[Html]:
     if old.height:
         out.append(
             text(
-                f"{old.height} gevinster uten planlagt realiseringsdato har ventet mer enn "
+                f"{_count(old.height, 'gevinst', 'gevinster')} uten planlagt realiseringsdato "
+                "har ventet mer enn "
                 f"{old_days} dager. Sett en dato i gevinstplanen, eller forkast dem."
             )
         )
@@ -711,7 +716,8 @@ def followup(f: dict, old_days: int, as_of: str, limit: int = 30) -> list[Html]:
     if no_gain.height:
         out.append(
             text(
-                f"{no_gain.height} aktive enheter har hatt Lean-opplæring, men har ikke "
+                f"{_count(no_gain.height, 'aktiv enhet', 'aktive enheter')} har hatt "
+                "Lean-opplæring, men har ikke "
                 f"registrert noen gevinst: {norsk.join(no_gain.get_column('enhet').to_list())}."
             )
         )
