@@ -65,7 +65,7 @@ def test_processed_datasets_written(tmp_path, tiny_raw):
     assert run_build(tiny_raw, tmp_path / "out", "--year", "2017") == 0
     names = {p.name for p in (tmp_path / "out" / "processed" / "2017").iterdir()}
     datasets = {"enheter", "gevinster", "enhet_maned", "enhet_ar", "tjenesteomrade_ar", "prikking"}
-    stored = {"forbedringer", "nokkeltall", "kontroller", "avvik"}
+    stored = {"forbedringer", "mal", "kommentarer", "nokkeltall", "kontroller", "avvik"}
     assert names == {f"{n}.parquet" for n in datasets | stored} | {"meta.json"}
 
 
