@@ -4,7 +4,7 @@ import json
 import plotly.io as pio
 import polars as pl
 
-from vtklean import charts, norsk, page
+from vtklean import charts, norsk, page, targets
 
 
 def _units(n: int) -> pl.DataFrame:
@@ -85,6 +85,11 @@ def test_lean_start_markers_are_aggregated_per_month():
         zip(chart.table.get_column("Måned"), chart.table.get_column("Lean-start"), strict=True)
     )
     assert cells["03.2015"] == "39 enheter" and cells["06.2015"] == "Enhet 39"
+    goal = {"ar": 2015, "indikator": "sykefravaer_prosent", "mal": 7.5, "retning": "hoyst"}
+    status = targets.status(10.0, 7.5, "hoyst", 0.5)
+    with_goal = charts.sick_leave(monthly, starts, goal | {"status": status, "skjult": None})
+    assert with_goal.figure.data[-1].y == (7.5, 7.5)
+    assert "Målet for 2015 er høyst 7,5\u00a0% (stiplet linje): ✘ ikke nådd." in with_goal.sentence
 
 
 def test_vendored_plotly_bundle_is_the_plotly_packages_version():

@@ -6,13 +6,13 @@ and its numbers as a table, so nothing needs hovering to be read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 import polars as pl
 
-from vtklean import escape, measures, norsk, privacy
+from vtklean import escape, measures, norsk, privacy, targets
 
 # Dark, restrained colours, each with at least 3:1 contrast against white; categories are
 # also told apart by marker symbols and text labels, never by colour alone.
@@ -368,8 +368,12 @@ def fte(area_years: pl.DataFrame) -> Chart:
     )
 
 
-def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
-    """Sick leave by month, with each unit's Lean start marked on the line."""
+def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame, goal: Mapping | None = None) -> Chart:
+    """Sick leave by month, with each unit's Lean start marked on the line.
+
+    With `goal` (a row of targets.table), the year's target is drawn as a dashed line and
+    the sentence gives the target and its status in words.
+    """
     months = monthly.get_column("maned").to_list()
     values = monthly.get_column("sykefravaer_prosent").to_list()
     fig = _figure("Måned", "Sykefravær (prosent av avtalte dagsverk)")
@@ -432,6 +436,19 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame) -> Chart:
         )
     else:
         sentence = "For få måneder til å vise utviklingen."
+    if goal is not None and months:
+        phrase = targets.goal_phrase(goal)
+        fig.add_scatter(
+            x=[months[0], months[-1]],
+            y=[goal["mal"], goal["mal"]],
+            mode="lines",
+            name=escape.plotly_text(f"Mål for {goal['ar']}: {phrase}"),
+            line={"color": COLOURS[1], "width": 1.5, "dash": "dash"},
+            hoverinfo="skip",
+        )
+        sentence += (
+            f" Målet for {goal['ar']} er {phrase} (stiplet linje): {targets.status_text(goal)}."
+        )
     table = monthly.select(
         pl.col("maned").dt.strftime("%m.%Y").alias("Måned"),
         pl.col("sykefravaer_prosent").alias("Sykefravær"),
