@@ -27,11 +27,6 @@ def folder_name(period: Period) -> str:
     return period.as_of.isoformat()
 
 
-def now() -> str:
-    """The build time as stored in the stamp (local time, with offset)."""
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
 def read_stamp(folder: Path) -> dict:
     """The stamp of a report folder ({} when it has none or it cannot be read)."""
     try:

@@ -318,11 +318,6 @@ class RenderError(Exception):
         return f"{self.page}: {self.message}"
 
 
-def notebook_parameters(path: Path) -> dict[str, str]:
-    """The parameters a notebook declares (name -> help text), from its parameters cell."""
-    return {name: p["help"] for name, p in declared_parameters(path).items()}
-
-
 def declared_parameters(path: Path) -> dict[str, dict]:
     """Each parameter of a notebook's parameters cell: `inferred_type_name`, `default`, `help`."""
     import papermill
