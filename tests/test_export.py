@@ -221,6 +221,7 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s\-\u00ad\u2010]+", "", text)
 
 
+@pytest.mark.slow  # LibreOffice: CI runs it (`.ci/run`), `make test` leaves it out
 def test_workbook_prints_landscape_one_page_wide_in_libreoffice(built, tmp_path):
     soffice = shutil.which("soffice")
     if soffice is None or shutil.which("pdftotext") is None:
