@@ -20,7 +20,8 @@ DOWNLOADS = (
 )
 
 # The unit table (figures.all_units): header, Excel format, decimals shown on the pages.
-FTE_XL, PERCENT_XL, COUNT_XL, DATE_XL = "#,##0.0", '0.0" %"', "#,##0", "dd.mm.yyyy"
+FTE_XL, PERCENT_XL, COUNT_XL = measures.FTE_XL, measures.PERCENT_XL, measures.COUNT_XL
+DATE_XL = "dd.mm.yyyy"
 UNIT_COLUMNS = {
     "tjenesteomrade": ("Tjenesteområde", None, None),
     "enhet_id": ("Enhet-ID", None, None),
@@ -359,9 +360,7 @@ def write_workbook(
 ) -> None:
     """nokkeltall.xlsx: Nøkkeltall, Enheter, Mål, Forbedringer and Forklaring sheets."""
     created = dt.datetime.combine(ctx.as_of, dt.time())
-    with xlsxwriter.Workbook(
-        str(path), {"constant_memory": False, **escape.WORKBOOK_OPTIONS}
-    ) as wb:
+    with xlsxwriter.Workbook(str(path), escape.WORKBOOK_OPTIONS) as wb:
         wb.set_properties(
             {
                 "created": created,
