@@ -95,7 +95,7 @@ def fmt(value: object, kind: str) -> str:
     return str(value)
 
 
-WIDE_TABLE = 10  # columns from which a table is printed on a landscape page
+WIDE_TABLE = 11  # columns from which a table is printed on a landscape page (the index)
 
 
 def region_class(columns: int) -> str:
