@@ -114,7 +114,7 @@ def test_wide_tables_are_printed_landscape(printed):
         widest = max((len(t) for t in _tables(pdf_path.with_suffix(".html")).tables), default=0)
         sizes = _sizes(pdf_path)
         landscape = [w > h for w, h in sizes]
-        assert any(landscape) == (widest >= vpage.WIDE_TABLE), pdf_path.name
+        assert any(landscape) == (widest >= vpage.LANDSCAPE_TABLE), pdf_path.name
         assert not all(landscape), pdf_path.name  # the text itself stays portrait
 
 

@@ -95,12 +95,18 @@ def fmt(value: object, kind: str) -> str:
     return str(value)
 
 
-WIDE_TABLE = 11  # columns from which a table is printed on a landscape page (the index)
+WIDE_TABLE = 10  # columns from which a table gets smaller type and the window's width
+LANDSCAPE_TABLE = 11  # columns from which a table is printed on a landscape page (the index)
 
 
 def region_class(columns: int) -> str:
-    """The class of a table's scroll region: `bred` (printed landscape) for wide tables."""
-    return "tabell bred" if columns >= WIDE_TABLE else "tabell"
+    """The class of a table's region: `bred` (wide on screen), `liggende` (printed landscape)."""
+    classes = ["tabell"]
+    if columns >= WIDE_TABLE:
+        classes.append("bred")
+    if columns >= LANDSCAPE_TABLE:
+        classes.append("liggende")
+    return " ".join(classes)
 
 
 def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: str = "") -> Html:

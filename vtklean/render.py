@@ -158,7 +158,7 @@ def figure_table(figures: pl.DataFrame) -> dict:
     rows = [[cell(rec, c) for c in cols] for rec in figures.iter_rows(named=True)]
     return {
         "region": page.region_class(len(cols)),
-        "section": "bred" if "bred" in page.region_class(len(cols)) else "",
+        "section": "liggende" if len(cols) >= page.LANDSCAPE_TABLE else "",
         "header": [FIGURE_HEADERS[c] for c in cols],
         "rows": rows,
         "note": privacy.footnote(figures),
