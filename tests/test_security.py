@@ -6,6 +6,7 @@ import csv
 import html
 import json
 import re
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -408,3 +409,26 @@ def test_text_full_of_semicolons_does_not_change_the_delimiter(tmp_path: Path):
     data = read.read_folder(raw)
     assert not data.problems
     assert data.tables["enheter"].data.get_column("enhet").to_list()[0] == name
+
+
+def test_terminal_text_shows_control_characters_instead_of_obeying_them():
+    assert escape.terminal_text("Sjøli – «ok»\nneste linje") == "Sjøli – «ok»\nneste linje"
+    shown = escape.terminal_text("a\x1b]0;tittel\x07b\u202ec\rd\x9b")
+    assert shown == "a\\x1b]0;tittel\\x07b\\u202ec\\x0dd\\x9b"
+    for s in CORPUS:
+        out = escape.terminal_text(s)
+        assert not [ch for ch in out if unicodedata.category(ch) == "Cc" and ch != "\n"]
+        assert not set(out) & {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066"}
+
+
+def test_a_bad_value_with_escape_codes_is_quoted_harmlessly_in_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = helpers.tiny_tables()
+    tables["gevinster"][0]["identifisert"] = "\x1b[2J\x1b]0;pwned\x07igår"
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "\\x1b[2J\\x1b]0;pwned\\x07igår" in err
+    assert not (tmp_path / "out" / "reports").exists()

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vtklean import __version__, archive, build, norsk, paths, progress, render, sample
+from vtklean import __version__, archive, build, escape, norsk, paths, progress, render, sample
 from vtklean.problems import DataError, report_lines
 from vtklean.render import RenderError
 
@@ -174,11 +174,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _out(text: str = "") -> None:
-    print(text, flush=True)  # noqa: T201 - the CLI owns the terminal
+    print(escape.terminal_text(text), flush=True)  # noqa: T201 - the CLI owns the terminal
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)  # noqa: T201 - the CLI owns the terminal
+    print(escape.terminal_text(text), file=sys.stderr, flush=True)  # noqa: T201
 
 
 def count(n: int, one: str, many: str) -> str:

@@ -2,8 +2,8 @@
 
 Contexts: HTML text and attributes (`html_text`), JSON inside `<script>` (`script_json`),
 plotly's pseudo-HTML labels (`plotly_text`), spreadsheet cells (`sheet_cell`, `csv_cell`,
-`csv_frame`) and file names (`slug`). Every call site that puts data into one of these
-contexts goes through the helper for it.
+`csv_frame`), file names (`slug`) and the terminal (`terminal_text`). Every call site that
+puts data into one of these contexts goes through the helper for it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import unicodedata
 from collections.abc import MutableSet
 from typing import Any
 
@@ -128,6 +129,31 @@ def sheet_cell(sheet: Any, row: int, col: int, value: object, cell_format: Any =
         sheet.write_datetime(row, col, dt.datetime.combine(value, dt.time()), cell_format)
     else:
         sheet.write_string(row, col, str(value), cell_format)
+
+
+# ---- terminal ----------------------------------------------------------------------------
+
+# Bidirectional overrides and isolates: they reorder what a terminal shows after them.
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def terminal_text(value: object) -> str:
+    r"""`value` for a terminal line: control characters shown as escapes, never obeyed.
+
+    A value quoted from a raw file can hold ESC sequences (colours, cursor moves, window
+    titles) or bidirectional overrides; each such character (and any other control
+    character but the line break) is written as `\x1b`/`\u202e`, so the finance
+    officer sees what is in the cell instead of a terminal that was rewritten.
+    """
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(
+        ch
+        if ch == "\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI)
+        else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        for ch in text
+    )
 
 
 # ---- file names --------------------------------------------------------------------------
