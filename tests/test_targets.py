@@ -14,7 +14,7 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import figures, message, page, processed, read, targets
+from vtklean import figures, measures, message, page, processed, read, targets
 
 D = dt.date
 
@@ -58,6 +58,21 @@ def text_of(markup: str) -> str:
 )
 def test_status_rules(value, goal, direction, tolerance, expected):
     assert targets.status(value, goal, direction, tolerance) == expected
+
+
+def test_a_figure_exactly_on_the_tolerance_boundary_is_near():
+    # 2,2 of 40 agreed days is 5,5 % (in floating point 5.500000000000001): a target of at
+    # most 5,0 % with tolerance 0,5 is missed by exactly the tolerance, so it is near.
+    value = measures.value("sykefravaer_prosent", {"fravaer_dagsverk": 2.2, "avtalte_dagsverk": 40})
+    assert targets.status(value, 5.0, "hoyst", 0.5) == targets.NEAR
+    # 0,3 of 0,4 årsverk realised is 75 % (74.99999999999999): at least 80 % with
+    # tolerance 5 is near as well.
+    value = measures.value(
+        "realiseringsgrad_prosent",
+        {"gevinster_realisert_arsverk": 0.3, "gevinster_identifisert_arsverk": 0.4},
+    )
+    assert targets.status(value, 80.0, "minst", 5.0) == targets.NEAR
+    assert targets.status(2.2 / 40 * 100 + 0.01, 5.0, "hoyst", 0.5) == targets.MISSED
 
 
 def _tiny(tmp: Path, goal: float, params: Path | None = None) -> processed.Processed:

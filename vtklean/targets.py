@@ -71,6 +71,8 @@ def status(
     if value is None or direction is None:
         return None
     margin = value - target if direction == "minst" else target - value
+    # Rounding error of the ratio (2,2 / 40 × 100 = 5.500000000000001) is no distance.
+    margin = round(margin, 9)
     if margin >= 0:
         return REACHED
     return NEAR if -margin <= tolerance else MISSED
