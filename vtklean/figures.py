@@ -465,8 +465,9 @@ def followup(ds: Datasets, area: str | None = None, old_days: int = 365, top: in
 
     `overdue`: pending gains whose `planlagt_realisert` is before D (`forsinket`); `old`:
     pending gains without a plan date that have waited more than `old_days`; `no_gain`:
-    trained active units without any gain identified by D; `sick_rise`: the `top` units
-    whose sick leave rose most from the year before (hidden figures left out).
+    trained active units without any gain identified by D (rejected gains do not count);
+    `sick_rise`: the `top` units whose sick leave rose most from the year before (hidden
+    figures left out).
     """
     gains = _area(ds.gains, area)
     as_of = pl.lit(ds.period.as_of, pl.Date)
@@ -489,7 +490,9 @@ def followup(ds: Datasets, area: str | None = None, old_days: int = 365, top: in
         .select(*columns, "ventet_dager")
         .sort("ventet_dager", "gevinst_id", descending=[True, False])
     )
-    with_gain = gains.filter(pl.col("status") != datasets.NOT_YET).get_column("enhet_id")
+    # Identified as of D: registered by D and not rejected by D (realised or pending).
+    identified = pl.col("status").is_in([datasets.PENDING, datasets.REALISED])
+    with_gain = gains.filter(identified).get_column("enhet_id")
     no_gain = (
         _area(ds.units, area)
         .filter(pl.col("lean") & ~pl.col("enhet_id").is_in(with_gain.unique().implode()))

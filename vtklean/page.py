@@ -723,12 +723,12 @@ def followup(f: dict, old_days: int, as_of: str, limit: int = 30) -> list[Html]:
         out.append(
             text(
                 f"{_count(no_gain.height, 'aktiv enhet', 'aktive enheter')} har hatt "
-                "Lean-opplæring, men har ikke "
-                f"registrert noen gevinst: {norsk.join(no_gain.get_column('enhet').to_list())}."
+                "Lean-opplæring, men har ingen identifiserte gevinster (forkastede teller "
+                f"ikke): {norsk.join(no_gain.get_column('enhet').to_list())}."
             )
         )
     else:
-        out.append(text("Alle aktive enheter med Lean-opplæring har registrert gevinster."))
+        out.append(text("Alle aktive enheter med Lean-opplæring har identifiserte gevinster."))
     rise = f["sick_rise"]
     out.append(heading("Størst økning i sykefraværet", 3))
     if rise.height:

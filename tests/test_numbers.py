@@ -1,0 +1,38 @@
+"""Figures and words checked against hand-made registers whose answers are computed here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from tests import helpers
+from tests.conftest import run_build
+from vtklean import figures, processed
+
+D = dt.date
+
+
+def test_a_unit_whose_only_gains_were_rejected_has_no_gain_identified(tmp_path: Path):
+    # As of 31.03.2018 Kontor (E4, Stab) is active and trained, and both its gains were
+    # rejected (31.12.2017 and 01.02.2018): by the contract it has no identified gain.
+    tables = helpers.tiny_tables()
+    as_of = D(2018, 3, 31)
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out", "--as-of", as_of.isoformat()) == 0
+    data = processed.load(tmp_path / "out" / "processed" / as_of.isoformat())
+
+    def identified(g: dict) -> bool:
+        return g["identifisert"] <= as_of and not (g["forkastet"] and g["forkastet"] <= as_of)
+
+    expected = {
+        u["enhet"]
+        for u in tables["enheter"]
+        if u["tjenesteomrade"] == "Stab"
+        and u["lean_start"] is not None
+        and u["lean_start"] <= as_of
+        and (u["lagt_ned"] is None or u["lagt_ned"] > as_of)
+        and not any(identified(g) for g in tables["gevinster"] if g["enhet_id"] == u["enhet_id"])
+    }
+    assert expected == {"Kontor"}
+    no_gain = figures.followup(data.datasets, "Stab")["no_gain"]
+    assert set(no_gain.get_column("enhet")) == expected
