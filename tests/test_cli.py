@@ -1,5 +1,8 @@
+import signal
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 from tests import helpers
 from tests.conftest import run_build
@@ -74,3 +77,32 @@ def test_help_and_version():
     assert out.returncode == 0 and "build" in out.stdout and "sample" in out.stdout
     out = _vtklean("build", "--help")
     assert "--as-of" in out.stdout and "rapportåret" in out.stdout
+
+
+def test_ctrl_c_while_the_command_imports_exits_130_without_traceback():
+    # The console script of pyproject.toml, run the way pip's wrapper runs it.
+    scripts = tomllib.loads(
+        (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    )["project"]
+    module, function = scripts["scripts"]["vtklean"].split(":")
+    code = f"import sys; from {module} import {function} as f; sys.exit(f())"
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-c", code, "--help"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    # -X importtime writes a line as each import finishes: polars is done, the rest of the
+    # command's modules (several seconds) are still importing when Ctrl-C comes.
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.split("|")[-1].strip() == "polars":
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    err = "".join(line for line in [*seen, *err.splitlines(True)] if "import time:" not in line)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err
+    assert "Avbrutt (Ctrl-C)" in err
