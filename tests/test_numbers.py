@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import figures, processed
+from tests.test_targets import text_of
+from vtklean import figures, page, processed
 
 D = dt.date
 
@@ -36,3 +37,26 @@ def test_a_unit_whose_only_gains_were_rejected_has_no_gain_identified(tmp_path: 
     assert expected == {"Kontor"}
     no_gain = figures.followup(data.datasets, "Stab")["no_gain"]
     assert set(no_gain.get_column("enhet")) == expected
+
+
+def test_a_closed_unit_without_figures_the_year_before_is_not_given_zero_figures(
+    tmp_path: Path,
+):
+    # Skole (E3, Oppvekst) closes on D, 31.12.2017, and has resource rows only in 2017.
+    tables = helpers.tiny_tables()
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out", "--year", "2017") == 0
+    ds = processed.load(tmp_path / "out" / "processed" / "2017").datasets
+    rows_2016 = [
+        r for r in tables["ressursbruk"] if r["enhet_id"] == "E3" and r["maned"].year == 2016
+    ]
+    assert rows_2016 == []
+    words = text_of(
+        "".join(str(p) for p in page.unit_changes(figures.unit_changes(ds, "Oppvekst"), 2017, 0))
+    )
+    assert "1 enhet ble lagt ned i 2017: Skole." in words
+    assert "Året før hadde de" not in words
+    assert "Den hadde ingen ressursbruk året før." in words
+    # No unit of Oppvekst has figures in both years: no like-for-like change (not ±0,0).
+    assert "begge årene (0)" not in words and "±0,0" not in words
+    assert "Ingen enheter er aktive og har tall begge årene." in words

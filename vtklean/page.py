@@ -574,13 +574,22 @@ def unit_changes(changes: dict, year: int, active: int) -> list[Html]:
     ]
     if closed.height:
         names = norsk.join(closed.get_column("enhet").to_list())
-        fte = closed.get_column("arsverk_i_fjor").fill_null(0.0).sum()
-        money = closed.get_column("regnskap_kr_i_fjor").fill_null(0.0).sum()
+        # Last year's figures only of the closed units that had resource rows then.
+        had = closed.filter(pl.col("arsverk_i_fjor").is_not_null())
+        if had.height:
+            fte = had.get_column("arsverk_i_fjor").sum()
+            money = had.get_column("regnskap_kr_i_fjor").sum()
+            who = "de" if had.height == closed.height else norsk.join(had["enhet"].to_list())
+            before = (
+                f"Året før hadde {who} {measures.format_page('arsverk', fte)} årsverk og "
+                f"{norsk.millions(money)} i regnskap."
+            )
+        else:
+            before = f"{'Den' if closed.height == 1 else 'De'} hadde ingen ressursbruk året før."
         parts.append(
             text(
                 f"{closed.height} {'enhet ble' if closed.height == 1 else 'enheter ble'} lagt "
-                f"ned i {year}: {names}. Året før hadde de {measures.format_page('arsverk', fte)} "
-                f"årsverk og {norsk.millions(money)} i regnskap."
+                f"ned i {year}: {names}. {before}"
             )
         )
     else:
@@ -595,14 +604,18 @@ def unit_changes(changes: dict, year: int, active: int) -> list[Html]:
         )
     a, b = every["now"], every["before"]
     s, t = same["now"], same["before"]
+    same_text = (
+        f"Enhetene som er aktive og har tall begge årene ({s['enheter']}): årsverk "
+        f"{_fte_change(s['arsverk'], t['arsverk'])} og regnskap "
+        f"{_money_change(s['regnskap_kr'], t['regnskap_kr'])}. Forskjellen skyldes enheter "
+        "som er lagt ned eller kommet til, ikke Lean."
+        if s["enheter"]
+        else "Ingen enheter er aktive og har tall begge årene."
+    )
     parts.append(
         text(
             f"Alle enhetene: årsverk {_fte_change(a['arsverk'], b['arsverk'])} og regnskap "
-            f"{_money_change(a['regnskap_kr'], b['regnskap_kr'])} fra året før. Enhetene som "
-            f"er aktive og har tall begge årene ({s['enheter']}): årsverk "
-            f"{_fte_change(s['arsverk'], t['arsverk'])} og regnskap "
-            f"{_money_change(s['regnskap_kr'], t['regnskap_kr'])}. Forskjellen skyldes enheter "
-            "som er lagt ned eller kommet til, ikke Lean."
+            f"{_money_change(a['regnskap_kr'], b['regnskap_kr'])} fra året før. {same_text}"
         )
     )
     return parts
