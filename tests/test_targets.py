@@ -151,6 +151,16 @@ def test_headline_names_what_got_worse_and_the_largest_miss(two_targets):
     assert "Lengst unna: sykefravær 10,0 % mot høyst 7,5 % (ikke nådd)" in text
 
 
+def test_whole_municipality_headline_says_which_targets_it_counts(two_targets):
+    data = two_targets[2]
+    goals = data.target_table()
+    whole = goals.filter(pl.col("tjenesteomrade") == "Hele kommunen").height
+    lines = message.headline(data.key_figures, data.key_figures_before, goals, "Hele kommunen")
+    counted = [line for line in lines if " mål " in line]
+    assert counted and f"av {whole} mål for hele kommunen er nådd" in counted[0]
+    assert whole < goals.height  # the page's target table lists more: the words must say so
+
+
 def test_closed_units_and_like_for_like_change_on_a_hand_made_folder(tmp_path):
     tables = helpers.tiny_tables()
     # Stab: E4 runs all of 2016 and 2017 and closes 01.07.2017; E5 opens in 2017.

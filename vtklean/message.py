@@ -76,7 +76,9 @@ def headline(
         missed = [
             r for r in mine.iter_rows(named=True) if r["status"] in (targets.MISSED, targets.NEAR)
         ]
-        sentence = targets.summary(mine)
+        # The whole municipality's page lists every area's targets too: say which are counted.
+        whose = f" for {area[0].lower()}{area[1:]}" if area == privacy.WHOLE else ""
+        sentence = targets.summary(mine, whose)
         if missed:
             worst = max(missed, key=_miss)
             sentence += (

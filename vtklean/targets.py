@@ -139,13 +139,16 @@ def for_area(target_table: pl.DataFrame, area: str) -> dict[str, dict]:
     return {r["indikator"]: r for r in rows}
 
 
-def summary(target_table: pl.DataFrame) -> str:
-    """How many targets were reached, near and missed (`3 av 5 mål er nådd, 1 nær, 1 ikke`)."""
+def summary(target_table: pl.DataFrame, whose: str = "") -> str:
+    """How many targets were reached, near and missed (`3 av 5 mål er nådd, 1 nær, 1 ikke`).
+
+    `whose` names the targets counted (` for hele kommunen`) where a page also lists others.
+    """
     n = target_table.height
     if not n:
         return "Det er ikke satt mål for året."
     counts = {s: target_table.filter(pl.col("status") == s).height for s in (REACHED, NEAR, MISSED)}
-    parts = [f"{counts[REACHED]} av {n} mål er nådd"]
+    parts = [f"{counts[REACHED]} av {n} mål{whose} er nådd"]
     if counts[NEAR]:
         parts.append(f"{counts[NEAR]} er nær")
     if counts[MISSED]:
