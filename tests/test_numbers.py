@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 from tests import helpers
@@ -60,3 +62,28 @@ def test_a_closed_unit_without_figures_the_year_before_is_not_given_zero_figures
     # No unit of Oppvekst has figures in both years: no like-for-like change (not ±0,0).
     assert "begge årene (0)" not in words and "±0,0" not in words
     assert "Ingen enheter er aktive og har tall begge årene." in words
+
+
+def test_a_rebuild_whose_proposal_counts_changed_is_a_restatement(tmp_path: Path):
+    # Only forbedringer changes (F1, completed in 2017, is deleted): the contract's columns
+    # stay the same, the proposal counts of nokkeltall.csv do not.
+    tables = helpers.tiny_tables()
+    out = tmp_path / "out"
+    assert run_build(helpers.write_folder(tmp_path / "raw", tables), out, "--year", "2017") == 0
+    old = (out / "reports" / "2017" / "nokkeltall.csv").read_text("utf-8")
+    tables["forbedringer"] = [f for f in tables["forbedringer"] if f["forslag_id"] != "F1"]
+    raw = helpers.write_folder(tmp_path / "raw2", tables)
+    assert run_build(raw, out, "--year", "2017") == 0
+    new = (out / "reports" / "2017" / "nokkeltall.csv").read_text("utf-8")
+    changed = {
+        (a["tjenesteomrade"], k)
+        for a, b in zip(
+            csv.DictReader(io.StringIO(old)), csv.DictReader(io.StringIO(new)), strict=True
+        )
+        for k in a
+        if a[k] != b[k]
+    }
+    assert ("Hele kommunen", "forslag_gjennomfort") in changed
+    index = text_of((out / "reports" / "2017" / "index.html").read_text("utf-8"))
+    assert f"{len(changed)} nøkkeltall er ikke lenger det samme" in index
+    assert "Forslag gjennomført" in index

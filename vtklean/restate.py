@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vtklean import archive, privacy, read, render
+from vtklean import archive, export, measures, privacy, read, render
 from vtklean.contract import TABLES
 
 # What the records of each table are called on the page, in the order shown.
@@ -85,14 +85,18 @@ def _read_text_csv(text: str) -> pl.DataFrame:
 
 
 def figure_changes(old_csv: Path, table: pl.DataFrame) -> list[FigureChange]:
-    """Every key figure (per area) whose exported value differs from the old nokkeltall.csv."""
+    """Every key figure (per area) whose exported value differs from the old nokkeltall.csv.
+
+    All the export's key figures are compared, not only those of the index table.
+    """
     old = _read_text_csv(old_csv.read_text("utf-8"))
     new = _export_frame(table)
     key = "tjenesteomrade"
     old_rows = {r[key]: r for r in old.iter_rows(named=True)}
     new_rows = {r[key]: r for r in new.iter_rows(named=True)}
-    present = set(old.columns) | set(new.columns)
-    columns = [c for c in render.FIGURE_HEADERS if c != key and c in present]
+    # Every key figure of the export that both files have (a column added by a later
+    # version of the suite is not a change of the records).
+    columns = [c for c in measures.EXPORT if c != key and c in old.columns and c in new.columns]
     areas = [a for a in new_rows if a in old_rows] + [a for a in new_rows if a not in old_rows]
     areas += [a for a in old_rows if a not in new_rows]
     out = []
@@ -104,7 +108,7 @@ def figure_changes(old_csv: Path, table: pl.DataFrame) -> list[FigureChange]:
                 out.append(
                     FigureChange(
                         area,
-                        render.FIGURE_HEADERS[column],
+                        render.FIGURE_HEADERS.get(column) or export.heading(column),
                         render.export_text(column, a),
                         render.export_text(column, b),
                     )
