@@ -113,3 +113,8 @@ def test_money_is_said_as_mer_or_mindreforbruk_in_kroner():
     assert measures.money_words(deviation) == "merforbruk 120\u00a0000\u00a0kr"
     assert measures.money_words(-19_100_000.0) == "mindreforbruk 19,1\u00a0mill.\u00a0kr"
     assert measures.money_words(0.0) == "ingen avvik fra budsjettet"
+    # Less than half a krone is no deviation in whole kroner (never «merforbruk 0 kr»).
+    small = measures.value("budsjettavvik_kr", {"regnskap_kr": 100_000.4, "budsjett_kr": 100_000})
+    assert measures.money_words(small) == "ingen avvik fra budsjettet"
+    assert measures.money_words(-small) == "ingen avvik fra budsjettet"
+    assert measures.money_words(-0.6) == "mindreforbruk 1 kr"

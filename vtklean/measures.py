@@ -534,7 +534,11 @@ def money_words(deviation_kr: float | None) -> str:
     """`merforbruk 2,1 mill. kr` or `mindreforbruk 840 000 kr` (regnskap minus budsjett)."""
     if deviation_kr is None:
         return ""
+    # Whole kroner, as shown: a deviation of 0,40 kr is not a «merforbruk 0 kr».
+    deviation_kr = round(deviation_kr)
+    if deviation_kr == 0:
+        return "ingen avvik fra budsjettet"
     word = "merforbruk" if deviation_kr > 0 else "mindreforbruk"
     amount = abs(deviation_kr)
     shown = norsk.millions(amount) if amount >= 1e6 else norsk.kroner(amount)
-    return "ingen avvik fra budsjettet" if deviation_kr == 0 else f"{word} {shown}"
+    return f"{word} {shown}"
