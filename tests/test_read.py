@@ -238,3 +238,17 @@ def test_sha256_of_every_file(tmp_path):
     data = read.read_folder(folder)
     hashes = helpers.tree_hashes(folder)
     assert data.sha256 == {k: v for k, v in hashes.items() if not k.startswith(("~$", "README"))}
+
+
+@pytest.mark.parametrize("table", ["kommentarer", "enheter"])
+def test_a_cell_longer_than_the_csv_modules_limit_is_read_whole(tmp_path, table):
+    # A leader's assessment of 200 000 characters near the top of the file, where the
+    # header row is looked for (Python's csv module stops at 131 072 characters a field).
+    tables = helpers.tiny_tables()
+    column = "tekst" if table == "kommentarer" else "enhet"
+    long_text = "Vi har jobbet godt; " * 10_000
+    tables[table][0][column] = long_text
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    data = read.read_folder(raw)
+    assert [p for p in data.problems if p.severity is Severity.ERROR] == []
+    assert data.tables[table].data.get_column(column)[0] == long_text.strip()

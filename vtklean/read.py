@@ -24,6 +24,9 @@ from vtklean.contract import KIND_TEXT, TABLES, Kind, Table
 from vtklean.problems import Problem, Severity
 
 log = logging.getLogger(__name__)
+# A cell may be as long as its file (a leader's long assessment): Python's csv module
+# refuses fields over 128 KiB by default. 2**31 - 1 is the largest limit Windows accepts.
+csv.field_size_limit(2**31 - 1)
 
 FILE = "_fil"  # column holding the file name a row came from
 ROW = "_rad"  # column holding the row number as Excel shows it (header = 1)
