@@ -10,7 +10,7 @@ from pathlib import Path
 from tests import helpers
 from tests.conftest import run_build
 from tests.test_targets import text_of
-from vtklean import figures, page, processed
+from vtklean import datasets, figures, page, processed
 
 D = dt.date
 
@@ -87,3 +87,22 @@ def test_a_rebuild_whose_proposal_counts_changed_is_a_restatement(tmp_path: Path
     index = text_of((out / "reports" / "2017" / "index.html").read_text("utf-8"))
     assert f"{len(changed)} nøkkeltall er ikke lenger det samme" in index
     assert "Forslag gjennomført" in index
+
+
+def test_missing_months_mid_year_say_what_arsverk_is_divided_by(tmp_path: Path):
+    # As of 30.04.2017 only January to April count; Ny enhet (E5, Stab) has no rows at all.
+    tables = helpers.tiny_tables()
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out", "--as-of", "2017-04-30") == 0
+    data = processed.load(tmp_path / "out" / "processed" / "2017-04-30")
+    months = 4
+    rows = [
+        r
+        for r in tables["ressursbruk"]
+        if r["enhet_id"] in ("E4", "E5") and D(2017, 1, 1) <= r["maned"] <= D(2017, 4, 1)
+    ]
+    expected = sum(r["arsverk"] for r in rows) / months
+    assert data.figures_row("Stab")["arsverk"] == expected
+    note = datasets.missing_note(data.datasets, "Stab")
+    assert "Ny enhet (alle månedene)" in note
+    assert f"delt på {months})" in note and "delt på 12" not in note

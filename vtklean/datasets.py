@@ -219,7 +219,7 @@ def missing_months_sentence(
 
     `missing` is `missing_months` for the `active` units of a page (one service area, or
     all). A year with a month missing is not a full year: its sums cover fewer months, and
-    årsverk is still the sum divided by 12.
+    årsverk is still the sum divided by the period's months (12 for a whole year).
     """
     if missing.is_empty():
         return None
@@ -235,7 +235,7 @@ def missing_months_sentence(
         return (
             f"Ressursbruk for {_month_list(gone)} {year} mangler for alle de {active} "
             f"enhetene, så tallene for {year} gjelder bare {months - len(gone)} av {months} "
-            "måneder (årsverk er likevel summen delt på 12). Året er ikke komplett."
+            f"måneder (årsverk er likevel summen delt på {months}). Året er ikke komplett."
         )
 
     def which(gone: list[dt.date]) -> str:
@@ -249,7 +249,7 @@ def missing_months_sentence(
     return (
         f"Ressursbruk mangler for {by_unit.height} av {active} aktive enheter i {year}: "
         f"{listed}. Tallene for {year} er derfor ikke komplette (årsverk er summen av "
-        "månedene delt på 12)."
+        f"månedene delt på {months})."
     )
 
 
