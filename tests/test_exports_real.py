@@ -20,7 +20,7 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import cli, read
+from vtklean import build, cli, paths, read
 from vtklean.contract import TABLES
 
 RES_COLUMNS = list(helpers.tiny_tables()["ressursbruk"][0])
@@ -651,3 +651,49 @@ def test_real_exports_give_the_same_key_figures_as_plain_csv(converted, tmp_path
     )
     figures = pl.read_csv(io.BytesIO(got)).filter(pl.col("tjenesteomrade") == "Omsorg")
     assert figures.get_column("regnskap_kr").to_list() == [spend]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        # A list opened on line 2 and never closed: the file ends on line 3.
+        (b"prikking_grense: 5\nekstra_roller: [Leder\n", "ikke gyldig YAML (linje 3, kolonne 1)"),
+        # A tab as indentation (Notepad) on line 2.
+        (b"ekstra_roller:\n\t- Leder\n", "ikke gyldig YAML (linje 2, kolonne 1)"),
+    ],
+    ids=["unclosed-list", "tab"],
+)
+def test_broken_yaml_in_build_parameters_is_named_in_bokmal(
+    tiny_raw, tmp_path, capsys, text, needle
+):
+    path = tmp_path / "build.yaml"
+    path.write_bytes(text)
+    assert run_build(tiny_raw, tmp_path / "out", "--params", str(path)) == 2
+    err = capsys.readouterr().err
+    assert f"parameterfilen {path}: {needle}" in err, err
+    assert "while " not in err and "Traceback" not in err  # PyYAML's English message
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (b"utfall: sykefrav\xe6r\n", "er ikke lagret som UTF-8 (byte 0xE6)"),
+        (b"utfall: [sykefravaer\n", "ikke gyldig YAML (linje 2, kolonne 1)"),
+    ],
+    ids=["cp1252", "unclosed-list"],
+)
+def test_broken_notebook_parameter_file_is_a_usage_error_in_bokmal(
+    tiny_raw, tmp_path, capsys, text, needle
+):
+    params = tmp_path / "params"
+    shutil.copytree(paths.PARAMS, params)
+    (params / "pilot-effekter.yaml").write_bytes(text)
+    options = build.Options(
+        raw=tiny_raw, processed=tmp_path / "p", reports=tmp_path / "r", params_dir=params
+    )
+    with pytest.raises(build.UsageError) as err:
+        build.run(options)
+    assert f"pilot-effekter.yaml: {needle}" in str(err.value), err.value
+    assert "while " not in str(err.value)
+    assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()

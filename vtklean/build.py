@@ -186,7 +186,7 @@ def load_params(path: Path) -> dict:
     try:
         loaded = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # a SafeLoader subclass
     except yaml.YAMLError as err:
-        raise UsageError(f"parameterfilen {path} er ikke gyldig YAML: {err}") from None
+        raise UsageError(f"parameterfilen {path}: {render.yaml_error(err)}") from None
     except UsageError as err:
         raise UsageError(f"parameterfilen {path}: {err}") from None
     if not isinstance(loaded, dict):

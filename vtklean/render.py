@@ -356,6 +356,16 @@ def _problem(name: str, value: object, declared: dict) -> str | None:
     return None
 
 
+def yaml_error(err: yaml.YAMLError) -> str:
+    """Where a YAML file is broken, in bokmål (PyYAML's own message is English)."""
+    mark = getattr(err, "problem_mark", None)
+    where = f" (linje {mark.line + 1}, kolonne {mark.column + 1})" if mark else ""
+    return (
+        f"ikke gyldig YAML{where}; sjekk innrykk (mellomrom, ikke tabulator), kolon og "
+        "klammer"
+    )
+
+
 def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[str, object]:
     """A notebook's defaults from params/<notebook>.yaml, checked against its parameters cell.
 
@@ -366,9 +376,14 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
     if not path.exists():
         return {}
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        values = yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: er ikke lagret som UTF-8 (byte 0x{err.object[err.start]:02X}); "
+            "lagre den som UTF-8"
+        ) from None
     except yaml.YAMLError as err:
-        raise ValueError(f"{path}: ikke gyldig YAML: {err}") from None
+        raise ValueError(f"{path}: {yaml_error(err)}") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path}: skal inneholde navn: verdi-par")
     declared = declared_parameters(notebooks_dir / f"{notebook}.ipynb")
