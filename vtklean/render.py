@@ -360,10 +360,7 @@ def yaml_error(err: yaml.YAMLError) -> str:
     """Where a YAML file is broken, in bokmål (PyYAML's own message is English)."""
     mark = getattr(err, "problem_mark", None)
     where = f" (linje {mark.line + 1}, kolonne {mark.column + 1})" if mark else ""
-    return (
-        f"ikke gyldig YAML{where}; sjekk innrykk (mellomrom, ikke tabulator), kolon og "
-        "klammer"
-    )
+    return f"ikke gyldig YAML{where}; sjekk innrykk (mellomrom, ikke tabulator), kolon og klammer"
 
 
 def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[str, object]:
