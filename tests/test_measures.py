@@ -8,7 +8,7 @@ import re
 import polars as pl
 import pytest
 
-from vtklean import contract, measures, paths
+from vtklean import contract, measures, norsk, paths
 
 RATIOS = [m for m in measures.MEASURES.values() if m.is_ratio]
 
@@ -118,3 +118,13 @@ def test_money_is_said_as_mer_or_mindreforbruk_in_kroner():
     assert measures.money_words(small) == "ingen avvik fra budsjettet"
     assert measures.money_words(-small) == "ingen avvik fra budsjettet"
     assert measures.money_words(-0.6) == "mindreforbruk 1 kr"
+
+
+@pytest.mark.parametrize("value", [15.95, 0.35, 2.45, 5.95, 1.05, 33.15])
+def test_a_change_is_rounded_like_the_figures_themselves(value):
+    # A budget deviation from −10,0 % to 5,95 % is a change of 15,95 percentage points: the
+    # page shows it as norsk.number shows the number 15,95 (16,0), not as 15,9.
+    for key in ("sykefravaer_prosent", "arsverk"):
+        shown = measures.format_change(key, value)
+        magnitude = shown.removeprefix("+").split("\u00a0")[0]
+        assert magnitude == norsk.number(value, 1), (key, shown)

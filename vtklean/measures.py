@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 import polars as pl
@@ -499,8 +500,12 @@ _STEP = {"prosent": 0.1, "arsverk": 0.1, "mill": 100_000.0, "kr": 1.0, "heltall"
 
 def shown_difference(key: str, difference: float) -> float:
     """The difference rounded to what the page shows (`−0,04` percentage points is 0)."""
-    step = _STEP[get(key).page]
-    return round(difference / step) * step
+    # Rounded as norsk.number rounds the figures themselves (the decimal text of the float,
+    # half to even), so 15.95 is +16,0 like the value 15,95 is 16,0, never +15,9 because
+    # 15.95 / 0.1 is 159.49999999999997 in binary floating point.
+    step = Decimal(str(_STEP[get(key).page]))
+    steps = (Decimal(repr(difference)) / step).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    return float(steps * step)
 
 
 def format_change(key: str, difference: float) -> str:
