@@ -128,3 +128,11 @@ def test_a_change_is_rounded_like_the_figures_themselves(value):
         shown = measures.format_change(key, value)
         magnitude = shown.removeprefix("+").split("\u00a0")[0]
         assert magnitude == norsk.number(value, 1), (key, shown)
+
+
+def test_a_change_of_one_is_said_in_the_singular():
+    assert measures.format_change("enheter_lean", 1) == "+1\u00a0enhet"
+    assert measures.format_change("gevinster_forsinket", -1) == "−1\u00a0gevinst"
+    assert measures.format_change("forslag_median_dager", 1.2) == "+1\u00a0dag"
+    assert measures.format_change("enheter_lean", 2) == "+2\u00a0enheter"
+    assert measures.format_change("forslag_registrert", 1) == "+1\u00a0forslag"

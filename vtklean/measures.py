@@ -519,7 +519,13 @@ def format_change(key: str, difference: float) -> str:
         magnitude = format_kind(m.page, abs(difference)).removesuffix("\u00a0kr")
         magnitude = magnitude.removesuffix("\u00a0mill.")
     unit = "mill. kr" if m.page == "mill" else m.change_unit
+    if abs(difference) == 1 and m.page in ("heltall", "dager"):
+        unit = _ONE.get(unit, unit)  # +1 enhet, not +1 enheter
     return f"{sign}{magnitude}\u00a0{unit}" if unit else f"{sign}{magnitude}"
+
+
+# The unit of a change of exactly one (counts): `+1 enhet`, `−1 gevinst`, `+1 dag`.
+_ONE = {"enheter": "enhet", "gevinster": "gevinst", "dager": "dag"}
 
 
 def better(key: str, difference: float) -> str | None:
