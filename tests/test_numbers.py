@@ -7,6 +7,8 @@ import datetime as dt
 import io
 from pathlib import Path
 
+import polars as pl
+
 from tests import helpers
 from tests.conftest import run_build
 from tests.test_targets import text_of
@@ -106,3 +108,21 @@ def test_missing_months_mid_year_say_what_arsverk_is_divided_by(tmp_path: Path):
     note = datasets.missing_note(data.datasets, "Stab")
     assert "Ny enhet (alle månedene)" in note
     assert f"delt på {months})" in note and "delt på 12" not in note
+
+
+def test_the_proposal_table_says_open_as_of_the_date_not_now():
+    # A report as of 31.12.2017 read years later: the open count is as of D, not today.
+    counts = pl.DataFrame(
+        {
+            "tjenesteomrade": ["Omsorg"],
+            "forslag_registrert": [3],
+            "forslag_gjennomfort": [1],
+            "forslag_avvist": [1],
+            "forslag_apne": [2],
+            "forslag_median_dager": [28.0],
+        }
+    )
+    words = text_of(
+        "".join(str(p) for p in page.ideas(counts, "tjenesteomrade", "Område", 2017, "x"))
+    )
+    assert "Åpne per dato" in words and "nå" not in words.split()

@@ -625,7 +625,7 @@ IDEA_COLUMNS = {
     "forslag_registrert": "Registrert",
     "forslag_gjennomfort": "Gjennomført",
     "forslag_avvist": "Avvist",
-    "forslag_apne": "Åpne nå",
+    "forslag_apne": "Åpne per dato",
     "forslag_median_dager": "Median dager til gjennomført",
 }
 
