@@ -126,3 +126,24 @@ def test_the_proposal_table_says_open_as_of_the_date_not_now():
         "".join(str(p) for p in page.ideas(counts, "tjenesteomrade", "Område", 2017, "x"))
     )
     assert "Åpne per dato" in words and "nå" not in words.split()
+
+
+def test_a_large_area_counts_only_units_trained_by_the_date(tmp_path: Path):
+    # Omsorg as of 31.12.2017: Avd A started Lean 01.03.2016, Avd B starts 01.01.2018.
+    tables = helpers.tiny_tables()
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out", "--year", "2017") == 0
+    data = processed.load(tmp_path / "out" / "processed" / "2017")
+    units = figures.unit_table(data.datasets, "Omsorg")
+    as_of = D(2017, 12, 31)
+    trained = sum(
+        1
+        for u in tables["enheter"]
+        if u["tjenesteomrade"] == "Omsorg" and u["lean_start"] and u["lean_start"] <= as_of
+    )
+    assert trained == data.figures_row("Omsorg")["enheter_lean"] == 1
+    # limit 1: the area is "large", so the page says the counts in a sentence.
+    words = text_of(
+        "".join(str(p) for p in page.unit_overview(units, "Omsorg", "31.12.2017", 2017, 1))
+    )
+    assert f"(2 aktive, {trained} med Lean-opplæring)" in words

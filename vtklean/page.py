@@ -526,7 +526,9 @@ def unit_overview(units: pl.DataFrame, area: str, as_of: str, year: int, limit: 
     if units.height <= limit:
         return [_unit_table(units, f"Enhetene i {area} per {as_of}")]
     active = units.filter(pl.col("aktiv"))
-    trained = int(active.get_column("lean_start").is_not_null().sum())
+    # Trained as of D: a Lean start after the date (planned) does not count yet.
+    day = dt.datetime.strptime(as_of, "%d.%m.%Y").date()
+    trained = active.filter(pl.col("lean_start") <= pl.lit(day, pl.Date)).height
     return [
         text(
             f"{area} har {units.height} enheter ({active.height} aktive, {trained} med "
