@@ -93,6 +93,7 @@ def converted(tmp_path_factory) -> Path:
     _titled_workbook(work / "titled.xlsx", tables["ressursbruk"])
     _merged_workbook(work / "merged.xlsx")
     _error_workbook(work / "errors.xlsx", "#N/A")
+    _text_number_workbook(work / "textnumber.xlsx")
     stray = _openpyxl_sheet(work / "stray.xlsx", tables["enheter"])
     stray.active["XFD1048576"] = "x"
     stray.save(work / "stray.xlsx")
@@ -125,6 +126,47 @@ def test_libreoffice_title_rows_give_excel_row_numbers(plain, converted, tmp_pat
     data = read.read_folder(folder)
     rows = data.tables["ressursbruk"].data.get_column(read.ROW).to_list()
     assert rows[0] == TITLED_HEADER_ROW + 1 and rows[-1] == TITLED_HEADER_ROW + len(rows)
+
+
+def _text_number_workbook(path: Path) -> Path:
+    """ressursbruk from column B below a title, with `958.000` typed as TEXT in row 5."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["B1"] = "Ressursbruk"
+    rows = helpers.tiny_tables()["ressursbruk"][:3]
+    for j, c in enumerate(RES_COLUMNS, start=2):
+        ws.cell(row=3, column=j, value=helpers.DISPLAY_HEADERS.get(c, c))
+        for i, row in enumerate(rows, start=4):
+            ws.cell(row=i, column=j, value=row[c])
+    budget = RES_COLUMNS.index("budsjett_kr") + 2
+    ws.cell(row=5, column=budget, value="958.000").data_type = "s"  # a text cell
+    ws.cell(row=6, column=budget, value=958.125)  # a native number: never ambiguous
+    wb.save(path)
+    return path
+
+
+def _assert_text_number_refused(folder: Path, name: str) -> None:
+    data = read.read_folder(folder)
+    assert [(p.rule, p.file, p.row, p.column, p.value) for p in data.errors] == [
+        ("ugyldig_tvetydig_tall", name, 5, "Budsjett (kr)", "958.000")
+    ]
+    assert data.tables["ressursbruk"].data.filter(pl.col(read.ROW) == 6)["budsjett_kr"].item() == (
+        958.125
+    )
+
+
+def test_ambiguous_number_typed_as_text_in_a_spreadsheet_is_refused(plain, tmp_path):
+    folder = _copy_plain(plain, tmp_path / "raw", "ressursbruk.csv")
+    _text_number_workbook(folder / "ressursbruk.xlsx")
+    _assert_text_number_refused(folder, "ressursbruk.xlsx")
+
+
+@needs_soffice
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_libreoffice_ambiguous_number_typed_as_text_is_refused(plain, converted, tmp_path, fmt):
+    folder = _copy_plain(plain, tmp_path / "raw", "ressursbruk.csv")
+    shutil.copy(converted / f"textnumber.{fmt}", folder / f"ressursbruk.{fmt}")
+    _assert_text_number_refused(folder, f"ressursbruk.{fmt}")
 
 
 def test_xlsm_is_read_like_xlsx(plain, tmp_path):

@@ -31,6 +31,7 @@ csv.field_size_limit(2**31 - 1)
 FILE = "_fil"  # column holding the file name a row came from
 ROW = "_rad"  # column holding the row number as Excel shows it (header = 1)
 TEXT_FILE = "_tekstfil"  # while reading: the row came from a text file, not a spreadsheet
+TEXT_CELL = "_tekstcelle_"  # while reading, + column: the spreadsheet cell holds text, not a number
 
 DTYPES: dict[Kind, pl.DataType] = {
     Kind.TEXT: pl.String(),
@@ -68,6 +69,8 @@ _NUMBER = r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$"
 # A dot followed by exactly three digits may be a thousands separator (958.000 kr).
 _DOT_THOUSANDS = r"^[+-]?\d+\.\d{3}$"
 _DECIMAL_COMMA = r"^[+-]?\d*,\d+$"
+# A spreadsheet text cell that, read as a number, may be ambiguous (`958.000`, `(1.250) kr`).
+_TEXT_NUMBER = re.compile(r"[+-]?\(?(kr\.?)?[+-]?\d+[.,]\d{3}\)?-?(kr\.?)?", re.IGNORECASE)
 # ... and so may a comma followed by three digits where the column's others use a point.
 _COMMA_THOUSANDS = r"^[+-]?\d+,\d{3}$"
 _DECIMAL_POINT = r"^[+-]?\d*\.\d+$"
@@ -244,6 +247,8 @@ class Cells:
     first_row: int
     text_file: bool  # True for CSV and Unicode text; spreadsheets hold native numbers
     first_col: int = 0  # 0-based sheet column of frame column 0 (spreadsheets)
+    # 0-based sheet (row, column) of text cells written like an ambiguous number (958.000)
+    text_numbers: frozenset[tuple[int, int]] = frozenset()
 
 
 def _delimiter(lines: list[str]) -> str:
@@ -556,6 +561,7 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
         loaded = fastexcel.read_excel(path).load_sheet(0, header_row=None, dtypes="string")
         batch, errors = loaded.to_arrow_with_errors()
         frame = pl.from_arrow(batch)
+        text_numbers = _text_numbers(path)
     except Exception as err:  # the readers raise several types for damaged files
         log.debug("reading %s failed: %s", path, err)
         if "cell limit" in str(err).lower():
@@ -586,7 +592,23 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
         value = _EXCEL_ERRORS.get(kind.group(1), kind.group(1)) if kind else e.detail
         problems.append(_error_cell(name, r + row0, c + col0, value))
     frame = _fill_merged(frame, merges, row0, col0)
-    return Cells(frame, row0 + 1, text_file=False, first_col=col0), problems
+    return Cells(frame, row0 + 1, False, col0, text_numbers), problems
+
+
+def _text_numbers(path: Path) -> frozenset[tuple[int, int]]:
+    """0-based (row, column) of the first sheet's text cells written like `958.000`.
+
+    fastexcel gives every cell as text, so a number typed as text in Excel would otherwise
+    be read like a native number; such a cell is as ambiguous as in a CSV file.
+    """
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    first_col = sheet.start[1] if sheet.start else 0
+    return frozenset(
+        (r, first_col + c)
+        for r, values in enumerate(sheet.iter_rows())  # rows from 0, columns from the first used
+        for c, v in enumerate(values)
+        if isinstance(v, str) and _TEXT_NUMBER.fullmatch(re.sub(r"[\s\u00a0\u202f]", "", v))
+    )
 
 
 def _error_cell(name: str, row: int, col: int, value: str) -> Problem:
@@ -646,7 +668,10 @@ def _read_file(path: Path, data: bytes, table: Table) -> tuple[Cells | None, lis
         header = records[skip] if skip < len(records) else []
         problems = [_under_header(p, header, cells.first_col) for p in problems]
         frame = cells.frame.slice(skip)
-        return Cells(frame, cells.first_row + skip, False, cells.first_col), problems
+        return (
+            Cells(frame, cells.first_row + skip, False, cells.first_col, cells.text_numbers),
+            problems,
+        )
     return _read_csv(path, data, table)
 
 
@@ -729,18 +754,18 @@ def _number_text(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def _parse_number(text: pl.Expr, value: pl.Expr, money: bool) -> pl.Expr:
+def _parse_number(text: pl.Expr, value: pl.Expr, money: bool, text_cell: pl.Expr) -> pl.Expr:
     """The failure of reading a number: null when read, else a failure code.
 
     `text` is the compact text (`_number_text`), `value` its float. Codes: `ugyldig` (not a
     number), `tvetydig` (could be a thousands separator: `958.000`, or `1,234` among decimal
-    points) or `for_stor` (beyond 10^15). A value is only ambiguous in a text file: a
-    spreadsheet's numbers are native.
+    points) or `for_stor` (beyond 10^15). A value is only ambiguous in a text file or a
+    spreadsheet's text cell (`text_cell`): a spreadsheet's numbers are native.
     """
     valid = text.str.contains(_NUMBER) & value.is_not_null()
     comma_in_file = text.str.contains(_DECIMAL_COMMA).fill_null(False).any().over(FILE)
     point_in_file = text.str.contains(_DECIMAL_POINT).fill_null(False).any().over(FILE)
-    ambiguous = pl.col(TEXT_FILE) & (
+    ambiguous = (pl.col(TEXT_FILE) | text_cell) & (
         (text.str.contains(_DOT_THOUSANDS) & (money | comma_in_file))
         | (text.str.contains(_COMMA_THOUSANDS) & point_in_file)
     )
@@ -828,7 +853,10 @@ def _typed(table: Table, raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
             case Kind.DECIMAL | Kind.INTEGER:
                 value = pl.col(number[col.name])
                 failure = _parse_number(
-                    pl.col(text[col.name]), value, money=col.name.endswith("_kr")
+                    pl.col(text[col.name]),
+                    value,
+                    money=col.name.endswith("_kr"),
+                    text_cell=pl.col(TEXT_CELL + col.name),
                 )
                 if col.kind is Kind.INTEGER:
                     failure = failure.fill_null(
@@ -905,6 +933,14 @@ def record_key(table: Table, rec: dict) -> str:
     return ", ".join(f"{k}={rec.get(k) if rec.get(k) is not None else ''}" for k in table.key)
 
 
+def _text_number_rows(cells: Cells, frame: pl.DataFrame, column: str | None) -> list[int]:
+    """Excel row numbers of `column`'s text cells written like an ambiguous number."""
+    if column is None or not cells.text_numbers:
+        return []
+    sheet_col = cells.first_col + frame.columns.index(column)
+    return sorted(r + 1 for r, c in cells.text_numbers if c == sheet_col)
+
+
 def read_table(table: Table, paths: list[Path]) -> tuple[TableData | None, list[Problem], dict]:
     """Read and stack every file of one table; return the data, problems and file hashes."""
     problems: list[Problem] = []
@@ -933,10 +969,18 @@ def read_table(table: Table, paths: list[Path]) -> tuple[TableData | None, list[
             .alias(c.name)
             for c in table.columns
         ]
+        text_cells = [
+            pl.col(ROW)
+            .is_in(_text_number_rows(cells, frame, mapping.get(c.name)))
+            .alias(TEXT_CELL + c.name)
+            for c in table.columns
+            if c.kind in (Kind.DECIMAL, Kind.INTEGER)
+        ]
         body = body.select(
             pl.lit(path.name).alias(FILE),
             pl.col(ROW).cast(pl.Int64),
             pl.lit(cells.text_file).alias(TEXT_FILE),
+            *text_cells,
             *cols,
         )
         # Rows left entirely empty (trailing `;;;;` lines from Excel) are not records.
@@ -946,7 +990,7 @@ def read_table(table: Table, paths: list[Path]) -> tuple[TableData | None, list[
         return None, problems, hashes
     raw = pl.concat(pieces, how="vertical")
     typed, failures = _typed(table, raw)
-    raw = raw.drop(TEXT_FILE)
+    raw = raw.drop(TEXT_FILE, *(c for c in raw.columns if c.startswith(TEXT_CELL)))
     td = TableData(table=table, data=typed, raw=raw, headers=headers, files=[p.name for p in paths])
     problems += _parse_problems(td, failures)
     return td, problems, hashes
