@@ -12,7 +12,7 @@ import polars as pl
 from tests import helpers
 from tests.conftest import run_build
 from tests.test_targets import text_of
-from vtklean import datasets, figures, page, processed
+from vtklean import datasets, figures, message, page, processed
 
 D = dt.date
 
@@ -147,3 +147,33 @@ def test_a_large_area_counts_only_units_trained_by_the_date(tmp_path: Path):
         "".join(str(p) for p in page.unit_overview(units, "Omsorg", "31.12.2017", 2017, 1))
     )
     assert f"(2 aktive, {trained} med Lean-opplæring)" in words
+
+
+def test_a_rise_in_sick_leave_too_small_to_show_is_not_named(tmp_path: Path):
+    # Avd A (Omsorg): 10 of 200 agreed days in 2016 (5,00 %), 10,04 of 200 in 2017 (5,02 %):
+    # the page would show the rise as ±0,0 percentage points, so nobody «steg mest».
+    tables = helpers.tiny_tables()
+    for r in tables["ressursbruk"]:
+        if r["enhet_id"] == "E1" and r["maned"].year == 2017:
+            r["fravaer_dagsverk"] = 10.04
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out", "--year", "2017") == 0
+    data = processed.load(tmp_path / "out" / "processed" / "2017")
+    rows = [r for r in tables["ressursbruk"] if r["enhet_id"] == "E1"]
+
+    def sick(year: int) -> float:
+        mine = [r for r in rows if r["maned"].year == year]
+        return sum(r["fravaer_dagsverk"] for r in mine) / sum(r["avtalte_dagsverk"] for r in mine)
+
+    rise = (sick(2017) - sick(2016)) * 100
+    assert 0 < rise < 0.05
+    follow = figures.followup(data.datasets, "Omsorg")
+    assert follow["sick_rise"].is_empty()
+    sentences = message.headline(
+        data.key_figures,
+        data.key_figures_before,
+        data.target_table(),
+        "Omsorg",
+        follow["sick_rise"],
+    )
+    assert not any("steg mest" in s for s in sentences)

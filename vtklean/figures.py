@@ -514,7 +514,13 @@ def followup(ds: Datasets, area: str | None = None, old_days: int = 365, top: in
                 i_ar=pl.col("sykefravaer_prosent"),
             )
             .with_columns(endring=pl.col("i_ar") - pl.col("i_fjor"))
-            .filter(pl.col("endring") > 0)
+            # A rise the page shows as ±0,0 percentage points is no rise.
+            .filter(
+                pl.col("endring").map_elements(
+                    lambda d: measures.shown_difference("sykefravaer_prosent", d) > 0,
+                    return_dtype=pl.Boolean,
+                )
+            )
             .sort("endring", "enhet", descending=[True, False])
             .head(top)
         )

@@ -123,6 +123,8 @@ def _largest_rise(
             continue
         a = _shown(_row(figures_now, name), "sykefravaer_prosent")
         b = _shown(_row(figures_before, name), "sykefravaer_prosent")
-        if a is not None and b is not None and a > b and (best is None or a - b > best[1]):
+        if a is None or b is None or measures.shown_difference("sykefravaer_prosent", a - b) <= 0:
+            continue  # no rise, or one the page shows as ±0,0
+        if best is None or a - b > best[1]:
             best = (name, a - b)
     return best
