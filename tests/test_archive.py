@@ -243,3 +243,25 @@ def test_another_municipality_builds_each_year_it_covers(tmp_path, tiny_raw):
         assert f"Lean i Søndre Eksempel kommune – rapporter for {year}" in index
         assert "Vestre Toten" not in index
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [str(y) for y in years]
+
+
+def test_arkiv_with_emptied_archive_folders_and_hand_edited_stamps(tmp_path, capsys):
+    reports = tmp_path / "rapporter"
+    current = reports / "2017"
+    current.mkdir(parents=True)
+    archive.write_stamp(current, "a", "2018-01-02T10:00:00+01:00", {})
+    (reports / archive.ARCHIVE / "2019").mkdir(parents=True)  # its versions deleted by hand
+    (reports / archive.ARCHIVE / "2018").write_text("x", encoding="utf-8")  # a file, not a folder
+    for stamp, built in (
+        ("2018-01-01_090000", "2018-01-01T09:00:00+01:00"),
+        ("2017-12-31_120000", "2017-12-31T12:00:00"),
+    ):  # no offset (edited)
+        old = reports / archive.ARCHIVE / "2017" / stamp
+        old.mkdir(parents=True)
+        archive.write_stamp(old, "b", built, {})
+    assert cli.main(["arkiv", "--reports", str(reports)]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out.splitlines() if line.startswith("  2")]
+    assert listed == ["2017"], out
+    assert out.count("tidligere versjon laget") == 2
+    assert out.index("laget 01.01.2018") < out.index("laget 31.12.2017")  # newest first

@@ -51,9 +51,11 @@ def built_at(folder: Path) -> dt.datetime:
     text = read_stamp(folder).get("bygget")
     if isinstance(text, str):
         try:
-            return dt.datetime.fromisoformat(text)
+            built = dt.datetime.fromisoformat(text)
         except ValueError:
             pass
+        else:  # a stamp edited by hand may lack the offset; versions are sorted by time
+            return built if built.tzinfo else built.astimezone()
     return dt.datetime.fromtimestamp(folder.stat().st_mtime).astimezone()
 
 
@@ -101,9 +103,11 @@ def listing(reports: Path) -> list[tuple[Version, list[Version]]]:
     out = []
     for name in sorted(names):
         folder = reports / name
-        current = Version(name, folder, built_at(folder), True) if folder.is_dir() else None
         older = versions(reports, name)
-        out.append((current or older[0], older if current else older[1:]))
+        if folder.is_dir():
+            out.append((Version(name, folder, built_at(folder), True), older))
+        elif older:  # an archive folder emptied by hand, or a file of that name, lists nothing
+            out.append((older[0], older[1:]))
     return out
 
 
