@@ -12,7 +12,7 @@ import polars as pl
 from tests import helpers
 from tests.conftest import run_build
 from tests.test_targets import text_of
-from vtklean import datasets, figures, message, page, processed
+from vtklean import datasets, figures, message, page, pilot, processed
 
 D = dt.date
 
@@ -177,3 +177,19 @@ def test_a_rise_in_sick_leave_too_small_to_show_is_not_named(tmp_path: Path):
         follow["sick_rise"],
     )
     assert not any("steg mest" in s for s in sentences)
+
+
+def test_the_pilot_panel_by_year_has_only_years_with_all_twelve_months(tmp_path: Path):
+    # As of 30.04.2017 the data hold January to April 2017: that is not a year. Avd A (rows
+    # from 2016) starts Lean after the data, so it is in the panel in every whole year.
+    tables = helpers.tiny_tables()
+    tables["enheter"][0]["lean_start"] = D(2019, 1, 1)
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out", "--as-of", "2017-04-30") == 0
+    data = processed.load(tmp_path / "out" / "processed" / "2017-04-30")
+    months = {r["maned"] for r in tables["ressursbruk"] if r["maned"] <= D(2017, 4, 1)}
+    whole = {y for y in {m.year for m in months} if sum(m.year == y for m in months) == 12}
+    assert whole == {2016}
+    p = pilot.panel(data.datasets.unit_months, "sykefravaer_prosent", "ar")
+    periods = set(p.frame.filter(pl.col("enhet") == "Avd A").get_column("periode").to_list())
+    assert periods == whole

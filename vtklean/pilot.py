@@ -58,8 +58,12 @@ def _check(outcome: str, grain: str) -> Outcome:
 
 
 def _yearly(unit_months: pl.DataFrame) -> pl.DataFrame:
-    """Unit-years as ratios of sums (årsverk: mean of the months); only complete years."""
-    months_in_year = unit_months.group_by("ar").agg(pl.col("maned").n_unique().alias("full"))
+    """Unit-years as ratios of sums (årsverk: mean of the months); only complete years.
+
+    A year is complete with all twelve months: a report as of 30.04 has only January to
+    April of its year, and four winter months are not a year (sick leave is seasonal).
+    """
+    months_in_year = unit_months.group_by("ar").agg(pl.lit(12).alias("full"))
     sums = unit_months.group_by(UNIT, "enhet", "pilot", "lean_start", "ar").agg(
         pl.len().alias("maneder"),
         pl.col("fravaer_dagsverk").sum(),
