@@ -193,3 +193,27 @@ def test_the_pilot_panel_by_year_has_only_years_with_all_twelve_months(tmp_path:
     p = pilot.panel(data.datasets.unit_months, "sykefravaer_prosent", "ar")
     periods = set(p.frame.filter(pl.col("enhet") == "Avd A").get_column("periode").to_list())
     assert periods == whole
+
+
+def test_a_year_with_a_month_without_volume_has_no_cost_per_volume(tmp_path: Path):
+    # Avd A (not started within the data) lacks volume in March 2016: 12 months of spend
+    # over 11 months of volume would be 12 × 90 000 / 1 100 kr instead of 900 kr.
+    tables = helpers.tiny_tables()
+    tables["enheter"][0]["lean_start"] = D(2019, 1, 1)
+    for r in tables["ressursbruk"]:
+        if r["enhet_id"] == "E1" and r["maned"] == D(2016, 3, 1):
+            r["volum"] = None
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    assert run_build(raw, tmp_path / "out", "--year", "2017") == 0
+    data = processed.load(tmp_path / "out" / "processed" / "2017")
+    p = pilot.panel(data.datasets.unit_months, "kostnad_per_volum", "ar")
+    shown = p.frame.filter(pl.col("enhet") == "Avd A")
+    for row in shown.iter_rows(named=True):
+        rows = [
+            r
+            for r in tables["ressursbruk"]
+            if r["enhet_id"] == "E1" and r["maned"].year == row["periode"]
+        ]
+        assert all(r["volum"] is not None for r in rows)
+        assert row["utfall"] == sum(r["regnskap_kr"] for r in rows) / sum(r["volum"] for r in rows)
+    assert "E1" in p.left_out or 2016 not in shown.get_column("periode").to_list()

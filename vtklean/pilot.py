@@ -70,7 +70,9 @@ def _yearly(unit_months: pl.DataFrame) -> pl.DataFrame:
         pl.col("avtalte_dagsverk").sum(),
         pl.col("regnskap_kr").sum(),
         pl.col("budsjett_kr").sum(),
-        pl.col("volum").sum(),
+        # A month without volume leaves the year's volume empty: 12 months of spend over
+        # 11 months of volume would overstate the cost per volume unit.
+        pl.when(pl.col("volum").null_count() == 0).then(pl.col("volum").sum()).alias("volum"),
         pl.col("arsverk").mean(),
     )
     return (
