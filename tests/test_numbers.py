@@ -12,7 +12,7 @@ import polars as pl
 from tests import helpers
 from tests.conftest import run_build
 from tests.test_targets import text_of
-from vtklean import datasets, figures, message, page, pilot, processed
+from vtklean import charts, datasets, figures, message, page, pilot, processed, targets
 
 D = dt.date
 
@@ -217,3 +217,21 @@ def test_a_year_with_a_month_without_volume_has_no_cost_per_volume(tmp_path: Pat
         assert all(r["volum"] is not None for r in rows)
         assert row["utfall"] == sum(r["regnskap_kr"] for r in rows) / sum(r["volum"] for r in rows)
     assert "E1" in p.left_out or 2016 not in shown.get_column("periode").to_list()
+
+
+def test_the_target_line_spans_only_the_year_the_target_is_for():
+    months = pl.date_range(D(2015, 1, 1), D(2017, 12, 1), "1mo", eager=True)
+    monthly = pl.DataFrame(
+        {
+            "maned": months,
+            "fravaer_dagsverk": [10.0] * len(months),
+            "avtalte_dagsverk": [100.0] * len(months),
+            "sykefravaer_prosent": [10.0] * len(months),
+        }
+    )
+    starts = pl.DataFrame(schema={"enhet": pl.String, "maned": pl.Date})
+    goal = {"ar": 2017, "indikator": "sykefravaer_prosent", "mal": 7.5, "retning": "hoyst"}
+    goal |= {"status": targets.status(10.0, 7.5, "hoyst", 0.5), "skjult": None}
+    line = charts.sick_leave(monthly, starts, goal).figure.data[-1]
+    assert line.y == (7.5, 7.5)
+    assert {str(x)[:4] for x in line.x} == {"2017"}

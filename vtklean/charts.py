@@ -436,10 +436,12 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame, goal: Mapping | None
         )
     else:
         sentence = "For få måneder til å vise utviklingen."
-    if goal is not None and months:
+    # The target is for one year: its line spans that year's months only.
+    goal_months = [m for m in months if goal is not None and m.year == goal["ar"]]
+    if goal is not None and goal_months:
         phrase = targets.goal_phrase(goal)
         fig.add_scatter(
-            x=[months[0], months[-1]],
+            x=[goal_months[0], goal_months[-1]],
             y=[goal["mal"], goal["mal"]],
             mode="lines",
             name=escape.plotly_text(f"Mål for {goal['ar']}: {phrase}"),
