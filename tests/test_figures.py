@@ -3,12 +3,13 @@
 import csv
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import figures
+from vtklean import export, figures, privacy
 
 
 def _rows(reports: Path) -> dict[str, dict[str, str]]:
@@ -95,19 +96,30 @@ def test_empty_ratios_stay_empty(tmp_path):
 
 
 def test_xlsx_holds_the_same_table(tiny_raw, tmp_path):
+    """The people's workbook (title rows, Norwegian headings) holds the CSV's figures."""
     assert run_build(tiny_raw, tmp_path / "out", "--year", "2017") == 0
     folder = tmp_path / "out" / "reports" / "2017"
-    from_csv = pl.read_csv(folder / "nokkeltall.csv")
-    from_xlsx = pl.read_excel(folder / "nokkeltall.xlsx")
-    assert from_xlsx.columns == from_csv.columns
-    assert (
-        from_xlsx.get_column("tjenesteomrade").to_list()
-        == from_csv.get_column("tjenesteomrade").to_list()
-    )
-    assert (
-        from_xlsx.get_column("regnskap_kr").to_list()
-        == from_csv.get_column("regnskap_kr").to_list()
-    )
+    from_csv = pl.read_csv(folder / "nokkeltall.csv", infer_schema=False)
+    sheet = openpyxl.load_workbook(folder / "nokkeltall.xlsx")["Nøkkeltall"]
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    at = next(i for i, r in enumerate(cells) if r[0] == "Tjenesteområde")
+    header = cells[at]
+    rows = [r for r in cells[at + 1 : at + 1 + from_csv.height]]
+    assert [r[0] for r in rows] == from_csv.get_column("tjenesteomrade").to_list()
+    compared = 0
+    for key in from_csv.columns[1:]:
+        if export.heading(key) not in header:
+            continue
+        col = header.index(export.heading(key))
+        for row, text in zip(rows, from_csv.get_column(key).to_list(), strict=True):
+            if text is None:
+                assert row[col] is None
+            elif text == privacy.SUPPRESSED:
+                assert row[col] == privacy.SUPPRESSED
+            else:
+                assert row[col] == pytest.approx(float(text)), (row[0], key)
+                compared += 1
+    assert compared >= 8 * from_csv.height  # the contract's figures, every area
 
 
 def test_mixed_formats_give_the_same_key_figures(tmp_path):
