@@ -146,3 +146,23 @@ def test_raw_files_are_never_modified(tmp_path):
     assert run_build(raw, tmp_path / "out", "--year", "2017") == 0
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in raw.iterdir()}
     assert before == after
+
+
+@pytest.mark.parametrize("where", ["reports", "processed", "snapshots"])
+def test_a_file_where_an_output_folder_goes_is_refused_and_kept(tmp_path, tiny_raw, capsys, where):
+    out = tmp_path / "out"
+    path = {
+        "reports": out / "reports" / "2017",
+        "processed": out / "processed" / "2017",
+        "snapshots": out / "processed" / "radata-arkiv",
+    }[where]
+    path.parent.mkdir(parents=True)
+    path.write_text("mitt eget notat\n", encoding="utf-8")
+    assert run_build(tiny_raw, out, "--year", "2017") == 2
+    err = capsys.readouterr().err
+    assert f"{path.name}: finnes allerede, men er en fil, ikke en mappe" in err, err
+    assert "Traceback" not in err and "File exists" not in err
+    assert path.read_text(encoding="utf-8") == "mitt eget notat\n"
+    # Nothing written: no file but the user's, no staging folder left behind.
+    assert [p for p in out.rglob("*") if p.is_file()] == [path]
+    assert not [p for p in out.rglob(".*")]

@@ -467,7 +467,11 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     snapshots = options.processed / archive.SNAPSHOTS
     built = dt.datetime.now().astimezone().replace(microsecond=0)
     staged_data = swap.stage(processed_dir)
-    staged_reports = swap.stage(reports_dir, keep, complete)
+    try:
+        staged_reports = swap.stage(reports_dir, keep, complete)
+    except OSError:
+        swap.discard(staged_data)
+        raise
     published = reports_dir if (reports_dir / archive.STAMP).is_file() else None
     try:
         say("Skriver datasett og rapporter")

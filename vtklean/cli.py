@@ -361,6 +361,7 @@ _OS_ERRORS = {
     errno.ENOTDIR: "en del av stien er en fil, ikke en mappe",
     errno.EISDIR: "er en mappe, ikke en fil",
     errno.ENOENT: "finnes ikke",
+    errno.EEXIST: "finnes allerede, men er en fil, ikke en mappe; flytt den eller gi den nytt navn",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import logging
 import os
 import shutil
@@ -82,7 +83,13 @@ def recover(
 
 
 def stage(target: Path, keep: Keep | None = None, complete: Callable[[Path], bool] = bool) -> Path:
-    """Create an empty staging folder beside `target` (same file system, so rename works)."""
+    """Create an empty staging folder beside `target` (same file system, so rename works).
+
+    A file where `target` should be (a user's own file named `2017`) is never swapped away:
+    it is a FileExistsError naming it.
+    """
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     recover(target, keep, complete)
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.ny-", dir=target.parent))
