@@ -166,3 +166,13 @@ def test_a_file_where_an_output_folder_goes_is_refused_and_kept(tmp_path, tiny_r
     # Nothing written: no file but the user's, no staging folder left behind.
     assert [p for p in out.rglob("*") if p.is_file()] == [path]
     assert not [p for p in out.rglob(".*")]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_published_folders_are_readable_like_any_folder_the_user_makes(tmp_path, tiny_raw):
+    assert run_build(tiny_raw, tmp_path / "out", "--year", "2017") == 0
+    made = tmp_path / "a folder made the usual way"
+    made.mkdir()
+    expected = made.stat().st_mode & 0o777
+    for folder in (tmp_path / "out" / "reports" / "2017", tmp_path / "out" / "processed" / "2017"):
+        assert folder.stat().st_mode & 0o777 == expected, oct(folder.stat().st_mode)

@@ -92,7 +92,18 @@ def stage(target: Path, keep: Keep | None = None, complete: Callable[[Path], boo
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     recover(target, keep, complete)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.ny-", dir=target.parent))
+    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.ny-", dir=target.parent))
+    # mkdtemp makes the folder private (0700); once swapped in it is the published report,
+    # readable like any folder the user makes (a web server, colleagues on a shared disk).
+    staged.chmod(0o777 & ~_umask())
+    return staged
+
+
+def _umask() -> int:
+    """The process's umask (Python 3.11 can only read it by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_tree(folder: Path) -> None:
