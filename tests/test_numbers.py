@@ -12,7 +12,7 @@ import polars as pl
 from tests import helpers
 from tests.conftest import run_build
 from tests.test_targets import text_of
-from vtklean import charts, datasets, figures, message, page, pilot, processed, targets
+from vtklean import charts, datasets, figures, message, norsk, page, pilot, processed, targets
 
 D = dt.date
 
@@ -235,3 +235,13 @@ def test_the_target_line_spans_only_the_year_the_target_is_for():
     line = charts.sick_leave(monthly, starts, goal).figure.data[-1]
     assert line.y == (7.5, 7.5)
     assert {str(x)[:4] for x in line.x} == {"2017"}
+
+
+def test_a_figure_that_rounds_to_zero_has_no_minus_sign():
+    # A budget deviation of −0,04 % or −0,40 kr is shown as zero, without a sign.
+    assert norsk.number(-0.04, 1) == "0,0"
+    assert norsk.percent(-0.04) == "0,0\u00a0%"
+    assert norsk.kroner(-0.4) == "0\u00a0kr"
+    assert norsk.millions(-40_000) == "0,0\u00a0mill.\u00a0kr"
+    assert norsk.number(-0.06, 1) != "0,1" and norsk.number(-0.06, 1).endswith("0,1")
+    assert norsk.number(1234567, 0) == "1\u00a0234\u00a0567"

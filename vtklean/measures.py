@@ -504,7 +504,7 @@ def shown_difference(key: str, difference: float) -> float:
     # half to even), so 15.95 is +16,0 like the value 15,95 is 16,0, never +15,9 because
     # 15.95 / 0.1 is 159.49999999999997 in binary floating point.
     step = Decimal(str(_STEP[get(key).page]))
-    steps = (Decimal(repr(difference)) / step).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    steps = (Decimal(str(float(difference))) / step).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
     return float(steps * step)
 
 

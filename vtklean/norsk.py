@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -20,6 +21,10 @@ def number(value: float | None, decimals: int = 1) -> str:
     """Format a number the Norwegian way: `46,3`, `1 234 567` (no-break space groups)."""
     if _missing(value):
         return MISSING
+    # A value that rounds to zero has no sign: −0,04 % is shown as 0,0 %, never -0,0 %.
+    step = Decimal(1).scaleb(-max(decimals, 0))
+    if Decimal(str(float(value))).quantize(step, rounding=ROUND_HALF_EVEN) == 0:
+        value = 0
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
     return format_decimal(value, format=pattern, locale=LOCALE)
 
