@@ -1,4 +1,4 @@
-# vtklean: `make report` builds this year's reports, `make test` runs every test.
+# vtklean: `make report` builds this year's reports, `make test` runs the fast tests, `make test-all` every test (as CI).
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 PYTHON ?= python3
