@@ -106,3 +106,15 @@ def test_ctrl_c_while_the_command_imports_exits_130_without_traceback():
     assert proc.returncode == 130, err
     assert "Traceback" not in out + err
     assert "Avbrutt (Ctrl-C)" in err
+
+
+def test_raw_that_is_missing_or_a_file_is_a_usage_error(tmp_path, tiny_raw, capsys):
+    cases = {
+        tmp_path / "finnes-ikke": "finnes ikke",
+        tiny_raw / "enheter.csv": "er en fil, ikke en mappe",
+    }
+    for raw, why in cases.items():
+        assert run_build(raw, tmp_path / "out") == 2, raw
+        err = capsys.readouterr().err
+        assert f"Feil i kommandoen: --raw {raw} {why}. Ingenting er skrevet." in err, err
+    assert not (tmp_path / "out").exists()

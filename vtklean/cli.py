@@ -237,6 +237,13 @@ def _short(path: object, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
 
 
+def _raw_folder(raw: Path) -> str | None:
+    """Why --raw cannot be read as a raw folder, or None when it can."""
+    if raw.is_dir():
+        return None
+    return f"--raw {_short(raw)} {'er en fil, ikke en mappe' if raw.exists() else 'finnes ikke'}"
+
+
 def _output_folders(args: argparse.Namespace) -> str | None:
     """Why --processed and --reports cannot be used, or None when they can."""
     folders = {"--processed": args.processed, "--reports": args.reports}
@@ -261,7 +268,7 @@ def _output_folders(args: argparse.Namespace) -> str | None:
 def _build(args: argparse.Namespace) -> int:
     progress.silence(args.stille)
     try:
-        wrong = _output_folders(args)
+        wrong = _raw_folder(args.raw) or _output_folders(args)
     except OSError as err:
         wrong = _os_error(err)
     if wrong:
