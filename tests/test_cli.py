@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tests import helpers
 from tests.conftest import run_build
+from vtklean import cli
 
 
 def _vtklean(*args, cwd=None):
@@ -118,3 +119,13 @@ def test_raw_that_is_missing_or_a_file_is_a_usage_error(tmp_path, tiny_raw, caps
         err = capsys.readouterr().err
         assert f"Feil i kommandoen: --raw {raw} {why}. Ingenting er skrevet." in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_sample_out_that_is_a_file_is_named_as_a_file(tmp_path, capsys):
+    target = tmp_path / "enheter.csv"
+    target.write_text("mine data\n", encoding="utf-8")
+    assert cli.main(["sample", "--units", "40", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {target} er en fil, ikke en mappe" in err and "tabellfiler" not in err, err
+    assert target.read_text(encoding="utf-8") == "mine data\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["enheter.csv"]

@@ -329,6 +329,9 @@ def _sample(args: argparse.Namespace) -> int:
     if args.start > args.end:
         _err("Feil i kommandoen: --start kan ikke være etter --end")
         return EXIT_USAGE
+    if args.out.exists() and not args.out.is_dir():
+        _err(f"Feil i kommandoen: --out {_short(args.out)} er en fil, ikke en mappe.")
+        return EXIT_USAGE
     try:
         data = sample.generate(units=args.units, start=args.start, end=args.end, seed=args.seed)
     except ValueError as err:
