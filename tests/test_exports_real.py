@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+import xlsxwriter
 
 from tests import helpers
 from tests.conftest import run_build
@@ -739,3 +740,20 @@ def test_broken_notebook_parameter_file_is_a_usage_error_in_bokmal(
     assert f"pilot-effekter.yaml: {needle}" in str(err.value), err.value
     assert "while " not in str(err.value)
     assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()
+
+
+def test_a_chart_sheet_first_is_named_not_called_empty(plain, tmp_path):
+    folder = _copy_plain(plain, tmp_path / "raw", "enheter.csv")
+    rows = helpers.tiny_tables()["enheter"]
+    with xlsxwriter.Workbook(str(folder / "enheter.xlsx")) as wb:
+        chart_sheet = wb.add_chartsheet("Diagram")  # Excel's "Flytt diagram > Nytt ark"
+        ws = wb.add_worksheet("Enheter")
+        ws.write_row(0, 0, list(rows[0]))
+        for i, row in enumerate(rows, start=1):
+            ws.write_row(i, 0, [row[c] for c in rows[0]])
+        chart = wb.add_chart({"type": "column"})
+        chart.add_series({"values": f"=Enheter!$E$2:$E${len(rows) + 1}"})
+        chart_sheet.set_chart(chart)
+    [problem] = read.read_folder(folder).errors
+    assert (problem.rule, problem.file) == ("ikke_excel", "enheter.xlsx")
+    assert "det første arket («Diagram») er et diagram, ikke en tabell" in problem.line()

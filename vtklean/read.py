@@ -410,20 +410,22 @@ class _SheetScan:
     far_col: str = ""  # the cell with a value in the last column
     uncached: list[tuple[str, str]] = field(default_factory=list)  # (cell, formula)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    chart: str | None = None  # the first sheet's name when it is a chart sheet (no cells)
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _first_sheet_part(zf: zipfile.ZipFile) -> str:
-    """The zip member of the workbook's first sheet (what calamine calls sheet 0)."""
+def _first_sheet_part(zf: zipfile.ZipFile) -> tuple[str, str]:
+    """The zip member and name of the workbook's first sheet (what calamine calls sheet 0)."""
     workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
     sheet = next(e for e in workbook.iter() if _local(e.tag) == "sheet")
     rid = next(v for k, v in sheet.attrib.items() if _local(k) == "id")
     rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
     target = next(e.get("Target", "") for e in rels if e.get("Id") == rid)
-    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return part, sheet.get("name", "")
 
 
 def _scan_xlsx(path: Path) -> _SheetScan:
@@ -435,38 +437,43 @@ def _scan_xlsx(path: Path) -> _SheetScan:
     cached value, and its streaming mode has no merged cells.
     """
     scan = _SheetScan()
-    with zipfile.ZipFile(path) as zf, zf.open(_first_sheet_part(zf)) as part:
-        row = -1
-        col = -1
-        for event, elem in ElementTree.iterparse(part, events=("start", "end")):
-            tag = _local(elem.tag)
-            if event == "start":
-                if tag == "row":
-                    r = elem.get("r")
-                    row = int(r) - 1 if r else row + 1
-                    col = -1
-                continue
-            if tag == "c":
-                ref = elem.get("r")
-                row, col = _cell_position(ref) if ref else (row, col + 1)
-                kids = {_local(k.tag): k for k in elem}
-                v = kids.get("v")
-                has_value = (v is not None and bool(v.text)) or "is" in kids
-                if "f" in kids and not has_value and elem.get("t") != "str":
-                    scan.uncached.append((_cell_name(row, col), kids["f"].text or ""))
-                if has_value:
-                    if row > scan.last_row:
-                        scan.last_row, scan.far_row = row, _cell_name(row, col)
-                    if col > scan.last_col:
-                        scan.last_col, scan.far_col = col, _cell_name(row, col)
-                elem.clear()
-            elif tag == "row":
-                elem.clear()
-            elif tag == "mergeCell":
-                a, _, b = elem.get("ref", "").partition(":")
-                if b:
-                    (r1, c1), (r2, c2) = _cell_position(a), _cell_position(b)
-                    scan.merges.append((r1, c1, r2, c2))
+    with zipfile.ZipFile(path) as zf:
+        member, name = _first_sheet_part(zf)
+        if "chartsheets/" in member:
+            scan.chart = name
+            return scan
+        with zf.open(member) as part:
+            row = -1
+            col = -1
+            for event, elem in ElementTree.iterparse(part, events=("start", "end")):
+                tag = _local(elem.tag)
+                if event == "start":
+                    if tag == "row":
+                        r = elem.get("r")
+                        row = int(r) - 1 if r else row + 1
+                        col = -1
+                    continue
+                if tag == "c":
+                    ref = elem.get("r")
+                    row, col = _cell_position(ref) if ref else (row, col + 1)
+                    kids = {_local(k.tag): k for k in elem}
+                    v = kids.get("v")
+                    has_value = (v is not None and bool(v.text)) or "is" in kids
+                    if "f" in kids and not has_value and elem.get("t") != "str":
+                        scan.uncached.append((_cell_name(row, col), kids["f"].text or ""))
+                    if has_value:
+                        if row > scan.last_row:
+                            scan.last_row, scan.far_row = row, _cell_name(row, col)
+                        if col > scan.last_col:
+                            scan.last_col, scan.far_col = col, _cell_name(row, col)
+                    elem.clear()
+                elif tag == "row":
+                    elem.clear()
+                elif tag == "mergeCell":
+                    a, _, b = elem.get("ref", "").partition(":")
+                    if b:
+                        (r1, c1), (r2, c2) = _cell_position(a), _cell_position(b)
+                        scan.merges.append((r1, c1, r2, c2))
     return scan
 
 
@@ -527,6 +534,14 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
     try:
         if suffix in (".xlsx", ".xlsm"):
             scan = _scan_xlsx(path)
+            if scan.chart is not None:
+                return None, [
+                    _sheet_problem(
+                        name,
+                        f"det første arket («{scan.chart}») er et diagram, ikke en tabell; dra "
+                        "arket med tabellen først i Excel og lagre på nytt",
+                    )
+                ]
             if (scan.last_row + 1) * (scan.last_col + 1) > MAX_SHEET_CELLS:
                 far = sorted({scan.far_row, scan.far_col})
                 return None, [
