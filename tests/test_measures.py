@@ -8,7 +8,7 @@ import re
 import polars as pl
 import pytest
 
-from vtklean import contract, measures, norsk, paths
+from vtklean import contract, export, measures, norsk, paths, pilot, render
 
 RATIOS = [m for m in measures.MEASURES.values() if m.is_ratio]
 
@@ -57,6 +57,37 @@ def test_each_ratio_is_written_only_in_the_registry(key):
         for match in pat.finditer(text)
     ]
     assert not found, f"{key} is computed outside vtklean/measures.py: {found}"
+
+
+def _written(text: str) -> set[str]:
+    """How a heading can stand in source: as shown, without soft hyphens, or escaped."""
+    return {text, text.replace("\u00ad", ""), text.replace("\u00ad", "\\u00ad")}
+
+
+@pytest.mark.parametrize("key", measures.CONTRACT[1:])
+def test_each_column_heading_is_written_only_in_the_registry(key):
+    m = measures.get(key)
+    headings = {h for h in (m.heading, m.narrow) if h and h != m.label}
+    found = [
+        f"{path}: {h!r}"
+        for path, text in _sources().items()
+        if path != "vtklean/sample.py"  # raw files' own headers (`Budsjett (kr)`), not measures
+        for heading in headings
+        for h in _written(heading)
+        if f'"{h}"' in text
+    ]
+    assert not found, f"{key}'s heading is written outside vtklean/measures.py: {found}"
+    assert render.FIGURE_HEADERS[key] == m.narrow_heading
+    assert export.heading(key) == m.heading
+
+
+def test_pilot_outcomes_take_their_words_from_the_registry():
+    for name, outcome in pilot.OUTCOMES.items():
+        assert (outcome.label, outcome.unit) == (
+            measures.get(name).label,
+            measures.get(name).change_unit,
+        )
+    assert '"Kostnad per volumenhet"' not in (paths.ROOT / "vtklean" / "pilot.py").read_text()
 
 
 def test_the_scan_would_catch_a_copy():

@@ -14,6 +14,10 @@ import polars as pl
 
 from vtklean import escape, measures, norsk, privacy, targets
 
+# Column headings of gains tables, from the registry of measures.
+IDENTIFIED = measures.get("gevinster_identifisert_arsverk").narrow_heading
+REALISED = measures.get("gevinster_realisert_arsverk").narrow_heading
+
 # Dark, restrained colours, each with at least 3:1 contrast against white; categories are
 # also told apart by marker symbols and text labels, never by colour alone.
 COLOURS = ("#1b4f72", "#b35900", "#2e6b30", "#6a3d9a", "#4a5563", "#a61b1b")
@@ -134,8 +138,8 @@ def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
     )
     table = history.select(
         pl.col("dato").alias("Per dato"),
-        pl.col("identifisert").alias("Identifisert (årsverk)"),
-        pl.col("realisert").alias("Realisert (årsverk)"),
+        pl.col("identifisert").alias(IDENTIFIED),
+        pl.col("realisert").alias(REALISED),
     )
     return Chart(
         "gevinster-over-tid",
@@ -143,7 +147,7 @@ def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
         sentence,
         fig,
         table,
-        {"Per dato": "dato", "Identifisert (årsverk)": "arsverk", "Realisert (årsverk)": "arsverk"},
+        {"Per dato": "dato", IDENTIFIED: "arsverk", REALISED: "arsverk"},
     )
 
 
@@ -211,8 +215,8 @@ def _split_bars(
         sentence = "Det er ikke registrert gevinster ennå."
     table = frame.select(
         pl.col(key).replace_strict(names, default=pl.col(key)).alias(what.capitalize()),
-        pl.col("identifisert_arsverk").alias("Identifisert (årsverk)"),
-        pl.col("realisert_arsverk").alias("Realisert (årsverk)"),
+        pl.col("identifisert_arsverk").alias(IDENTIFIED),
+        pl.col("realisert_arsverk").alias(REALISED),
     )
     return Chart(
         chart_key,
@@ -220,7 +224,7 @@ def _split_bars(
         sentence,
         fig,
         table,
-        {"Identifisert (årsverk)": "arsverk", "Realisert (årsverk)": "arsverk"},
+        {IDENTIFIED: "arsverk", REALISED: "arsverk"},
     )
 
 
@@ -501,8 +505,8 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
         pl.col("tjenesteomrade").alias("Tjenesteområde"),
         pl.col("enheter").alias("Aktive enheter"),
         pl.col("enheter_lean").alias("Med Lean"),
-        pl.col("gevinster_identifisert_arsverk").alias("Identifisert (årsverk)"),
-        pl.col("gevinster_realisert_arsverk").alias("Realisert (årsverk)"),
+        pl.col("gevinster_identifisert_arsverk").alias(IDENTIFIED),
+        pl.col("gevinster_realisert_arsverk").alias(REALISED),
         pl.col("realiseringsgrad_prosent").alias("Realiseringsgrad"),
     )
     return Chart(
@@ -514,8 +518,8 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
         {
             "Aktive enheter": "heltall",
             "Med Lean": "heltall",
-            "Identifisert (årsverk)": "arsverk",
-            "Realisert (årsverk)": "arsverk",
+            IDENTIFIED: "arsverk",
+            REALISED: "arsverk",
             "Realiseringsgrad": "prosent",
         },
     )

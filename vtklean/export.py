@@ -30,12 +30,12 @@ UNIT_COLUMNS = {
     "lean_start": ("Lean-start", DATE_XL, None),
     "pilot": ("Pilotbølge", COUNT_XL, 0),
     "lagt_ned": ("Lagt ned", DATE_XL, None),
-    "identifisert_arsverk": ("Gevinster identifisert (årsverk)", FTE_XL, 1),
-    "realisert_arsverk": ("Gevinster realisert (årsverk)", FTE_XL, 1),
+    "identifisert_arsverk": (measures.get("gevinster_identifisert_arsverk").heading, FTE_XL, 1),
+    "realisert_arsverk": (measures.get("gevinster_realisert_arsverk").heading, FTE_XL, 1),
     "arsverk": ("Årsverk", FTE_XL, 1),
-    "sykefravaer_prosent": ("Sykefravær (%)", PERCENT_XL, 1),
+    "sykefravaer_prosent": (measures.get("sykefravaer_prosent").heading, PERCENT_XL, 1),
     "sykefravaer_prosent_i_fjor": ("Sykefravær året før (%)", PERCENT_XL, 1),
-    "budsjettavvik_prosent": ("Budsjettavvik (%)", PERCENT_XL, 1),
+    "budsjettavvik_prosent": (measures.get("budsjettavvik_prosent").heading, PERCENT_XL, 1),
 }
 # The Nøkkeltall sheet: the contract's key figures and these; every other key figure of
 # the export (gains in kroner and counts, improvement proposals) is on Forbedringer.
@@ -59,10 +59,7 @@ class Context:
 
 def heading(key: str) -> str:
     """A key figure's column heading for people, with its unit (`Realiseringsgrad (%)`)."""
-    m = measures.get(key)
-    if m.unit.lower() in m.label.lower():
-        return m.label
-    return f"{m.label} ({m.unit})"
+    return measures.get(key).heading
 
 
 def key_sheet_columns(figures: pl.DataFrame) -> list[str]:

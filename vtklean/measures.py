@@ -12,7 +12,9 @@ Public names (stable: pages, charts, exports, targets and warnings read them):
   `HIGHER`, `LOWER` or `NEUTRAL` (which way is better); `tolerance` how far on the wrong side
   of a target still counts as `nær` (in the measure's unit; build parameter
   `mal_toleranse` overrides it per key); `change_unit` how a difference is written
-  (`prosentpoeng` for percentages); `definition` one bokmål sentence for the workbook.
+  (`prosentpoeng` for percentages); `definition` one bokmål sentence for the workbook;
+  `heading` the column heading with its unit, `narrow_heading` a shorter one (`narrow`, with
+  soft hyphens) for the index's twelve-column table.
 * `MEASURES` – key -> Measure, in the export's column order; `EXPORT` the export's columns
   (`tjenesteomrade` first, then the contract's columns in its order, then this suite's).
 * `get(key)`, `expr(key)` (the formula as a polars expression over columns that hold the
@@ -64,6 +66,19 @@ class Measure:
     factor: float = 1.0
     tolerance: float = 0.0
     change_unit: str = ""
+    narrow: str = ""
+
+    @property
+    def heading(self) -> str:
+        """The column heading for people, with the unit (`Realiseringsgrad (%)`)."""
+        if self.unit.lower() in self.label.lower():
+            return self.label
+        return f"{self.label} ({self.unit})"
+
+    @property
+    def narrow_heading(self) -> str:
+        """The heading of a narrow column (the index table): `narrow` where set, else `heading`."""
+        return self.narrow or self.heading
 
     @property
     def is_ratio(self) -> bool:
@@ -106,6 +121,7 @@ _ALL = (
         Direction.HIGHER,
         tolerance=2,
         change_unit="enheter",
+        narrow="Enheter med Lean",
     ),
     Measure(
         "gevinster_identifisert_arsverk",
@@ -119,6 +135,7 @@ _ALL = (
         (("gevinster_identifisert_arsverk", 1),),
         tolerance=1.0,
         change_unit="årsverk",
+        narrow="Identifisert (årsverk)",
     ),
     Measure(
         "gevinster_realisert_arsverk",
@@ -132,6 +149,7 @@ _ALL = (
         (("gevinster_realisert_arsverk", 1),),
         tolerance=1.0,
         change_unit="årsverk",
+        narrow="Realisert (årsverk)",
     ),
     Measure(
         "realiseringsgrad_prosent",
@@ -147,6 +165,7 @@ _ALL = (
         100.0,
         tolerance=5.0,
         change_unit="prosentpoeng",
+        narrow="Realiserings\u00adgrad (%)",
     ),
     Measure(
         "andel_verdistromsanalyse_prosent",
@@ -162,6 +181,7 @@ _ALL = (
         100.0,
         tolerance=5.0,
         change_unit="prosentpoeng",
+        narrow="Fra verdistrøms\u00adanalyser (%)",
     ),
     Measure(
         "arsverk",
@@ -213,6 +233,7 @@ _ALL = (
         100.0,
         tolerance=1.0,
         change_unit="prosentpoeng",
+        narrow="Budsjett\u00adavvik (%)",
     ),
     Measure(
         "sykefravaer_prosent",
@@ -228,6 +249,7 @@ _ALL = (
         100.0,
         tolerance=0.5,
         change_unit="prosentpoeng",
+        narrow="Syke\u00adfravær (%)",
     ),
     Measure(
         "ansatte",

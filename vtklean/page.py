@@ -15,7 +15,7 @@ import plotly.io as pio
 import polars as pl
 
 from vtklean import datasets, escape, measures, norsk, privacy, targets
-from vtklean.charts import Chart
+from vtklean.charts import IDENTIFIED, REALISED, Chart
 
 if TYPE_CHECKING:
     from vtklean.processed import Processed
@@ -500,8 +500,8 @@ UNIT_COLUMNS = {
     "aktiv": ("Aktiv", ""),
     "lean_start": ("Lean-start", "dato"),
     "pilot": ("Pilotbølge", "heltall"),
-    "identifisert_arsverk": ("Identifisert (årsverk)", "arsverk"),
-    "realisert_arsverk": ("Realisert (årsverk)", "arsverk"),
+    "identifisert_arsverk": (IDENTIFIED, "arsverk"),
+    "realisert_arsverk": (REALISED, "arsverk"),
     "arsverk": ("Årsverk", "arsverk"),
     "sykefravaer_prosent": ("Sykefravær", "prosent"),
     "sykefravaer_prosent_i_fjor": ("Sykefravær året før", "prosent"),

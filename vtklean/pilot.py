@@ -17,21 +17,29 @@ COHORT = "kohort"
 
 @dataclass(frozen=True)
 class Outcome:
-    """An outcome the analysis can study, with the words the page uses for it."""
+    """An outcome the analysis can study; its words come from the registry of measures."""
 
     name: str
-    label: str
-    unit: str  # unit of a difference, as the page writes it
-    decimals: int
+    decimals: int  # decimals of an effect estimate on the page
+
+    @property
+    def label(self) -> str:
+        """The measure's label (`Sykefravær`)."""
+        return measures.get(self.name).label
+
+    @property
+    def unit(self) -> str:
+        """The unit of a difference, as the page writes it (`prosentpoeng`)."""
+        return measures.get(self.name).change_unit
 
 
 OUTCOMES = {
     o.name: o
     for o in (
-        Outcome("sykefravaer_prosent", "Sykefravær", "prosentpoeng", 2),
-        Outcome("arsverk", "Årsverk", "årsverk", 2),
-        Outcome("kostnad_per_volum", "Kostnad per volumenhet", "kr", 0),
-        Outcome("budsjettavvik_prosent", "Budsjettavvik", "prosentpoeng", 2),
+        Outcome("sykefravaer_prosent", 2),
+        Outcome("arsverk", 2),
+        Outcome("kostnad_per_volum", 0),
+        Outcome("budsjettavvik_prosent", 2),
     )
 }
 GRAINS = {"ar": "år", "maned": "måned"}

@@ -50,17 +50,7 @@ _ENV = jinja2.Environment(
 # Units stand in the headers, so the cells hold only numbers and twelve columns fit a screen.
 FIGURE_HEADERS = {
     "tjenesteomrade": "Tjenesteområde",
-    "enheter": "Aktive enheter",
-    "enheter_lean": "Enheter med Lean",
-    "gevinster_identifisert_arsverk": "Identifisert (årsverk)",
-    "gevinster_realisert_arsverk": "Realisert (årsverk)",
-    "realiseringsgrad_prosent": "Realiserings\u00adgrad (%)",  # soft hyphens: narrow columns
-    "andel_verdistromsanalyse_prosent": "Fra verdistrøms\u00adanalyser (%)",
-    "arsverk": "Årsverk",
-    "budsjett_kr": "Budsjett (kr)",
-    "regnskap_kr": "Regnskap (kr)",
-    "budsjettavvik_prosent": "Budsjett\u00adavvik (%)",
-    "sykefravaer_prosent": "Syke\u00adfravær (%)",
+    **{key: measures.get(key).narrow_heading for key in measures.CONTRACT[1:]},
 }
 
 
