@@ -204,6 +204,12 @@ def test_effect_sentence_says_what_the_interval_says():
     assert "1 av gruppene som startet samtidig, har bare én enhet" in pilot.effect_sentence(
         single, spec, "bølge 1"
     )
+    # Few units: the interval uses t, and the page says the band has no such correction.
+    few = result_with(-0.2, -0.5, 0.1, [])
+    few = dataclasses.replace(few, overall=few.overall | {"df": 3, "units": 4})
+    text = pilot.effect_sentence(few, spec, "bølge 1")
+    assert "t-fordelingen med 3 frihetsgrader" in text and "kan være for smalt" in text
+    assert "kan være for smalt" not in across
     # A failed pre-start test tempers the words about a drop: no "større enn tilfeldig".
     shaky = result_with(-0.75, -1.05, -0.46, [(0.1, 0.9)], p_value=0.01)
     text = pilot.effect_sentence(shaky, spec, "bølge 2")
