@@ -73,17 +73,9 @@ def fmt(value: object, kind: str) -> str:
     """Format one value for a table cell by its kind."""
     if value is None:
         return norsk.MISSING
+    if kind in measures.PAGE_KINDS:
+        return measures.format_kind(kind, value)
     match kind:
-        case "arsverk":
-            return norsk.number(value, 1)
-        case "kr":
-            return norsk.kroner(value)
-        case "mill":
-            return norsk.millions(value)
-        case "prosent":
-            return norsk.percent(value)
-        case "heltall":
-            return norsk.number(value, 0)
         case "tall2":
             return norsk.number(value, 2)
         case "dato":
