@@ -97,10 +97,12 @@ def _step(name: str, raw: Path, repeat: int) -> tuple[float, float]:
 
 def run_step(name: str, raw: Path) -> None:
     """One step, in this (child) process; prints the step's own time (no imports, no reading)."""
-    from vtklean import build, datasets, figures, read
+    from vtklean import build
+    from vtklean.ingest import read
+    from vtklean.model import datasets, figures
 
     if name == "validate":
-        from vtklean.validate import validate
+        from vtklean.ingest.validate import validate
     started = time.perf_counter()
     data = read.read_folder(raw)
     if name == "read":
@@ -116,7 +118,7 @@ def run_step(name: str, raw: Path) -> None:
     elif name == "process":
         figures.key_figures(datasets.build(tables, period))
     elif name == "privacy":
-        from vtklean import privacy
+        from vtklean.model import privacy
 
         months = datasets.unit_months(
             tables["ressursbruk"], datasets.units(tables["enheter"], period.as_of), period.cutoff

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from vtklean import pdf
+from vtklean.publish import pdf
 
 
 @contextmanager

@@ -11,7 +11,8 @@ import polars as pl
 import xlsxwriter
 import yaml
 
-from vtklean import pilot, sample
+from vtklean import sample
+from vtklean.model import pilot
 
 D = dt.date
 

@@ -116,7 +116,8 @@ def write_folder(folder: Path) -> Planted:
     include ROLES, which the build parameters list as roles so that they are shown.
     Targets and comments move to the hostile areas. Written as UTF-8 CSV.
     """
-    from vtklean import read, sample
+    from vtklean import sample
+    from vtklean.ingest import read
 
     generated = folder.parent / f"{folder.name}-utgangspunkt"
     sample.write(sample.generate(units=60, start=2013, end=2017, seed=2017), generated)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser import offline_browser, wait_for_charts
-from vtklean import charts, figures, processed
+from vtklean.model import figures, processed
+from vtklean.publish import charts
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 

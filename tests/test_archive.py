@@ -14,7 +14,10 @@ import yaml
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import archive, build, cli, paths, read, render, sample, swap
+from vtklean import build, cli, sample
+from vtklean.core import paths
+from vtklean.ingest import read
+from vtklean.publish import archive, render, swap
 
 
 def _whole(folder: Path) -> dict:

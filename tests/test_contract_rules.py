@@ -8,7 +8,7 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean.contract import TABLES, Kind, RuleKind
+from vtklean.ingest.contract import TABLES, Kind, RuleKind
 
 D = dt.date
 # A row of each table (index into helpers.tiny_tables) that every rule can be tried on.

@@ -4,7 +4,8 @@ import polars as pl
 import pytest
 
 from tests import helpers
-from vtklean import datasets, read
+from vtklean.ingest import read
+from vtklean.model import datasets
 
 D = dt.date
 

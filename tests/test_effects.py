@@ -1,4 +1,4 @@
-"""The staggered difference-in-differences estimator, TWFE and before/after (vtklean.effects)."""
+"""The staggered difference-in-differences estimator, TWFE and before/after (model.effects)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from vtklean import effects
+from vtklean.model import effects
 
 KEYS = {"unit": "id", "period": "t", "cohort": "g"}
 

@@ -18,7 +18,9 @@ import pytest
 from tests import helpers
 from tests.conftest import run_build
 from tests.test_privacy import small_unit_tables
-from vtklean import export, figures, measures, norsk, privacy
+from vtklean.core import measures, norsk
+from vtklean.model import figures, privacy
+from vtklean.publish import export
 
 SHEETS = ["Nøkkeltall", "Enheter", "Mål", "Forbedringer", "Forklaring"]
 HEADER = export.HEADER_ROW + 1  # the header row as Excel numbers it

@@ -21,8 +21,10 @@ import xlsxwriter
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import build, cli, paths, read
-from vtklean.contract import TABLES
+from vtklean import build, cli
+from vtklean.core import paths
+from vtklean.ingest import read
+from vtklean.ingest.contract import TABLES
 
 RES_COLUMNS = list(helpers.tiny_tables()["ressursbruk"][0])
 

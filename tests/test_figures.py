@@ -9,7 +9,8 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import export, figures, privacy
+from vtklean.model import figures, privacy
+from vtklean.publish import export
 
 
 def _rows(reports: Path) -> dict[str, dict[str, str]]:

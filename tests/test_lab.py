@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from jupyter_client import BlockingKernelClient
 
-from vtklean import paths
+from vtklean.core import paths
 
 TOKEN = "vtklean-test"
 
@@ -93,7 +93,9 @@ def test_make_lab_opens_jupyterlab_with_the_project_kernel(lab):
     client.start_channels()
     try:
         client.wait_for_ready(timeout=60)
-        code = "import sys, vtklean, vtklean.pilot\nprint(sys.prefix)\nprint(vtklean.__file__)"
+        code = (
+            "import sys, vtklean, vtklean.model.pilot\nprint(sys.prefix)\nprint(vtklean.__file__)"
+        )
         lines: list[str] = []
         client.execute_interactive(
             code,

@@ -8,7 +8,10 @@ import re
 import polars as pl
 import pytest
 
-from vtklean import contract, export, measures, norsk, paths, pilot, render
+from vtklean.core import measures, norsk, paths
+from vtklean.ingest import contract
+from vtklean.model import pilot
+from vtklean.publish import export, render
 
 RATIOS = [m for m in measures.MEASURES.values() if m.is_ratio]
 
@@ -17,7 +20,7 @@ def _sources() -> dict[str, str]:
     """The library's modules (but the registry) and the notebooks' code cells, by path."""
     out = {
         str(p.relative_to(paths.ROOT)): p.read_text("utf-8")
-        for p in sorted((paths.ROOT / "vtklean").glob("*.py"))
+        for p in sorted((paths.ROOT / "vtklean").rglob("*.py"))
         if p.name != "measures.py"
     }
     for nb in sorted((paths.ROOT / "notebooks").glob("*.ipynb")):
@@ -44,7 +47,7 @@ def _formula_patterns(m: measures.Measure) -> list[re.Pattern]:
 
 def test_the_sources_are_found():
     sources = _sources()
-    assert "vtklean/figures.py" in sources and "notebooks/oversikt.ipynb" in sources
+    assert "vtklean/model/figures.py" in sources and "notebooks/oversikt.ipynb" in sources
 
 
 @pytest.mark.parametrize("key", [m.key for m in RATIOS])
@@ -56,7 +59,7 @@ def test_each_ratio_is_written_only_in_the_registry(key):
         for pat in _formula_patterns(m)
         for match in pat.finditer(text)
     ]
-    assert not found, f"{key} is computed outside vtklean/measures.py: {found}"
+    assert not found, f"{key} is computed outside vtklean/core/measures.py: {found}"
 
 
 def _written(text: str) -> set[str]:
@@ -76,7 +79,7 @@ def test_each_column_heading_is_written_only_in_the_registry(key):
         for h in _written(heading)
         if f'"{h}"' in text
     ]
-    assert not found, f"{key}'s heading is written outside vtklean/measures.py: {found}"
+    assert not found, f"{key}'s heading is written outside vtklean/core/measures.py: {found}"
     assert render.FIGURE_HEADERS[key] == m.narrow_heading
     assert export.heading(key) == m.heading
 
@@ -87,7 +90,10 @@ def test_pilot_outcomes_take_their_words_from_the_registry():
             measures.get(name).label,
             measures.get(name).change_unit,
         )
-    assert '"Kostnad per volumenhet"' not in (paths.ROOT / "vtklean" / "pilot.py").read_text()
+    assert (
+        '"Kostnad per volumenhet"'
+        not in (paths.ROOT / "vtklean" / "model" / "pilot.py").read_text()
+    )
 
 
 def test_the_scan_would_catch_a_copy():

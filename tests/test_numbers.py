@@ -12,7 +12,9 @@ import polars as pl
 from tests import helpers
 from tests.conftest import run_build
 from tests.test_targets import text_of
-from vtklean import charts, datasets, figures, message, norsk, page, pilot, processed, targets
+from vtklean.core import norsk
+from vtklean.model import datasets, figures, pilot, processed, targets
+from vtklean.publish import charts, message, page
 
 D = dt.date
 

@@ -4,7 +4,9 @@ import json
 import plotly.io as pio
 import polars as pl
 
-from vtklean import charts, norsk, page, targets
+from vtklean.core import norsk
+from vtklean.model import targets
+from vtklean.publish import charts, page
 
 
 def _units(n: int) -> pl.DataFrame:

@@ -11,7 +11,10 @@ import polars as pl
 import pytest
 
 from tests.helpers import planted_truth
-from vtklean import datasets, effects, norsk, paths, pilot, privacy, processed, render, sample
+from vtklean import sample
+from vtklean.core import norsk, paths
+from vtklean.model import datasets, effects, pilot, privacy, processed
+from vtklean.publish import render
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vtklean import page as vpage
+from vtklean.publish import page as vpage
 
 FOOTER = re.compile(r"side \d+ av \d+")
 

@@ -17,7 +17,8 @@ from openpyxl import load_workbook
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import datasets, page, privacy, processed
+from vtklean.model import datasets, privacy, processed
+from vtklean.publish import page
 
 D = dt.date
 NAME = "Kari Nordmann"

@@ -7,7 +7,9 @@ import re
 import polars as pl
 import pytest
 
-from vtklean import build, norsk, paths, read
+from vtklean import build
+from vtklean.core import norsk, paths
+from vtklean.ingest import read
 
 
 def _whole(folder) -> dict[str, str]:

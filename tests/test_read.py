@@ -5,9 +5,9 @@ import polars as pl
 import pytest
 
 from tests import helpers
-from vtklean import read
-from vtklean.contract import TABLES
-from vtklean.problems import Severity
+from vtklean.ingest import read
+from vtklean.ingest.contract import TABLES
+from vtklean.ingest.problems import Severity
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,11 @@ import pytest
 from tests import helpers
 from tests.browser import offline_browser, wait_for_charts
 from tests.conftest import run_build
-from vtklean import archive, build, paths, pilot, processed, read, render
+from vtklean import build
+from vtklean.core import paths
+from vtklean.ingest import read
+from vtklean.model import pilot, processed
+from vtklean.publish import archive, render
 
 MAX_PAGE_BYTES = 1_500_000  # 1,5 MB: a page goes by e-mail
 

@@ -8,7 +8,9 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import cli, paths, read, sample
+from vtklean import cli, sample
+from vtklean.core import paths
+from vtklean.ingest import read
 
 
 def test_shipped_data_is_exactly_what_the_generator_writes(sample_raw):

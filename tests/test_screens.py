@@ -10,7 +10,7 @@ import plotly.offline
 import pytest
 
 from tests.browser import offline_browser, wait_for_charts
-from vtklean import page as vpage
+from vtklean.publish import page as vpage
 
 MAX_PAGE_BYTES = 1_500_000  # 1,5 MB
 MAX_SET_BYTES = 15_000_000  # all pages of a year together: under common mail limits

@@ -19,7 +19,8 @@ import xlsxwriter
 from tests import helpers, hostile
 from tests.browser import offline_browser, wait_for_charts
 from tests.conftest import run_build
-from vtklean import charts, escape, paths
+from vtklean.core import escape, paths
+from vtklean.publish import charts
 
 CORPUS = hostile.corpus()
 
@@ -360,7 +361,7 @@ def _sha256(text: str) -> str:
 
 
 def test_content_policy_lets_only_the_projects_own_scripts_run():
-    from vtklean import page, render
+    from vtklean.publish import page, render
 
     years = pl.DataFrame({"ar": [2016, 2017], "arsverk": [10.0, 12.5]})
     own = str(page.setup()) + str(page.chart(charts.fte(years)))
@@ -400,7 +401,7 @@ def test_chart_categories_stay_distinct_and_literal():
 
 
 def test_text_full_of_semicolons_does_not_change_the_delimiter(tmp_path: Path):
-    from vtklean import read
+    from vtklean.ingest import read
 
     tables = helpers.tiny_tables()
     name = "&amp; &lt;b&gt; &#60;script&#62; ;;;;;;"

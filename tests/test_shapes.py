@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests import helpers
-from vtklean import cli, render
+from vtklean import cli
+from vtklean.publish import render
 
 D = dt.date
 KOMMUNE = "Nordre Prøveby kommune"

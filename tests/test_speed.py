@@ -14,7 +14,10 @@ from pathlib import Path
 import polars as pl
 
 from tests.conftest import BUILDS_PAGES, SLOW_FILES, SLOW_FIXTURES, run_build
-from vtklean import build, datasets, figures, paths, privacy, progress, read
+from vtklean import build
+from vtklean.core import paths, progress
+from vtklean.ingest import read
+from vtklean.model import datasets, figures, privacy
 
 TESTS = Path(__file__).parent
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]

@@ -14,7 +14,9 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import cli, processed, swap
+from vtklean import cli
+from vtklean.model import processed
+from vtklean.publish import swap
 
 
 def _sample(folder: Path, seed: int) -> Path:

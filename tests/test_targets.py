@@ -14,7 +14,10 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import figures, measures, message, page, processed, read, targets
+from vtklean.core import measures
+from vtklean.ingest import read
+from vtklean.model import figures, processed, targets
+from vtklean.publish import message, page
 
 D = dt.date
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vtklean import docs, paths
+from vtklean.core import paths
+from vtklean.ingest import docs
 
 ROOT = paths.ROOT
 
@@ -29,7 +30,7 @@ def test_ruff_format():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("module", sorted((ROOT / "vtklean").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("module", sorted((ROOT / "vtklean").rglob("*.py")), ids=lambda p: p.name)
 def test_module_has_one_line_docstring(module):
     doc = ast.get_docstring(ast.parse(module.read_text(encoding="utf-8")))
     assert doc, f"{module.name} has no module docstring"

@@ -13,8 +13,8 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean import contract, validate
-from vtklean.read import read_folder
+from vtklean.ingest import contract, validate
+from vtklean.ingest.read import read_folder
 
 Tables = dict[str, list[dict]]
 

@@ -19,27 +19,12 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from vtklean import (
-    __version__,
-    archive,
-    datasets,
-    export,
-    figures,
-    measures,
-    message,
-    norsk,
-    paths,
-    pdf,
-    privacy,
-    processed,
-    progress,
-    read,
-    render,
-    restate,
-    swap,
-    targets,
-)
-from vtklean.problems import DataError
+from vtklean import __version__
+from vtklean.core import measures, norsk, paths, progress
+from vtklean.ingest import read
+from vtklean.ingest.problems import DataError
+from vtklean.model import datasets, figures, privacy, processed, targets
+from vtklean.publish import archive, export, message, pdf, render, restate, swap
 
 log = logging.getLogger(__name__)
 
@@ -268,9 +253,9 @@ def fingerprint(options: Options, period: datasets.Period, raw_sha256: dict[str,
         "notebooks": _digest_files(list(options.notebooks.glob("*.ipynb")), options.notebooks),
         "code": _digest_files(
             [
-                *package.glob("*.py"),
-                *(package / "templates").glob("*"),
-                *(package / "vendor").glob("*"),
+                *package.rglob("*.py"),
+                *(package / "publish" / "templates").glob("*"),
+                *(package / "publish" / "vendor").glob("*"),
             ],
             package,
         ),
@@ -440,7 +425,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         if not options.force and _up_to_date(processed_dir, reports_dir, key):
             return Result(period.year, period.as_of, processed_dir, reports_dir, None, skipped=True)
 
-    from vtklean.validate import validate
+    from vtklean.ingest.validate import validate
 
     say("Kontrollerer rådataene mot datakontrakten")
     validation = validate(

@@ -13,9 +13,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vtklean import __version__, archive, build, escape, norsk, paths, progress, render, sample
-from vtklean.problems import DataError, report_lines
-from vtklean.render import RenderError
+from vtklean import __version__, build, sample
+from vtklean.core import escape, norsk, paths, progress
+from vtklean.ingest.problems import DataError, report_lines
+from vtklean.publish import archive, render
+from vtklean.publish.render import RenderError
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_RENDER = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C

@@ -40,8 +40,8 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
-from vtklean import measures
-from vtklean.read import discover
+from vtklean.core import measures
+from vtklean.ingest.read import discover
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from vtklean import measures, norsk, privacy, targets
+from vtklean.core import measures, norsk
+from vtklean.model import privacy, targets
 
 # The key figures the headline compares with the year before (each has a direction).
 COMPARED = (

@@ -6,9 +6,10 @@ import datetime as dt
 
 import polars as pl
 
-from vtklean import datasets, measures, privacy
-from vtklean.datasets import WHOLE, Datasets, exact_sum
-from vtklean.norsk import sort_key
+from vtklean.core import measures
+from vtklean.core.norsk import sort_key
+from vtklean.model import datasets, privacy
+from vtklean.model.datasets import WHOLE, Datasets, exact_sum
 
 # The export's columns come from the registry of measures (the contract's first, in order).
 CONTRACT_COLUMNS = measures.CONTRACT

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 import polars as pl
 
-from vtklean import escape, measures, norsk, privacy, targets
+from vtklean.core import escape, measures, norsk
+from vtklean.model import privacy, targets
 
 # Column headings of gains tables, from the registry of measures.
 IDENTIFIED = measures.get("gevinster_identifisert_arsverk").narrow_heading

@@ -19,9 +19,9 @@ import polars as pl
 from python_calamine import CalamineWorkbook
 from tqdm import tqdm
 
-from vtklean import progress
-from vtklean.contract import KIND_TEXT, TABLES, Kind, Table
-from vtklean.problems import Problem, Severity
+from vtklean.core import progress
+from vtklean.ingest.contract import KIND_TEXT, TABLES, Kind, Table
+from vtklean.ingest.problems import Problem, Severity
 
 log = logging.getLogger(__name__)
 # A cell may be as long as its file (a leader's long assessment): Python's csv module

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from vtklean import measures, privacy, targets
+from vtklean.core import measures
+from vtklean.model import privacy, targets
 
 WHOLE = privacy.WHOLE
 

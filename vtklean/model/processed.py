@@ -9,9 +9,10 @@ from pathlib import Path
 
 import polars as pl
 
-from vtklean import escape, paths, targets
-from vtklean.datasets import Datasets, Period
-from vtklean.problems import Problem
+from vtklean.core import escape, paths
+from vtklean.ingest.problems import Problem
+from vtklean.model import targets
+from vtklean.model.datasets import Datasets, Period
 
 META = "meta.json"
 KEY_FIGURES = "nokkeltall.parquet"

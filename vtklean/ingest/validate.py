@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from vtklean import datasets, measures, progress
-from vtklean.contract import KIND_TEXT, TABLES, WHOLE, Column, Kind, RowRule, RuleKind, Table
-from vtklean.problems import MAX_EXAMPLES, Problem, Severity
-from vtklean.read import FILE, ROW, RawData, TableData, normalise_name, record_key
+from vtklean.core import measures, progress
+from vtklean.ingest.contract import KIND_TEXT, TABLES, WHOLE, Column, Kind, RowRule, RuleKind, Table
+from vtklean.ingest.problems import MAX_EXAMPLES, Problem, Severity
+from vtklean.ingest.read import FILE, ROW, RawData, TableData, normalise_name, record_key
+from vtklean.model import datasets
 
 # Great Expectations must never phone home: this suite runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")

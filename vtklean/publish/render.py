@@ -23,12 +23,15 @@ import jinja2
 import polars as pl
 import yaml
 
-from vtklean import __version__, escape, measures, norsk, page, privacy, targets
-from vtklean.paths import ROOT
-from vtklean.read import normalise_name
+from vtklean import __version__
+from vtklean.core import escape, measures, norsk
+from vtklean.core.paths import ROOT
+from vtklean.ingest.read import normalise_name
+from vtklean.model import privacy, targets
+from vtklean.publish import page
 
 if TYPE_CHECKING:
-    from vtklean.restate import Restatement
+    from vtklean.publish.restate import Restatement
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ log = logging.getLogger(__name__)
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("vtklean", "templates"),
+    loader=jinja2.PackageLoader("vtklean.publish", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
@@ -317,7 +320,7 @@ def declared_parameters(path: Path) -> dict[str, dict]:
 
 # The values a notebook parameter may take, where the cell's type alone is not enough.
 def _allowed_values() -> dict[str, tuple]:
-    from vtklean import effects, pilot
+    from vtklean.model import effects, pilot
 
     return {
         "utfall": tuple(pilot.OUTCOMES),

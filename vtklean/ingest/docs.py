@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from vtklean.contract import KIND_TEXT, TABLES, Column, Table
+from vtklean.ingest.contract import KIND_TEXT, TABLES, Column, Table
 
 INTRO = """\
 # Datakontrakten: filene vtklean leser

@@ -9,7 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from vtklean import datasets, effects, measures, norsk, privacy
+from vtklean.core import measures, norsk
+from vtklean.model import datasets, effects, privacy
 
 UNIT = "enhet_id"
 COHORT = "kohort"

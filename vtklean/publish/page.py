@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 import plotly.io as pio
 import polars as pl
 
-from vtklean import datasets, escape, measures, norsk, privacy, targets
-from vtklean.charts import IDENTIFIED, REALISED, Chart
+from vtklean.core import escape, measures, norsk
+from vtklean.model import datasets, privacy, targets
+from vtklean.publish.charts import IDENTIFIED, REALISED, Chart
 
 if TYPE_CHECKING:
-    from vtklean.processed import Processed
+    from vtklean.model.processed import Processed
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
@@ -37,13 +38,17 @@ class Html:
         return self.text
 
 
-PLOTLY_BUNDLE = "plotly-basic.min.js"  # vendored, see vtklean/vendor/README.md
+PLOTLY_BUNDLE = "plotly-basic.min.js"  # vendored, see vtklean/publish/vendor/README.md
 
 
 @functools.cache
 def plotlyjs() -> str:
     """The vendored plotly.js partial bundle (bar, scatter, pie): a quarter of the full one."""
-    return importlib.resources.files("vtklean").joinpath("vendor", PLOTLY_BUNDLE).read_text("utf-8")
+    return (
+        importlib.resources.files("vtklean.publish")
+        .joinpath("vendor", PLOTLY_BUNDLE)
+        .read_text("utf-8")
+    )
 
 
 def plotlyjs_version() -> str:

@@ -34,7 +34,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from vtklean import norsk
+from vtklean.core import norsk
 
 
 class Direction(StrEnum):

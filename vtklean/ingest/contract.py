@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from vtklean import measures
+from vtklean.core import measures
 
 
 class Kind(StrEnum):

@@ -182,7 +182,7 @@ def slug(name: str, taken: MutableSet[str] | None = None) -> str:
     one cannot clash with it; none holds a path separator or a dot, so none can leave its
     folder.
     """
-    from vtklean.read import normalise_name
+    from vtklean.ingest.read import normalise_name
 
     base = normalise_name(name)[:SLUG_MAX].strip("_")
     out, n = base, 1

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import polars as pl
 
-from vtklean import archive, export, measures, privacy, read, render
-from vtklean.contract import TABLES
+from vtklean.core import measures
+from vtklean.ingest import read
+from vtklean.ingest.contract import TABLES
+from vtklean.model import privacy
+from vtklean.publish import archive, export, render
 
 # What the records of each table are called on the page, in the order shown.
 RECORD_NAMES = {

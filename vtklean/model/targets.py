@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from vtklean import measures, norsk, privacy
-from vtklean.measures import Direction
+from vtklean.core import measures, norsk
+from vtklean.core.measures import Direction
+from vtklean.model import privacy
 
 REACHED, NEAR, MISSED = "nådd", "nær", "ikke nådd"
 SYMBOL = {REACHED: "✔", NEAR: "◐", MISSED: "✘"}

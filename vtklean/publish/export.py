@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from vtklean import escape, measures, norsk, privacy, targets
+from vtklean.core import escape, measures, norsk
+from vtklean.model import privacy, targets
 
 # What the index says about each download: who it is for.
 DOWNLOADS = (

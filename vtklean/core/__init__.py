@@ -1,0 +1,1 @@
+"""Shared by every stage: the measure registry, Norwegian formats, escaping, paths, progress."""

@@ -1,0 +1,1 @@
+"""Stage 2, records to figures: datasets, key figures, targets, privacy, pilot effects."""
