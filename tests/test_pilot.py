@@ -13,6 +13,7 @@ import pytest
 from tests.helpers import planted_truth
 from vtklean import sample
 from vtklean.core import norsk, paths
+from vtklean.core.errors import UsageError
 from vtklean.model import datasets, effects, pilot, privacy, processed
 from vtklean.publish import render
 
@@ -278,7 +279,7 @@ def test_sensitivity_sentence_states_the_breakdown_value():
 
 
 def test_loading_a_missing_processed_folder_says_what_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"Fant ingen datasett.*make report"):
+    with pytest.raises(UsageError, match=r"Fant ingen datasett.*make report"):
         processed.load(str(tmp_path / "mangler"), 2017)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
+from vtklean.core.errors import EXIT_INTERRUPTED
 
 
 def main() -> int:

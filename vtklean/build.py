@@ -21,6 +21,7 @@ import yaml
 
 from vtklean import __version__
 from vtklean.core import measures, norsk, paths, progress
+from vtklean.core.errors import UsageError
 from vtklean.ingest import read
 from vtklean.ingest.problems import DataError
 from vtklean.model import datasets, figures, privacy, processed, targets
@@ -42,10 +43,6 @@ DEFAULT_PARAMS = {
 def workers() -> int:
     """Notebooks run at once: the cores this process may use (each notebook uses about one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-class UsageError(Exception):
-    """A wrong way of calling the build (exit code 2), as opposed to bad data (exit code 1)."""
 
 
 @dataclass
@@ -298,12 +295,7 @@ NOTEBOOKS = ("oversikt", "tjenesteomrade", "pilot-effekter", "datakvalitet")
 
 def notebook_defaults(options: Options) -> dict[str, dict[str, object]]:
     """Each notebook's defaults from params/, checked against its parameters cell (exit 2)."""
-    try:
-        return {
-            nb: render.load_defaults(nb, options.params_dir, options.notebooks) for nb in NOTEBOOKS
-        }
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    return {nb: render.load_defaults(nb, options.params_dir, options.notebooks) for nb in NOTEBOOKS}
 
 
 def jobs(
@@ -406,7 +398,7 @@ def _earlier(reports: Path, folder: str, replaced: Path | None) -> list[dict]:
 
 
 def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
-    """Run the whole build. Raises DataError (bad data), UsageError or render.RenderError."""
+    """Run the whole build. Raises a VtkleanError: DataError, UsageError or RenderError."""
     say = step or log.info
     params = load_params(options.params)
     kommune = params["kommune"].strip()  # checked by load_params
@@ -434,7 +426,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         budget_outlier=float(params["budsjettavvik_advarsel_prosent"]),
     )
     if validation.errors:
-        raise DataError(validation.errors)
+        raise DataError(validation.errors, folder=options.raw)
     assert period is not None and folder is not None  # no errors: every table was read
     tables = {name: td.data for name, td in raw.tables.items()}
     say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
@@ -525,10 +517,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         )
         if options.pdf:
             say("Skriver PDF av hver side")
-            try:
-                pdf.write_pdfs(staged_reports, ["index", *[j.page for j in todo]])
-            except pdf.PdfError as err:
-                raise UsageError(str(err)) from None
+            pdf.write_pdfs(staged_reports, ["index", *[j.page for j in todo]])
         archive.snapshot(options.raw, raw.sha256, snapshots)
         archive.write_stamp(staged_reports, key, built.isoformat(), raw.sha256)
         swap.swap_in(staged_data, processed_dir)

@@ -15,13 +15,9 @@ from pathlib import Path
 
 from vtklean import __version__, build, sample
 from vtklean.core import escape, norsk, paths, progress
-from vtklean.ingest.problems import DataError, report_lines
+from vtklean.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, VtkleanError
+from vtklean.ingest.problems import report_lines
 from vtklean.publish import archive, render
-from vtklean.publish.render import RenderError
-
-EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_RENDER = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
-
 
 # argparse's own messages (Python 3.11+) in bokmål, applied to its English text in order.
 _BOKMAL = (
@@ -290,23 +286,9 @@ def _build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         result = build.run(options, step=lambda text: _out(f"• {text}"))
-    except DataError as err:
-        _err(f"\nRådataene i {args.raw} har {len(err.problems)} feil. Ingenting er skrevet.")
-        _err("Rett feilene i filene og kjør på nytt:\n")
-        for line in report_lines(err.problems):
-            _err(line)
-        return EXIT_DATA
-    except build.UsageError as err:
-        _err(f"Feil i kommandoen: {err}")
-        return EXIT_USAGE
     except OSError as err:
         _err(f"Feil i kommandoen: {_os_error(err)}. Ingen rapporter er byttet ut.")
         return EXIT_USAGE
-    except RenderError as err:
-        _err(f"\nRapporten «{err.page}» feilet, og ingen rapporter er byttet ut:")
-        _err(f"  {err.message}")
-        _err("De forrige rapportene er urørt. Dette er en feil i vtklean; meld den gjerne.")
-        return EXIT_RENDER
     if result.skipped:
         _out(
             f"Ingenting er endret siden forrige bygg for {result.year}; ingenting å gjøre "
@@ -334,28 +316,8 @@ def _sample(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         _err(f"Feil i kommandoen: --out {_short(args.out)} er en fil, ikke en mappe.")
         return EXIT_USAGE
-    try:
-        data = sample.generate(units=args.units, start=args.start, end=args.end, seed=args.seed)
-    except ValueError as err:
-        _err(f"Feil i kommandoen: {err}")
-        return EXIT_USAGE
-    try:
-        files = sample.write_folder(data, args.out, overwrite=args.overwrite)
-    except FileExistsError:
-        _err(
-            f"Mappen {args.out} har allerede tabellfiler. Bruk --overwrite for å erstatte dem, "
-            "eller velg en annen mappe med --out."
-        )
-        return EXIT_USAGE
-    except sample.ForeignFiles as err:
-        _err(
-            f"Mappen {args.out} har tabellfiler som ikke er laget av `vtklean sample`, og de "
-            "blir aldri slettet. Ingenting er skrevet. Filene:"
-        )
-        for path in err.files:
-            _err(f"  {path.name}")
-        _err("Flytt dem til en annen mappe først, eller lag eksempeldata med --out en annen mappe.")
-        return EXIT_USAGE
+    data = sample.generate(units=args.units, start=args.start, end=args.end, seed=args.seed)
+    files = sample.write_folder(data, args.out, overwrite=args.overwrite)
     rows = data.resources.height
     _out(
         f"Skrev {len(files)} filer til {args.out}: {len(data.units)} enheter, "
@@ -396,6 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "arkiv":
             return _archive(args)
         return _sample(args)
+    except VtkleanError as err:  # the one handler: each error says its lines and exit code
+        for line in err.lines():
+            _err(line)
+        return err.exit_code
     except KeyboardInterrupt:
         _err("\nAvbrutt (Ctrl-C). Ingen rapporter eller datasett er byttet ut.")
         return EXIT_INTERRUPTED

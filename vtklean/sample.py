@@ -41,6 +41,7 @@ import polars as pl
 import xlsxwriter
 
 from vtklean.core import measures
+from vtklean.core.errors import UsageError
 from vtklean.ingest.read import discover
 
 log = logging.getLogger(__name__)
@@ -756,11 +757,11 @@ def generate(
 ) -> Sample:
     """Generate the records of a synthetic raw folder (nothing is written)."""
     if units < MIN_UNITS:
-        raise ValueError(f"units must be at least {MIN_UNITS}")
+        raise UsageError(f"antall enheter må være minst {MIN_UNITS}, ikke {units}")
     if not 2000 <= start <= end <= 2100:
-        raise ValueError("start and end must be years with start <= end")
+        raise UsageError(f"første og siste år må være fra 2000 til 2100, ikke {start}–{end}")
     if end < 2012:
-        raise ValueError("end must be 2012 or later (Lean started in 2011)")
+        raise UsageError(f"siste år må være 2012 eller senere (Lean startet i 2011), ikke {end}")
     rng = np.random.default_rng(seed)
     scale = units / DEFAULT_UNITS
     unit_list = _make_units(rng, units, end)
@@ -1050,12 +1051,34 @@ def table_files(folder: Path) -> list[Path]:
 MANIFEST = ".eksempeldata.json"  # which files `vtklean sample` wrote here (name -> SHA-256)
 
 
-class ForeignFiles(Exception):
+class TablesPresent(UsageError):
+    """The folder already holds table files and replacing them was not asked for."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__(
+            f"Mappen {out} har allerede tabellfiler. Bruk --overwrite for å erstatte dem, "
+            "eller velg en annen mappe med --out."
+        )
+
+    def lines(self) -> list[str]:
+        """The message alone: it says what to do."""
+        return [str(self)]
+
+
+class ForeignFiles(UsageError):
     """The folder holds table files the generator did not write; they are never replaced."""
 
-    def __init__(self, files: list[Path]) -> None:
-        super().__init__(files)
+    def __init__(self, out: Path, files: list[Path]) -> None:
+        super().__init__(f"Mappen {out} har tabellfiler som ikke er laget av `vtklean sample`")
         self.files = files
+
+    def lines(self) -> list[str]:
+        """The folder, every foreign file, and what to do."""
+        return [
+            f"{self}, og de blir aldri slettet. Ingenting er skrevet. Filene:",
+            *(f"  {path.name}" for path in self.files),
+            "Flytt dem til en annen mappe først, eller lag eksempeldata med --out en annen mappe.",
+        ]
 
 
 def _sha256(path: Path) -> str:
@@ -1073,7 +1096,7 @@ def _written_here(out: Path) -> dict[str, str]:
 def write_folder(sample: Sample, out: Path, overwrite: bool = False) -> list[Path]:
     """Write the sample into `out`, replacing its table files in one step.
 
-    Refuses (FileExistsError) when `out` already holds table files and `overwrite` is
+    Refuses (TablesPresent) when `out` already holds table files and `overwrite` is
     false. With `overwrite`, only files this generator wrote are replaced: those recorded
     in the folder's manifest with unchanged content, or byte-identical to what it writes
     now. Any other table file (a real export) makes it refuse (ForeignFiles) and write
@@ -1082,7 +1105,7 @@ def write_folder(sample: Sample, out: Path, overwrite: bool = False) -> list[Pat
     out = Path(out)
     existing = table_files(out) if out.is_dir() else []
     if existing and not overwrite:
-        raise FileExistsError(out)
+        raise TablesPresent(out)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".sample-", dir=out))
     try:
@@ -1098,7 +1121,7 @@ def write_folder(sample: Sample, out: Path, overwrite: bool = False) -> list[Pat
             )
         ]
         if foreign:
-            raise ForeignFiles(foreign)
+            raise ForeignFiles(out, foreign)
         for old in existing:
             old.unlink()
         final = []

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+
+from vtklean.core.errors import EXIT_DATA, VtkleanError
 
 MAX_EXAMPLES = 20
 
@@ -56,12 +59,26 @@ class Problem:
         return head + body
 
 
-class DataError(Exception):
-    """Raised when raw data has errors; carries every problem found in the run."""
+class DataError(VtkleanError):
+    """Raised when raw data has errors (exit code 1); carries every problem found in the run."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    exit_code = EXIT_DATA
+
+    def __init__(self, problems: Iterable[Problem], folder: Path | None = None) -> None:
         self.problems = sorted(problems, key=_sort_key)
+        self.folder = folder  # the raw folder, named in the message
         super().__init__(f"{len(self.problems)} feil i rådataene")
+
+    def lines(self) -> list[str]:
+        """How many errors, that nothing is written, and every problem grouped by rule."""
+        where = f" i {self.folder}" if self.folder else ""
+        return [
+            "",
+            f"Rådataene{where} har {len(self.problems)} feil. Ingenting er skrevet.",
+            "Rett feilene i filene og kjør på nytt:",
+            "",
+            *report_lines(self.problems),
+        ]
 
 
 def _sort_key(p: Problem) -> tuple:

@@ -47,13 +47,15 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from vtklean.core.errors import UsageError
+
 CONTROLS = ("notyettreated", "nevertreated")
 FEW_UNITS = 10  # below this many treated units, intervals use t with G - 1 df
 BOOTSTRAP_DRAWS = 999  # multiplier-bootstrap draws for the uniform band
 BOOTSTRAP_SEED = 2021  # fixed, so that builds are byte-identical
 
 
-class EffectError(ValueError):
+class EffectError(UsageError, ValueError):
     """Input that the estimator cannot use; the message is in bokmål and names the value."""
 
 

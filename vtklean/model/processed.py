@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from vtklean.core import escape, paths
+from vtklean.core.errors import UsageError
 from vtklean.ingest.problems import Problem
 from vtklean.model import targets
 from vtklean.model.datasets import Datasets, Period
@@ -134,14 +135,17 @@ def write(
 
 
 def load(folder: str | Path | None = None, year: int | None = None) -> Processed:
-    """Load a processed folder; by default `data/processed/<year>` of this project."""
+    """Load a processed folder; by default `data/processed/<year>` of this project.
+
+    No folder and no year, or a folder without datasets, is a UsageError saying what to do.
+    """
     if not folder:
         if year is None:
-            raise ValueError("give a folder or a year")
+            raise UsageError("oppgi mappen med datasett eller et år, f.eks. load(year=2018)")
         folder = paths.PROCESSED / str(year)
     folder = Path(folder)
     if not (folder / META).exists():
-        raise FileNotFoundError(
+        raise UsageError(
             f"Fant ingen datasett i {folder}. Kjør `make report` (eller "
             f"`vtklean build --data-only --year {year or '<år>'}`) først."
         )

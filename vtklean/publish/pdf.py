@@ -6,6 +6,8 @@ import logging
 import shutil
 from pathlib import Path
 
+from vtklean.core.errors import UsageError
+
 log = logging.getLogger(__name__)
 
 CHROMIUM_FLAGS = (
@@ -24,8 +26,8 @@ FOOTER = (
 A4_CONTENT_WIDTH_PX = 720  # A4 less 15 mm margins at 96 dpi: charts are laid out to fit
 
 
-class PdfError(Exception):
-    """PDFs cannot be made here (no Chromium)."""
+class PdfError(UsageError):
+    """PDFs cannot be made here (no Chromium): exit code 2, like a wrong option."""
 
 
 def chromium() -> str | None:

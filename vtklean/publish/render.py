@@ -25,6 +25,7 @@ import yaml
 
 from vtklean import __version__
 from vtklean.core import escape, measures, norsk
+from vtklean.core.errors import EXIT_RENDER, UsageError, VtkleanError
 from vtklean.core.paths import ROOT
 from vtklean.ingest.read import normalise_name
 from vtklean.model import privacy, targets
@@ -300,8 +301,10 @@ class Job:
     parameters: tuple[tuple[str, object], ...]
 
 
-class RenderError(Exception):
-    """A report notebook failed: names the notebook and the failing cell's error."""
+class RenderError(VtkleanError):
+    """A report notebook failed (exit code 3): names the notebook and the failing cell's error."""
+
+    exit_code = EXIT_RENDER
 
     def __init__(self, page: str, message: str) -> None:
         super().__init__(page, message)  # both in args, so it survives the worker's pickling
@@ -309,6 +312,15 @@ class RenderError(Exception):
 
     def __str__(self) -> str:
         return f"{self.page}: {self.message}"
+
+    def lines(self) -> list[str]:
+        """Which page failed, why, and that the published reports are untouched."""
+        return [
+            "",
+            f"Rapporten «{self.page}» feilet, og ingen rapporter er byttet ut:",
+            f"  {self.message}",
+            "De forrige rapportene er urørt. Dette er en feil i vtklean; meld den gjerne.",
+        ]
 
 
 def declared_parameters(path: Path) -> dict[str, dict]:
@@ -360,7 +372,7 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
     """A notebook's defaults from params/<notebook>.yaml, checked against its parameters cell.
 
     An unknown name, a value of the wrong type or a value outside what is allowed is a
-    ValueError naming the file, the parameter, the value and what is allowed.
+    UsageError naming the file, the parameter, the value and what is allowed.
     """
     path = params_dir / f"{notebook}.yaml"
     if not path.exists():
@@ -368,18 +380,18 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
     try:
         values = yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
     except UnicodeDecodeError as err:
-        raise ValueError(
+        raise UsageError(
             f"{path}: er ikke lagret som UTF-8 (byte 0x{err.object[err.start]:02X}); "
             "lagre den som UTF-8"
         ) from None
     except yaml.YAMLError as err:
-        raise ValueError(f"{path}: {yaml_error(err)}") from None
+        raise UsageError(f"{path}: {yaml_error(err)}") from None
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: skal inneholde navn: verdi-par")
+        raise UsageError(f"{path}: skal inneholde navn: verdi-par")
     declared = declared_parameters(notebooks_dir / f"{notebook}.ipynb")
     unknown = sorted(set(values) - set(declared))
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"{path.name}: ukjente parametre {', '.join(unknown)} "
             f"(notatboken {notebook} har: {', '.join(declared)})"
         )
@@ -389,7 +401,7 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
         if (why := _problem(name, value, declared[name]))
     ]
     if problems:
-        raise ValueError("; ".join(problems))
+        raise UsageError("; ".join(problems))
     return values
 
 
