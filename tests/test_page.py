@@ -6,7 +6,7 @@ import polars as pl
 
 from vtklean.core import norsk
 from vtklean.model import targets
-from vtklean.publish import charts, page
+from vtklean.publish import charts, page, widgets
 
 
 def _units(n: int) -> pl.DataFrame:
@@ -54,7 +54,7 @@ def test_large_areas_get_top_lists_and_the_csv():
 
 def test_table_escapes_and_formats():
     frame = pl.DataFrame({"Navn": ["<b>&"], "Beløp": [1234567.4], "Andel": [7.84]})
-    html = str(page.table(frame, {"Beløp": "kr", "Andel": "prosent"}, "Tekst"))
+    html = str(widgets.table(frame, {"Beløp": "kr", "Andel": "prosent"}, "Tekst"))
     assert "&lt;b&gt;&amp;" in html
     assert norsk.kroner(1234567.4) in html and "1\u00a0234\u00a0567\u00a0kr" in html
     assert "7,8\u00a0%" in html
@@ -97,8 +97,8 @@ def test_lean_start_markers_are_aggregated_per_month():
 def test_vendored_plotly_bundle_is_the_plotly_packages_version():
     import plotly.offline
 
-    assert page.plotlyjs_version() == plotly.offline.get_plotlyjs_version()
-    assert "plotly.js (basic - minified)" in page.setup().text[:200]
+    assert widgets.plotlyjs_version() == plotly.offline.get_plotlyjs_version()
+    assert "plotly.js (basic - minified)" in widgets.setup().text[:200]
 
 
 def test_narrow_layout_leaves_room_for_bars_and_short_value_labels():
@@ -113,13 +113,13 @@ def test_narrow_layout_leaves_room_for_bars_and_short_value_labels():
         }
     )
     spec = json.loads(pio.to_json(charts.backlog(frame, "31.12.2017").figure, validate=False))
-    change = page.narrow(spec)
+    change = widgets.narrow(spec)
     margin = change["layout"]["margin"]
     assert 390 - margin["l"] - margin["r"] >= 150  # the bars keep most of a phone's width
     assert change["traces"][0]["text"] == ["32,4 årsverk", "1,0 årsverk"]
     for label in change["layout"]["yaxis"]["ticktext"]:
         lines = label.split("<br>")
-        assert len(lines) <= 2 and all(len(line) <= page.NARROW_LABEL for line in lines)
+        assert len(lines) <= 2 and all(len(line) <= widgets.NARROW_LABEL for line in lines)
     assert change["layout"]["yaxis"]["tickvals"] == frame.get_column("enhet").to_list()
 
 

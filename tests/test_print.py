@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vtklean.publish import page as vpage
+from vtklean.publish import widgets
 
 FOOTER = re.compile(r"side \d+ av \d+")
 
@@ -114,7 +114,7 @@ def test_wide_tables_are_printed_landscape(printed):
         widest = max((len(t) for t in _tables(pdf_path.with_suffix(".html")).tables), default=0)
         sizes = _sizes(pdf_path)
         landscape = [w > h for w, h in sizes]
-        assert any(landscape) == (widest >= vpage.LANDSCAPE_TABLE), pdf_path.name
+        assert any(landscape) == (widest >= widgets.LANDSCAPE_TABLE), pdf_path.name
         assert not all(landscape), pdf_path.name  # the text itself stays portrait
 
 

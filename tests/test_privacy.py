@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from tests import helpers
 from tests.conftest import run_build
 from vtklean.model import datasets, privacy, processed
-from vtklean.publish import page
+from vtklean.publish import widgets
 
 D = dt.date
 NAME = "Kari Nordmann"
@@ -260,7 +260,7 @@ def _output_texts(folder: Path) -> dict[str, str]:
     The plotly.js library embedded once per page is left out: it is the same code in every
     page, holds no data, and is 1,2 MB of numbers to search through.
     """
-    library = page.plotlyjs()
+    library = widgets.plotlyjs()
     out = {}
     for path in sorted(folder.rglob("*")):
         if path.is_dir():

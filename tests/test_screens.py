@@ -10,7 +10,7 @@ import plotly.offline
 import pytest
 
 from tests.browser import offline_browser, wait_for_charts
-from vtklean.publish import page as vpage
+from vtklean.publish import widgets
 
 MAX_PAGE_BYTES = 1_500_000  # 1,5 MB
 MAX_SET_BYTES = 15_000_000  # all pages of a year together: under common mail limits
@@ -58,8 +58,8 @@ def test_pages_are_small_enough_to_e_mail(suite):
 
 
 def test_pages_embed_the_vendored_bundle_of_plotlys_version(suite):
-    assert vpage.plotlyjs_version() == plotly.offline.get_plotlyjs_version()
-    bundle = vpage.plotlyjs()
+    assert widgets.plotlyjs_version() == plotly.offline.get_plotlyjs_version()
+    bundle = widgets.plotlyjs()
     assert len(bundle) < len(plotly.offline.get_plotlyjs()) / 3
     chart_pages = [p for p in _pages(suite) if "Plotly.newPlot(" in p.read_text("utf-8")]
     assert len(chart_pages) >= 3

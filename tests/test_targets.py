@@ -17,7 +17,7 @@ from tests.conftest import run_build
 from vtklean.core import measures
 from vtklean.ingest import read
 from vtklean.model import figures, processed, targets
-from vtklean.publish import message, page
+from vtklean.publish import message, page, widgets
 
 D = dt.date
 
@@ -112,7 +112,7 @@ def test_changing_a_target_flips_the_status_on_cards_table_and_index(two_targets
     for name, data in (("nådd", reachable), ("ikke nådd", unreachable)):
         goals = data.target_table()
         here = targets.for_area(goals, "Omsorg")
-        cards = page.cards(page.key_cards(data.figures_row("Omsorg"), None, here), "x")
+        cards = widgets.cards(page.key_cards(data.figures_row("Omsorg"), None, here), "x")
         section = "".join(str(p) for p in page.target_section(goals, 2017, "31.12.2017"))
         index = tmp_path / ("a" if name == "nådd" else "b") / "out/reports/2017/index.html"
         shown[name] = (text_of(str(cards)), text_of(section), text_of(index.read_text("utf-8")))

@@ -29,7 +29,7 @@ from vtklean.core.errors import EXIT_RENDER, UsageError, VtkleanError
 from vtklean.core.paths import ROOT
 from vtklean.ingest.read import normalise_name
 from vtklean.model import privacy, targets
-from vtklean.publish import page
+from vtklean.publish import widgets
 
 if TYPE_CHECKING:
     from vtklean.publish.restate import Restatement
@@ -151,8 +151,8 @@ def figure_table(figures: pl.DataFrame) -> dict:
 
     rows = [[cell(rec, c) for c in cols] for rec in figures.iter_rows(named=True)]
     return {
-        "region": page.region_class(len(cols)),
-        "section": "liggende" if len(cols) >= page.LANDSCAPE_TABLE else "",
+        "region": widgets.region_class(len(cols)),
+        "section": "liggende" if len(cols) >= widgets.LANDSCAPE_TABLE else "",
         "header": [FIGURE_HEADERS[c] for c in cols],
         "rows": rows,
         "note": privacy.footnote(figures),
@@ -175,7 +175,7 @@ def _trusted_script(code: str) -> bool:
     `Plotly.newPlot(...)` call whose arguments are pure JSON (data, never code). A script of
     any other shape gets no hash, so the browser refuses to run it.
     """
-    if code == page.plotlyjs() or code in (_template("print.js"), _template("charts.js")):
+    if code == widgets.plotlyjs() or code in (_template("print.js"), _template("charts.js")):
         return True
     call = _NEW_PLOT.fullmatch(code)
     if call is None:
