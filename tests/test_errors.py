@@ -10,7 +10,7 @@ from vtklean import cli, sample
 from vtklean.core import errors, paths
 from vtklean.ingest.problems import DataError, Problem, Severity
 from vtklean.model import effects, processed
-from vtklean.publish import pdf, render
+from vtklean.publish import execute, pdf
 
 LIBRARY = paths.ROOT / "vtklean"
 
@@ -112,7 +112,7 @@ def test_each_error_keeps_its_exit_code():
     problem = Problem("regel", "Overskrift", Severity.ERROR, "forventet", "a.csv", 2, "b", "c")
     assert DataError([problem]).exit_code == errors.EXIT_DATA == 1
     assert errors.UsageError("x").exit_code == errors.EXIT_USAGE == 2
-    assert render.RenderError("side", "celle 3").exit_code == errors.EXIT_RENDER == 3
+    assert execute.RenderError("side", "celle 3").exit_code == errors.EXIT_RENDER == 3
     assert pdf.PdfError("x").exit_code == 2
     assert effects.EffectError("x").exit_code == 2
     assert errors.EXIT_INTERRUPTED == 130

@@ -15,7 +15,7 @@ from vtklean import sample
 from vtklean.core import norsk, paths
 from vtklean.core.errors import UsageError
 from vtklean.model import datasets, effects, pilot, privacy, processed
-from vtklean.publish import render
+from vtklean.publish import execute
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +295,7 @@ def test_coverage_sentence_names_left_out_units_in_good_bokmaal():
 )
 def test_notebook_runs_for_other_outcomes_and_grains(suite, tmp_path, outcome, grain, label):
     """A researcher's parameters: the notebook renders every section for them."""
-    job = render.Job(
+    job = execute.Job(
         "pilot-effekter",
         "pilot-effekter",
         "Pilot-effekter",
@@ -308,7 +308,7 @@ def test_notebook_runs_for_other_outcomes_and_grains(suite, tmp_path, outcome, g
             ("vis_perioder_etter", 36),
         ),
     )
-    _, _, body = render.execute(job, paths.NOTEBOOKS, tmp_path)
+    _, _, body = execute.execute(job, paths.NOTEBOOKS, tmp_path)
     assert f"{label}: effekt før og etter start, alle enheter" in body
     assert body.count("Plotly.newPlot(") == 4  # all units, two waves, the methods
     assert ("måneder" if grain == "maned" else "år") in body
@@ -501,13 +501,13 @@ def test_notebook_renders_a_sentence_for_data_it_cannot_estimate(tmp_path):
 
     raw = write_folder(tmp_path / "raw")
     assert run_build(raw, tmp_path, "--year", "2017") == 0
-    job = render.Job(
+    job = execute.Job(
         "pilot-effekter",
         "pilot-effekter",
         "Pilot-effekter",
         (("year", 2017), ("processed_dir", str(tmp_path / "processed" / "2017"))),
     )
-    _, _, body = render.execute(job, paths.NOTEBOOKS, tmp_path / "out")
+    _, _, body = execute.execute(job, paths.NOTEBOOKS, tmp_path / "out")
     assert "ikke vise noen effekt" in body and "bare ett helt år med tall (2017)" in body
     assert "Plotly.newPlot(" not in body
     # Units are named, and the one without a whole year (Kontor) is accounted for.

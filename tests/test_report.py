@@ -20,7 +20,7 @@ from vtklean import build
 from vtklean.core import paths
 from vtklean.ingest import read
 from vtklean.model import pilot, processed
-from vtklean.publish import archive, render
+from vtklean.publish import archive, execute
 
 MAX_PAGE_BYTES = 1_500_000  # 1,5 MB: a page goes by e-mail
 
@@ -82,7 +82,7 @@ def test_every_page_is_built(suite):
     }
     assert names == expected
     assert len(_areas(folder)) >= 6
-    audit = {p.stem for p in (folder / render.NOTEBOOK_DIR).glob("*.ipynb")}
+    audit = {p.stem for p in (folder / execute.NOTEBOOK_DIR).glob("*.ipynb")}
     assert audit == {n.removesuffix(".html") for n in names} - {"index", "tilgjengelighet"}
 
 
@@ -197,7 +197,7 @@ def test_data_quality_page_lists_every_check(suite):
 
 
 def test_executed_notebooks_have_outputs_and_no_errors(suite):
-    for path in (suite["reports"] / render.NOTEBOOK_DIR).glob("*.ipynb"):
+    for path in (suite["reports"] / execute.NOTEBOOK_DIR).glob("*.ipynb"):
         nb = json.loads(path.read_text(encoding="utf-8"))
         outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
         assert outputs, path
@@ -277,7 +277,7 @@ def test_failing_notebook_stops_the_build_and_keeps_last_reports(tmp_path, tiny_
         notebooks=notebooks,
         force=True,
     )
-    with pytest.raises(render.RenderError) as err:
+    with pytest.raises(execute.RenderError) as err:
         build.run(options)
     assert err.value.page == "datakvalitet"
     assert "ZeroDivisionError" in err.value.message

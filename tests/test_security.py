@@ -361,7 +361,7 @@ def _sha256(text: str) -> str:
 
 
 def test_content_policy_lets_only_the_projects_own_scripts_run():
-    from vtklean.publish import render, widgets
+    from vtklean.publish import execute, render, widgets
 
     years = pl.DataFrame({"ar": [2016, 2017], "arsverk": [10.0, 12.5]})
     own = str(widgets.setup()) + str(widgets.chart(charts.fte(years)))
@@ -371,7 +371,7 @@ def test_content_policy_lets_only_the_projects_own_scripts_run():
         "<style>body{display:none}</style>"
     )
     prov = render.Provenance("31.12.2017", 2017, "Vestre Toten", "i dag", "0", None, ())
-    job = render.Job("x", "oversikt", "</title><script>window.__pwned=1</script>", ())
+    job = execute.Job("x", "oversikt", "</title><script>window.__pwned=1</script>", ())
     built = render.notebook_page(job, own + injected, prov)
     policy = _policy(built)
     assert policy["default-src"] == ["'none'"]

@@ -16,7 +16,7 @@ import pytest
 
 from tests import helpers
 from vtklean import cli
-from vtklean.publish import render
+from vtklean.publish import execute
 
 D = dt.date
 KOMMUNE = "Nordre Prøveby kommune"
@@ -106,7 +106,7 @@ def test_every_page_builds_on_every_shape(shape, tmp_path, monkeypatch):
         assert KOMMUNE in text, name
         if name not in ("index.html", "tilgjengelighet.html"):
             assert f'href="{name}"' in index
-    for path in (folder / render.NOTEBOOK_DIR).glob("*.ipynb"):
+    for path in (folder / execute.NOTEBOOK_DIR).glob("*.ipynb"):
         nb = json.loads(path.read_text("utf-8"))
         outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
         assert not [o for o in outputs if o["output_type"] == "error"], path

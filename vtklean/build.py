@@ -25,7 +25,7 @@ from vtklean.core.errors import UsageError
 from vtklean.ingest import read
 from vtklean.ingest.problems import DataError
 from vtklean.model import datasets, figures, privacy, processed, targets
-from vtklean.publish import archive, export, message, pdf, render, restate, swap
+from vtklean.publish import archive, execute, export, message, pdf, render, restate, swap
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def load_params(path: Path) -> dict:
     try:
         loaded = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # a SafeLoader subclass
     except yaml.YAMLError as err:
-        raise UsageError(f"parameterfilen {path}: {render.yaml_error(err)}") from None
+        raise UsageError(f"parameterfilen {path}: {execute.yaml_error(err)}") from None
     except UsageError as err:
         raise UsageError(f"parameterfilen {path}: {err}") from None
     if not isinstance(loaded, dict):
@@ -295,7 +295,9 @@ NOTEBOOKS = ("oversikt", "tjenesteomrade", "pilot-effekter", "datakvalitet")
 
 def notebook_defaults(options: Options) -> dict[str, dict[str, object]]:
     """Each notebook's defaults from params/, checked against its parameters cell (exit 2)."""
-    return {nb: render.load_defaults(nb, options.params_dir, options.notebooks) for nb in NOTEBOOKS}
+    return {
+        nb: execute.load_defaults(nb, options.params_dir, options.notebooks) for nb in NOTEBOOKS
+    }
 
 
 def jobs(
@@ -304,13 +306,13 @@ def jobs(
     year: int,
     areas: list[str],
     kommune: str,
-) -> list[render.Job]:
+) -> list[execute.Job]:
     """The notebook runs of a build: overview, each service area, pilot effects, data quality."""
     base = {"year": year, "processed_dir": str(data_dir)}
 
-    def job(page: str, notebook: str, title: str, **extra: object) -> render.Job:
+    def job(page: str, notebook: str, title: str, **extra: object) -> execute.Job:
         params = defaults[notebook] | base | extra
-        return render.Job(page, notebook, title, tuple(sorted(params.items())))
+        return execute.Job(page, notebook, title, tuple(sorted(params.items())))
 
     out = [job("oversikt", "oversikt", f"Lean i {kommune} – oversikt {year}")]
     pages = processed.area_pages(areas)
@@ -329,7 +331,7 @@ def jobs(
 
 
 def _render_all(
-    todo: list[render.Job], options: Options, staged: Path, say: Callable[[str], None]
+    todo: list[execute.Job], options: Options, staged: Path, say: Callable[[str], None]
 ) -> dict[str, tuple[float, str]]:
     """Run every notebook in parallel worker processes; stop at the first failure."""
     done: dict[str, tuple[float, str]] = {}
@@ -344,7 +346,7 @@ def _render_all(
         ) as pool,
         progress.bar(len(todo), "Rapporter", "sider", delay=0) as bar,
     ):
-        futures = [pool.submit(render.execute, j, options.notebooks, staged) for j in todo]
+        futures = [pool.submit(execute.execute, j, options.notebooks, staged) for j in todo]
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -362,7 +364,7 @@ def _render_all(
     return done
 
 
-def _index_pages(todo: list[render.Job]) -> list[dict]:
+def _index_pages(todo: list[execute.Job]) -> list[dict]:
     """The index's list: every page, the downloads, the accessibility statement."""
     pages = [{"title": j.title, "href": f"{j.page}.html", "note": None} for j in todo]
     if not todo:
@@ -378,7 +380,7 @@ def _index_pages(todo: list[render.Job]) -> list[dict]:
         },
     ]
     if todo:
-        audit = f"{render.NOTEBOOK_DIR}/"
+        audit = f"{execute.NOTEBOOK_DIR}/"
         pages.append({"title": "Kjørte notatbøker (for revisjon)", "href": audit, "note": None})
     return pages
 
