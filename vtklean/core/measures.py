@@ -20,6 +20,7 @@ Public names (stable: pages, charts, exports, targets and warnings read them):
 * `get(key)`, `expr(key)` (the formula as a polars expression over columns that hold the
   sums), `value(key, sums)` (the same formula over a mapping of sums), `with_ratios(frame,
   keys)` (adds the ratio columns whose sums the frame holds), `format_page(key, value)`,
+  `format_bare(key, value)` (the number without its unit, for tables whose headings have it),
   `format_change(key, difference)`, `better(key, difference)`, `shown_difference(key,
   difference)`, `money_words(deviation_kr)` (`merforbruk 2,1 mill. kr`).
 """
@@ -514,6 +515,16 @@ def format_kind(kind: str, value: float | None) -> str:
         case "heltall" | "dager":
             return norsk.number(value, 0)
     raise ValueError(f"unknown page kind {kind!r}")
+
+
+# Decimals of a number shown without its unit, by page kind (money in whole kroner, so a
+# change never hides in a rounded million).
+_BARE_DECIMALS = {"arsverk": 1, "prosent": 1, "kr": 0, "mill": 0, "heltall": 0, "dager": 0}
+
+
+def format_bare(key: str, value: float | None) -> str:
+    """The value without its unit, under a heading that has it (`46,3`, `1 234 567`)."""
+    return norsk.number(value, _BARE_DECIMALS[get(key).page])
 
 
 # The step a page shows a difference in, by page kind: a smaller change reads as none.

@@ -103,19 +103,10 @@ def provenance(
 
 
 def _cell(column: str, value: object) -> str:
-    """A key figure as the index and restatements show it, by the registry's page kind.
-
-    Money is in whole kroner: a change must never hide in a rounded million.
-    """
+    """A key figure as the index and restatements show it: the unit is in the header."""
     if column not in measures.MEASURES:
         return str(value)
-    # The unit stands in the column header (FIGURE_HEADERS), so a cell holds the number.
-    kind = measures.get(column).page
-    if kind == "prosent":
-        return norsk.number(value, 1)
-    if kind in ("kr", "mill"):
-        return norsk.number(value, 0)
-    return measures.format_kind(kind, value)
+    return measures.format_bare(column, value)
 
 
 def export_text(column: str, text: str | None) -> str:
