@@ -60,23 +60,20 @@ class Provenance:
     parameters: Sequence[tuple[str, object]] = field(default_factory=tuple)
 
 
+def _git(*args: str) -> str:
+    """The output of a git command in the project folder (CalledProcessError when it fails)."""
+    done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+    done.check_returncode()
+    return done.stdout.strip()
+
+
 def git_commit() -> str | None:
     """The project's git commit, with `+endret` when the tree has changes; None outside git."""
     if not (ROOT / ".git").exists():
         return None
     try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head = _git("rev-parse", "--short=12", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+endret" if dirty else "")
