@@ -291,7 +291,9 @@ def test_failing_notebook_cli_message(tmp_path, monkeypatch, tiny_raw, capsys):
     (notebooks / "oversikt.ipynb").write_text(
         (notebooks / "oversikt.ipynb")
         .read_text(encoding="utf-8")
-        .replace("from vtklean import charts", "from vtklean import finnes_ikke, charts"),
+        .replace(
+            "from vtklean.publish import charts", "from vtklean.publish import finnes_ikke, charts"
+        ),
         encoding="utf-8",
     )
     monkeypatch.setattr(build.Options, "__init__", _with_notebooks(notebooks))

@@ -73,7 +73,9 @@ def test_render_bar_and_a_failing_notebook_still_exits_3(tmp_path, tiny_raw, mon
     shutil.copytree(paths.NOTEBOOKS, notebooks)
     broken = notebooks / "oversikt.ipynb"
     text = broken.read_text(encoding="utf-8")
-    broken.write_text(text.replace("from vtklean import", "from vtklean import ikke_her,", 1))
+    broken.write_text(
+        text.replace("from vtklean.core import", "from vtklean.core import ikke_her,", 1)
+    )
     init = build.Options.__init__
 
     def with_notebooks(self, *args, **kwargs):
