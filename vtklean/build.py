@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import yaml
@@ -23,9 +24,12 @@ from vtklean import __version__
 from vtklean.core import measures, norsk, paths, progress
 from vtklean.core.errors import UsageError
 from vtklean.ingest import read
-from vtklean.ingest.problems import DataError
+from vtklean.ingest.problems import DataError, Severity
 from vtklean.model import datasets, figures, privacy, processed, targets
-from vtklean.publish import archive, execute, export, message, pdf, render, restate, swap
+from vtklean.publish import archive, execute, export, index, message, pdf, render, restate, swap
+
+if TYPE_CHECKING:
+    from vtklean.ingest.validate import Validation
 
 log = logging.getLogger(__name__)
 
@@ -364,64 +368,38 @@ def _render_all(
     return done
 
 
-def _index_pages(todo: list[execute.Job]) -> list[dict]:
-    """The index's list: every page, the downloads, the accessibility statement."""
-    pages = [{"title": j.title, "href": f"{j.page}.html", "note": None} for j in todo]
-    if not todo:
-        pages.append(
-            {"title": "Rapportsidene", "href": None, "note": "ikke laget (bygget med --data-only)"}
-        )
-    pages += [{"title": t, "href": href, "note": note} for href, t, note in export.DOWNLOADS]
-    pages += [
-        {
-            "title": "Tilgjengelighetserklæring (utkast)",
-            "href": "tilgjengelighet.html",
-            "note": None,
-        },
-    ]
-    if todo:
-        audit = f"{execute.NOTEBOOK_DIR}/"
-        pages.append({"title": "Kjørte notatbøker (for revisjon)", "href": audit, "note": None})
-    return pages
+@dataclass
+class Data:
+    """What the data stage hands to publishing: the datasets, key figures and checks."""
+
+    period: datasets.Period
+    ds: datasets.Datasets
+    table: pl.DataFrame  # the key figures as of the report date, rounded
+    before: pl.DataFrame  # the same a year earlier, for the headline's changes
+    checks: list
+    problems: list
+    sha256: dict[str, str]  # raw file name -> SHA-256 of what was read
+    rule: privacy.Rule
+
+    @property
+    def warnings(self) -> list:
+        """Problems that do not stop the build."""
+        return [p for p in self.problems if p.severity is Severity.WARNING]
 
 
-def _earlier(reports: Path, folder: str, replaced: Path | None) -> list[dict]:
-    """The archived versions of a report folder for the index, newest first, as links."""
-    kept = archive.versions(reports, folder)
-    if replaced is not None:
-        kept.insert(0, archive.Version(folder, replaced, archive.built_at(reports / folder), False))
-    return [
-        {
-            "built": render.built_text(v.built),
-            "href": f"../{archive.ARCHIVE}/{folder}/{v.path.name}/index.html",
-        }
-        for v in kept
-    ]
+def _period(raw: read.RawData, options: Options) -> datasets.Period | None:
+    """The report period, when the raw folder could be read well enough to choose it."""
+    if "ressursbruk" not in raw.tables or raw.errors:
+        return None
+    return resolve_period(raw.tables["ressursbruk"].data, options.year, options.as_of)
 
 
-def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
-    """Run the whole build. Raises a VtkleanError: DataError, UsageError or RenderError."""
-    say = step or log.info
-    params = load_params(options.params)
-    kommune = params["kommune"].strip()  # checked by load_params
-    tolerance, old_days = tolerances(params), params["gammel_gevinst_dager"]
-    defaults = {} if options.data_only else notebook_defaults(options)
-    say(f"Leser rådata fra {options.raw}")
-    raw = read.read_folder(options.raw)
-    period = None
-    if "ressursbruk" in raw.tables and not raw.errors:
-        period = resolve_period(raw.tables["ressursbruk"].data, options.year, options.as_of)
-    folder = archive.folder_name(period) if period else None
-    processed_dir = options.processed / folder if folder else None
-    reports_dir = options.reports / folder if folder else None
-    if period is not None:
-        key = fingerprint(options, period, raw.sha256)
-        if not options.force and _up_to_date(processed_dir, reports_dir, key):
-            return Result(period.year, period.as_of, processed_dir, reports_dir, None, skipped=True)
-
+def _validated(
+    raw: read.RawData, period: datasets.Period | None, options: Options, params: dict
+) -> Validation:
+    """The raw folder checked against the contract; DataError when anything stops the build."""
     from vtklean.ingest.validate import validate
 
-    say("Kontrollerer rådataene mot datakontrakten")
     validation = validate(
         raw,
         as_of=period.as_of if period else options.as_of,
@@ -429,13 +407,72 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
     )
     if validation.errors:
         raise DataError(validation.errors, folder=options.raw)
-    assert period is not None and folder is not None  # no errors: every table was read
+    return validation
+
+
+def _data(raw: read.RawData, period: datasets.Period, params: dict, validation: Validation) -> Data:
+    """The datasets and key figures of the period (and a year earlier) from validated raw data."""
     tables = {name: td.data for name, td in raw.tables.items()}
-    say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
     rule = privacy_rule(params)
-    ds = datasets.build(tables, period, rule, tolerance)
+    ds = datasets.build(tables, period, rule, tolerances(params))
     table = figures.rounded(figures.key_figures(ds))
     before = earlier_figures(tables, period, rule)
+    return Data(period, ds, table, before, validation.checks, validation.problems, raw.sha256, rule)
+
+
+def _write_pages(
+    staged: Path, todo: list[execute.Job], bodies: dict, prov: render.Provenance
+) -> None:
+    """Each rendered notebook as a house page, with its own parameters in the provenance."""
+    for job in todo:
+        shown = [(k, v) for k, v in job.parameters if k != "processed_dir"]
+        page_prov = dataclasses.replace(prov, parameters=tuple(shown))
+        (staged / f"{job.page}.html").write_text(
+            render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
+        )
+
+
+def _export(staged: Path, data: Data, kommune: str) -> pl.DataFrame:
+    """The downloads (CSV files and workbook) of a build; returns the target table."""
+    period = data.period
+    goals = targets.table(data.table, data.ds.targets)
+    context = export.Context(
+        kommune=kommune,
+        title=f"Lean og ressursbruk {period.year}",
+        as_of=period.as_of,
+        year=period.year,
+        version=__version__,
+        threshold=data.rule.threshold,
+        files=tuple(sorted(data.sha256.items())),
+    )
+    export.write(staged, context, data.table, figures.all_units(data.ds), goals)
+    return goals
+
+
+def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
+    """Run the whole build: read, validate, datasets, figures, render, export, swap in.
+
+    Raises a VtkleanError: DataError, UsageError or RenderError.
+    """
+    say = step or log.info
+    params = load_params(options.params)
+    kommune = params["kommune"].strip()  # checked by load_params
+    defaults = {} if options.data_only else notebook_defaults(options)
+    say(f"Leser rådata fra {options.raw}")
+    raw = read.read_folder(options.raw)
+    period = _period(raw, options)
+    folder = archive.folder_name(period) if period else None
+    processed_dir = options.processed / folder if folder else None
+    reports_dir = options.reports / folder if folder else None
+    if period is not None:
+        key = fingerprint(options, period, raw.sha256)
+        if not options.force and _up_to_date(processed_dir, reports_dir, key):
+            return Result(period.year, period.as_of, processed_dir, reports_dir, None, skipped=True)
+    say("Kontrollerer rådataene mot datakontrakten")
+    validation = _validated(raw, period, options, params)
+    assert period is not None and folder is not None  # no errors: every table was read
+    say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
+    data = _data(raw, period, params, validation)
 
     def keep(old: Path) -> Path:
         return archive.destination(options.reports, folder, old)
@@ -456,72 +493,44 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         say("Skriver datasett og rapporter")
         processed.write(
             staged_data,
-            ds,
-            table,
-            before,
-            validation.checks,
-            validation.problems,
-            raw.sha256,
+            data.ds,
+            data.table,
+            data.before,
+            data.checks,
+            data.problems,
+            data.sha256,
             kommune,
-            old_days,
+            params["gammel_gevinst_dager"],
         )
-        areas = [a for a in table.get_column("tjenesteomrade") if a != datasets.WHOLE]
+        areas = [a for a in data.table.get_column("tjenesteomrade") if a != datasets.WHOLE]
         todo = [] if options.data_only else jobs(defaults, staged_data, period.year, areas, kommune)
         bodies = {}
         if todo:
             say(f"Kjører {len(todo)} rapporter ({min(workers(), len(todo))} om gangen)")
             bodies = _render_all(todo, options, staged_reports, say)
-        prov = render.provenance(period.as_of, period.year, raw.sha256, kommune, built)
-        for job in todo:
-            shown = [(k, v) for k, v in job.parameters if k != "processed_dir"]
-            page_prov = dataclasses.replace(prov, parameters=tuple(shown))
-            (staged_reports / f"{job.page}.html").write_text(
-                render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
-            )
-        goals = targets.table(table, ds.targets)
-        export.write(
-            staged_reports,
-            export.Context(
-                kommune=kommune,
-                title=f"Lean og ressursbruk {period.year}",
-                as_of=period.as_of,
-                year=period.year,
-                version=__version__,
-                threshold=rule.threshold,
-                files=tuple(sorted(raw.sha256.items())),
-            ),
-            table,
-            figures.all_units(ds),
-            goals,
-        )
-        changes = restate.compare(published, table, raw, snapshots) if published else None
+        prov = render.provenance(period.as_of, period.year, data.sha256, kommune, built)
+        _write_pages(staged_reports, todo, bodies, prov)
+        goals = _export(staged_reports, data, kommune)
+        changes = restate.compare(published, data.table, raw, snapshots) if published else None
         replaced = keep(published) if published else None
-        what = (
-            f"for {period.year}" if folder == str(period.year) else f"per {period.as_of:%d.%m.%Y}"
-        )
-        (staged_reports / "index.html").write_text(
-            render.index_page(
-                f"Lean i {kommune} – rapporter {what}",
-                period.as_of,
-                _index_pages(todo),
-                table,
-                prov,
-                changes=changes,
-                earlier=_earlier(options.reports, folder, replaced),
-                missing=datasets.missing_note(ds),
-                headline=message.headline(table, before, goals, datasets.WHOLE),
-                goals=goals,
-            ),
-            encoding="utf-8",
-        )
-        (staged_reports / "tilgjengelighet.html").write_text(
-            render.accessibility_page(prov), encoding="utf-8"
+        index.write(
+            staged_reports,
+            index.title(kommune, folder, period.year, period.as_of),
+            period.as_of,
+            todo,
+            data.table,
+            prov,
+            changes=changes,
+            earlier=index.earlier(options.reports, folder, replaced),
+            missing=datasets.missing_note(data.ds),
+            headline=message.headline(data.table, data.before, goals, datasets.WHOLE),
+            goals=goals,
         )
         if options.pdf:
             say("Skriver PDF av hver side")
             pdf.write_pdfs(staged_reports, ["index", *[j.page for j in todo]])
-        archive.snapshot(options.raw, raw.sha256, snapshots)
-        archive.write_stamp(staged_reports, key, built.isoformat(), raw.sha256)
+        archive.snapshot(options.raw, data.sha256, snapshots)
+        archive.write_stamp(staged_reports, key, built.isoformat(), data.sha256)
         swap.swap_in(staged_data, processed_dir)
         swap.swap_in(staged_reports, reports_dir, (lambda _old: replaced) if replaced else None)
     finally:
@@ -532,8 +541,8 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         period.as_of,
         processed_dir,
         reports_dir,
-        table,
-        warnings=validation.warnings,
+        data.table,
+        warnings=data.warnings,
         pages=[j.page for j in todo],
         restatement=changes,
         archived=replaced,
