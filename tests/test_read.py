@@ -5,6 +5,7 @@ import polars as pl
 import pytest
 
 from tests import helpers
+from vtklean.core import norsk
 from vtklean.ingest import read
 from vtklean.ingest.contract import TABLES
 from vtklean.ingest.problems import Severity
@@ -25,7 +26,7 @@ from vtklean.ingest.problems import Severity
     ],
 )
 def test_normalise_name(header, expected):
-    assert read.normalise_name(header) == expected
+    assert norsk.normalise_name(header) == expected
 
 
 def _read(folder: Path, table: str = "enheter"):

@@ -17,7 +17,7 @@ from tests import helpers
 from tests.browser import offline_browser, wait_for_charts
 from tests.conftest import run_build
 from vtklean import build
-from vtklean.core import paths
+from vtklean.core import norsk, paths
 from vtklean.ingest import read
 from vtklean.model import pilot, processed
 from vtklean.publish import archive, execute
@@ -78,7 +78,7 @@ def test_every_page_is_built(suite):
     names = {p.name for p in _pages(folder)}
     fixed = {"index", "oversikt", "pilot-effekter", "datakvalitet", "tilgjengelighet"}
     expected = {f"{name}.html" for name in fixed} | {
-        f"tjenesteomrade-{read.normalise_name(a)}.html" for a in _areas(folder)
+        f"tjenesteomrade-{norsk.normalise_name(a)}.html" for a in _areas(folder)
     }
     assert names == expected
     assert len(_areas(folder)) >= 6

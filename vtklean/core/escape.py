@@ -19,6 +19,8 @@ import markupsafe
 import polars as pl
 from plotly.io.json import to_json_plotly
 
+from vtklean.core.norsk import normalise_name
+
 # ---- HTML and script ---------------------------------------------------------------------
 
 
@@ -173,7 +175,7 @@ def _stable_suffix(name: str) -> str:
 def slug(name: str, taken: MutableSet[str] | None = None) -> str:
     """A safe file-name part for `name`: ASCII `a-z0-9_-`, at most ~70 characters, never empty.
 
-    The name normalised as the contract normalises names (`read.normalise_name`:
+    The name normalised as the contract normalises names (`norsk.normalise_name`:
     `Helse og omsorg` → `helse_og_omsorg`), cut to SLUG_MAX. A name with nothing left
     (`😀`, `???`, `..`) or a name Windows reserves (`CON`, `NUL`, ...) gets a `-` and a
     suffix from a hash of the name. With `taken` (the slugs already used in this build),
@@ -182,8 +184,6 @@ def slug(name: str, taken: MutableSet[str] | None = None) -> str:
     one cannot clash with it; none holds a path separator or a dot, so none can leave its
     folder.
     """
-    from vtklean.ingest.read import normalise_name
-
     base = normalise_name(name)[:SLUG_MAX].strip("_")
     out, n = base, 1
     while not out or out in _RESERVED or (taken is not None and out in taken):

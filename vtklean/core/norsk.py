@@ -1,9 +1,11 @@
-"""Norwegian (bokmål) formatting of numbers, money, percentages and dates, and sorting."""
+"""Norwegian (bokmål) text: numbers, money, percentages and dates, sorting, and name folding."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel.dates import format_date
@@ -60,3 +62,18 @@ def join(parts: list[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
     return ", ".join(parts[:-1]) + " og " + parts[-1]
+
+
+def normalise_name(text: str) -> str:
+    """Normalise a header or a coded value as the contract says.
+
+    Trim, lower-case, æ→ae, ø→o, å→a, every run of other non-alphanumeric characters
+    becomes `_`, and leading/trailing `_` are dropped. Other accents are removed
+    (`é`→`e`) so the result is plain ASCII.
+
+    >>> normalise_name(" Beløp (kr) ")
+    'belop_kr'
+    """
+    s = text.strip().lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")

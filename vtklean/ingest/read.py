@@ -8,7 +8,6 @@ import hashlib
 import io
 import logging
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from python_calamine import CalamineWorkbook
 from tqdm import tqdm
 
 from vtklean.core import progress
+from vtklean.core.norsk import normalise_name
 from vtklean.ingest.contract import KIND_TEXT, TABLES, Kind, Table
 from vtklean.ingest.problems import Problem, Severity
 
@@ -82,21 +82,6 @@ _NO_MONTH = r"^\d{1,2}\.\d{4}$"
 # Runs of UTF-8 multi-byte sequences: their presence in a file that is not valid UTF-8
 # means a damaged or mixed file, which must not be decoded as Windows-1252 silently.
 _UTF8_SEQ = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
-
-
-def normalise_name(text: str) -> str:
-    """Normalise a header or a coded value as the contract says.
-
-    Trim, lower-case, æ→ae, ø→o, å→a, every run of other non-alphanumeric characters
-    becomes `_`, and leading/trailing `_` are dropped. Other accents are removed
-    (`é`→`e`) so the result is plain ASCII.
-
-    >>> normalise_name(" Beløp (kr) ")
-    'belop_kr'
-    """
-    s = text.strip().lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
-    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
 
 
 @dataclass

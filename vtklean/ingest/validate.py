@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from vtklean.core import measures, progress
+from vtklean.core.norsk import normalise_name
 from vtklean.ingest.contract import KIND_TEXT, TABLES, WHOLE, Column, Kind, RowRule, RuleKind, Table
 from vtklean.ingest.problems import MAX_EXAMPLES, Problem, Severity
-from vtklean.ingest.read import FILE, ROW, RawData, TableData, normalise_name, record_key
+from vtklean.ingest.read import FILE, ROW, RawData, TableData, record_key
 from vtklean.model import datasets
 
 # Great Expectations must never phone home: this suite runs offline.

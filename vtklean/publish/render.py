@@ -20,8 +20,8 @@ import polars as pl
 
 from vtklean import __version__
 from vtklean.core import escape, measures, norsk
+from vtklean.core.norsk import normalise_name
 from vtklean.core.paths import ROOT
-from vtklean.ingest.read import normalise_name
 from vtklean.model import privacy, targets
 from vtklean.publish import widgets
 
