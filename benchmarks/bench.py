@@ -98,6 +98,7 @@ def _step(name: str, raw: Path, repeat: int) -> tuple[float, float]:
 def run_step(name: str, raw: Path) -> None:
     """One step, in this (child) process; prints the step's own time (no imports, no reading)."""
     from vtklean import build
+    from vtklean.core import calendar
     from vtklean.ingest import read
     from vtklean.model import datasets, figures
 
@@ -121,7 +122,7 @@ def run_step(name: str, raw: Path) -> None:
         from vtklean.model import privacy
 
         months = datasets.unit_months(
-            tables["ressursbruk"], datasets.units(tables["enheter"], period.as_of), period.cutoff
+            tables["ressursbruk"], calendar.units(tables["enheter"], period.as_of), period.cutoff
         )
         started = time.perf_counter()
         privacy.hidden_cells(months, privacy.Rule())

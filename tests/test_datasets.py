@@ -4,6 +4,7 @@ import polars as pl
 import pytest
 
 from tests import helpers
+from vtklean.core import calendar
 from vtklean.ingest import read
 from vtklean.model import datasets
 
@@ -17,7 +18,7 @@ def tables(tiny_raw):
 
 
 def _gains(tables, as_of):
-    ds = datasets.build(tables, datasets.Period(as_of.year, as_of))
+    ds = datasets.build(tables, calendar.Period(as_of.year, as_of))
     return {r["gevinst_id"]: r for r in ds.gains.iter_rows(named=True)}
 
 
@@ -47,7 +48,7 @@ def test_gain_realised_later_becomes_realised(tables):
 
 
 def test_unit_status_as_of(tables):
-    ds = datasets.build(tables, datasets.Period(2017, D(2017, 12, 31)))
+    ds = datasets.build(tables, calendar.Period(2017, D(2017, 12, 31)))
     u = {r["enhet_id"]: r for r in ds.units.iter_rows(named=True)}
     assert u["E3"]["aktiv"] is False  # closed on D
     assert u["E4"]["aktiv"] is True  # closed after D
@@ -55,21 +56,21 @@ def test_unit_status_as_of(tables):
     assert u["E2"]["trent"] is False  # Lean start after D
     assert u["E5"]["aktiv"] is True  # active with no resource rows
     assert [k for k, r in u.items() if r["lean"]] == ["E1", "E4"]
-    earlier = datasets.build(tables, datasets.Period(2016, D(2016, 12, 31)))
+    earlier = datasets.build(tables, calendar.Period(2016, D(2016, 12, 31)))
     assert earlier.units.filter(pl.col("enhet_id") == "E3").get_column("aktiv").item() is True
 
 
 def test_period_months():
-    assert datasets.Period(2017, D(2017, 12, 31)).months == 12
-    assert datasets.Period(2016, D(2016, 4, 30)).months == 4
-    assert datasets.Period(2016, D(2016, 4, 29)).months == 3
-    assert datasets.Period(2012, D(2012, 6, 14)).months == 5
-    assert datasets.Period(2017, D(2018, 3, 1)).months == 12
-    assert datasets.Period(2017, D(2017, 1, 15)).months == 0
+    assert calendar.Period(2017, D(2017, 12, 31)).months == 12
+    assert calendar.Period(2016, D(2016, 4, 30)).months == 4
+    assert calendar.Period(2016, D(2016, 4, 29)).months == 3
+    assert calendar.Period(2012, D(2012, 6, 14)).months == 5
+    assert calendar.Period(2017, D(2018, 3, 1)).months == 12
+    assert calendar.Period(2017, D(2017, 1, 15)).months == 0
 
 
 def test_resources_stop_at_as_of(tables):
-    ds = datasets.build(tables, datasets.Period(2017, D(2017, 12, 31)))
+    ds = datasets.build(tables, calendar.Period(2017, D(2017, 12, 31)))
     assert ds.unit_months.get_column("maned").max() == D(2017, 12, 1)
     e1_2016 = ds.unit_years.filter((pl.col("enhet_id") == "E1") & (pl.col("ar") == 2016))
     assert e1_2016.get_column("sykefravaer_prosent").item() == pytest.approx(10 / 200 * 100)
@@ -92,7 +93,7 @@ def test_ratio_with_zero_denominator_is_empty():
             "volum": [0.0],
         }
     )
-    out = datasets.unit_years(months, datasets.Period(2017, D(2017, 12, 31)))
+    out = datasets.unit_years(months, calendar.Period(2017, D(2017, 12, 31)))
     row = out.row(0, named=True)
     assert row["sykefravaer_prosent"] is None
     assert row["budsjettavvik_prosent"] is None
@@ -100,14 +101,14 @@ def test_ratio_with_zero_denominator_is_empty():
 
 
 def test_ideas_as_of(tables):
-    ds = datasets.build(tables, datasets.Period(2017, D(2017, 2, 15)))
+    ds = datasets.build(tables, calendar.Period(2017, D(2017, 2, 15)))
     assert ds.ideas.get_column("forslag_id").to_list() == ["F1"]
     assert ds.ideas.row(0, named=True)["status"] == "pagar"  # closed only after D
     assert ds.ideas.row(0, named=True)["avsluttet"] is None
 
 
 def test_every_unit_has_an_area_in_gains(tables):
-    ds = datasets.build(tables, datasets.Period(2017, D(2017, 12, 31)))
+    ds = datasets.build(tables, calendar.Period(2017, D(2017, 12, 31)))
     assert ds.gains.get_column("tjenesteomrade").null_count() == 0
     assert set(ds.gains.get_column("gevinst_id")) == {
         r["gevinst_id"] for r in helpers.tiny_tables()["gevinster"]

@@ -15,7 +15,7 @@ import polars as pl
 
 from tests.conftest import BUILDS_PAGES, SLOW_FILES, SLOW_FIXTURES, run_build
 from vtklean import build
-from vtklean.core import paths, progress
+from vtklean.core import calendar, paths, progress
 from vtklean.ingest import read
 from vtklean.model import datasets, figures, privacy
 
@@ -146,8 +146,8 @@ def test_last_years_figures_from_that_year_alone_equal_the_whole_history_build(s
         rule = privacy.Rule(threshold=threshold)
         for year in range(first + 1, last + 1):
             for as_of in (dt.date(year, 12, 31), dt.date(year, 4, 30)):
-                period = datasets.Period(year, as_of)
-                earlier = datasets.Period(year - 1, as_of.replace(year=year - 1))
+                period = calendar.Period(year, as_of)
+                earlier = calendar.Period(year - 1, as_of.replace(year=year - 1))
                 whole = datasets.build(tables, earlier, rule)
                 expected = figures.rounded(figures.key_figures(whole))
                 assert build.earlier_figures(tables, period, rule).equals(expected), (year, as_of)

@@ -21,7 +21,7 @@ import polars as pl
 import yaml
 
 from vtklean import __version__
-from vtklean.core import measures, norsk, paths, progress
+from vtklean.core import calendar, measures, norsk, paths, progress
 from vtklean.core.errors import UsageError
 from vtklean.ingest import read
 from vtklean.ingest.problems import DataError, Severity
@@ -212,7 +212,7 @@ def tolerances(params: dict) -> dict[str, float]:
 
 def resolve_period(
     resources: pl.DataFrame, year: int | None, as_of: dt.date | None
-) -> datasets.Period:
+) -> calendar.Period:
     """Pick the report year and as-of date: by default the last complete year in the data."""
     months = resources.get_column("maned").drop_nulls()
     if months.is_empty():
@@ -230,7 +230,7 @@ def resolve_period(
         raise UsageError(
             f"rapportåret {year} er utenfor dataene (ressursbruk dekker {first.year}–{last.year})"
         )
-    return datasets.Period(year=year, as_of=as_of)
+    return calendar.Period(year=year, as_of=as_of)
 
 
 def _digest_files(files: list[Path], root: Path) -> dict[str, str]:
@@ -241,7 +241,7 @@ def _digest_files(files: list[Path], root: Path) -> dict[str, str]:
     }
 
 
-def fingerprint(options: Options, period: datasets.Period, raw_sha256: dict[str, str]) -> str:
+def fingerprint(options: Options, period: calendar.Period, raw_sha256: dict[str, str]) -> str:
     """What a build depends on: raw files, parameters, notebooks, library code, the period."""
     package = Path(__file__).parent
     parts = {
@@ -280,7 +280,7 @@ def _year_earlier(d: dt.date) -> dt.date:
 
 
 def earlier_figures(
-    tables: dict[str, pl.DataFrame], period: datasets.Period, rule: privacy.Rule
+    tables: dict[str, pl.DataFrame], period: calendar.Period, rule: privacy.Rule
 ) -> pl.DataFrame:
     """The key figures a year before the as-of date (rounded), for the headline's changes.
 
@@ -288,7 +288,7 @@ def earlier_figures(
     relation (area-year, unit-year and area-month cells with their totals) lies within one
     year, so earlier years cannot change them (tests compare with the whole-history build).
     """
-    earlier = datasets.Period(period.year - 1, _year_earlier(period.as_of))
+    earlier = calendar.Period(period.year - 1, _year_earlier(period.as_of))
     start = pl.lit(dt.date(earlier.year, 1, 1), pl.Date)
     year_only = tables | {"ressursbruk": tables["ressursbruk"].filter(pl.col("maned") >= start)}
     return figures.rounded(figures.key_figures(datasets.build(year_only, earlier, rule)))

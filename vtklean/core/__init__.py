@@ -1,1 +1,1 @@
-"""Shared by every stage: the measure registry, Norwegian formats, escaping, paths, progress."""
+"""Shared by every stage: measures, Norwegian text, escaping, paths, progress, errors, calendar."""

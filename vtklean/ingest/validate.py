@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from vtklean.core import measures, progress
+from vtklean.core import calendar, measures, progress
 from vtklean.core.norsk import normalise_name
 from vtklean.ingest.contract import KIND_TEXT, TABLES, WHOLE, Column, Kind, RowRule, RuleKind, Table
 from vtklean.ingest.problems import MAX_EXAMPLES, Problem, Severity
 from vtklean.ingest.read import FILE, ROW, RawData, TableData, record_key
-from vtklean.model import datasets
 
 # Great Expectations must never phone home: this suite runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -437,9 +436,9 @@ def _missing_month_check(
 
     Units with no row at all in the year are warned about once, by the check before.
     """
-    period = datasets.Period(as_of.year, as_of)
-    unit_frame = datasets.units(units.data, as_of)
-    missing = datasets.missing_months(unit_frame, res.data, period)
+    period = calendar.Period(as_of.year, as_of)
+    unit_frame = calendar.units(units.data, as_of)
+    missing = calendar.missing_months(unit_frame, res.data, period)
     missing = missing.filter(~pl.col("enhet_id").is_in(sorted(without_rows)))
     by_unit = missing.group_by("enhet_id").agg(pl.col("maned").sort()).sort("enhet_id")
     where = {rec["enhet_id"]: rec for rec in units.data.iter_rows(named=True)}

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from vtklean.core import measures
+from vtklean.core import calendar, measures
 from vtklean.core.norsk import sort_key
 from vtklean.model import datasets, privacy
 from vtklean.model.datasets import WHOLE, Datasets, exact_sum
@@ -272,7 +272,7 @@ def rollout(ds: Datasets, area: str | None = None) -> pl.DataFrame:
     rows = []
     for year in range(first.year, as_of.year + 1):
         d = min(dt.date(year, 12, 31), as_of)
-        status = datasets.units(units, d)
+        status = calendar.units(units, d)
         rows.append(
             {
                 "ar": year,

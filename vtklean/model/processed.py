@@ -10,10 +10,11 @@ from pathlib import Path
 import polars as pl
 
 from vtklean.core import escape, paths
+from vtklean.core.calendar import Period
 from vtklean.core.errors import UsageError
 from vtklean.ingest.problems import Problem
 from vtklean.model import targets
-from vtklean.model.datasets import Datasets, Period
+from vtklean.model.datasets import Datasets
 
 META = "meta.json"
 KEY_FIGURES = "nokkeltall.parquet"

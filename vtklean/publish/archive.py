@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from vtklean.model.datasets import Period
+from vtklean.core.calendar import Period
 
 ARCHIVE = "arkiv"  # reports/arkiv/<folder>/<built>/: earlier versions of a report folder
 SNAPSHOTS = "radata-arkiv"  # <processed>/radata-arkiv/<sha256><suffix>: raw files by content
