@@ -372,7 +372,7 @@ def _render_all(
 class Data:
     """What the data stage hands to publishing: the datasets, key figures and checks."""
 
-    period: datasets.Period
+    period: calendar.Period
     ds: datasets.Datasets
     table: pl.DataFrame  # the key figures as of the report date, rounded
     before: pl.DataFrame  # the same a year earlier, for the headline's changes
@@ -387,7 +387,7 @@ class Data:
         return [p for p in self.problems if p.severity is Severity.WARNING]
 
 
-def _period(raw: read.RawData, options: Options) -> datasets.Period | None:
+def _period(raw: read.RawData, options: Options) -> calendar.Period | None:
     """The report period, when the raw folder could be read well enough to choose it."""
     if "ressursbruk" not in raw.tables or raw.errors:
         return None
@@ -395,7 +395,7 @@ def _period(raw: read.RawData, options: Options) -> datasets.Period | None:
 
 
 def _validated(
-    raw: read.RawData, period: datasets.Period | None, options: Options, params: dict
+    raw: read.RawData, period: calendar.Period | None, options: Options, params: dict
 ) -> Validation:
     """The raw folder checked against the contract; DataError when anything stops the build."""
     from vtklean.ingest.validate import validate
@@ -410,7 +410,7 @@ def _validated(
     return validation
 
 
-def _data(raw: read.RawData, period: datasets.Period, params: dict, validation: Validation) -> Data:
+def _data(raw: read.RawData, period: calendar.Period, params: dict, validation: Validation) -> Data:
     """The datasets and key figures of the period (and a year earlier) from validated raw data."""
     tables = {name: td.data for name, td in raw.tables.items()}
     rule = privacy_rule(params)
