@@ -15,7 +15,7 @@ from vtklean import sample
 from vtklean.core import norsk, paths
 from vtklean.core.errors import UsageError
 from vtklean.model import datasets, effects, pilot, privacy, processed
-from vtklean.publish import execute
+from vtklean.publish import execute, pilot_text
 
 
 @pytest.fixture(scope="module")
@@ -198,39 +198,39 @@ def result_with(
 
 def test_effect_sentence_says_what_the_interval_says():
     spec = pilot.OUTCOMES["sykefravaer_prosent"]
-    below = pilot.effect_sentence(result_with(-0.75, -1.05, -0.46, []), spec, "alle")
+    below = pilot_text.effect_sentence(result_with(-0.75, -1.05, -0.46, []), spec, "alle")
     assert "-0,75 prosentpoeng" in below and "-1,05 til -0,46" in below
     assert "under null" in below and "vektet med gruppenes størrelse" in below
-    across = pilot.effect_sentence(result_with(-0.2, -0.5, 0.1, []), spec, "bølge 1")
+    across = pilot_text.effect_sentence(result_with(-0.2, -0.5, 0.1, []), spec, "bølge 1")
     assert "omfatter null" in across and "bølge 1 (4 enheter)" in across
     assert "bare én enhet" not in across
     single = dataclasses.replace(result_with(-0.2, -0.5, 0.1, []), single_unit_cohorts=(2011,))
-    assert "1 av gruppene som startet samtidig, har bare én enhet" in pilot.effect_sentence(
+    assert "1 av gruppene som startet samtidig, har bare én enhet" in pilot_text.effect_sentence(
         single, spec, "bølge 1"
     )
     # Few units: the interval uses t, and the page says the band has no such correction.
     few = result_with(-0.2, -0.5, 0.1, [])
     few = dataclasses.replace(few, overall=few.overall | {"df": 3, "units": 4})
-    text = pilot.effect_sentence(few, spec, "bølge 1")
+    text = pilot_text.effect_sentence(few, spec, "bølge 1")
     assert "t-fordelingen med 3 frihetsgrader" in text and "kan være for smalt" in text
     assert "kan være for smalt" not in across
     # A failed pre-start test tempers the words about a drop: no "større enn tilfeldig".
     shaky = result_with(-0.75, -1.05, -0.46, [(0.1, 0.9)], p_value=0.01)
-    text = pilot.effect_sentence(shaky, spec, "bølge 2")
+    text = pilot_text.effect_sentence(shaky, spec, "bølge 2")
     assert "ulik allerede før start" in text and "større enn tilfeldig" not in text
 
 
 def test_pretrend_verdict_follows_the_joint_test():
-    ok = pilot.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)] * 7, p_value=0.4))
+    ok = pilot_text.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)] * 7, p_value=0.4))
     assert "p\u00a0=\u00a00,40: nei" in ok and "7 anslagene" in ok
-    bad = pilot.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)] * 7, p_value=0.004))
+    bad = pilot_text.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)] * 7, p_value=0.004))
     assert "p\u00a0=\u00a00,004: ja" in bad and "holder trolig ikke" in bad
     # One pre-start interval off zero is named even when the joint test does not reject.
     one_off = result_with(-1, -2, -0.5, [(-1, 1)] * 6 + [(0.1, 0.9)], p_value=0.2, units=4)
-    text = pilot.pretrend_sentence(one_off)
+    text = pilot_text.pretrend_sentence(one_off)
     assert "1 av 7 anslag før start ligger utenfor null" in text and "lite styrke" in text
-    assert "ingen perioder før start" in pilot.pretrend_sentence(result_with(-1, -2, -0.5, []))
-    tiny = pilot.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)], p_value=1e-9))
+    assert "ingen perioder før start" in pilot_text.pretrend_sentence(result_with(-1, -2, -0.5, []))
+    tiny = pilot_text.pretrend_sentence(result_with(-1, -2, -0.5, [(-1, 1)], p_value=1e-9))
     assert "gir p\u00a0<\u00a00,001: ja" in tiny and "anslaget før start (er det" in tiny
 
 
@@ -239,7 +239,7 @@ def test_horizon_table_and_headline_on_a_simulated_panel():
 
     result = effects.staggered_did(simulate(12, per_cohort=5, never=10), outcome="y", **KEYS)
     spec = pilot.OUTCOMES["arsverk"]
-    table = pilot.horizon_table(result, "ar", 3)
+    table = pilot_text.horizon_table(result, "ar", 3)
     assert table.get_column("Tid etter start").to_list() == [
         "1 år etter startåret",
         "2 år etter startåret",
@@ -253,12 +253,12 @@ def test_horizon_table_and_headline_on_a_simulated_panel():
     assert table.get_column("Enheter")[1] == two["units"] == 15
     first3 = es.filter(pl.col("event_time").is_between(0, 2)).get_column("estimate").mean()
     assert table.get_column("Anslag")[3] == pytest.approx(first3)
-    text = pilot.headline_sentence(result, spec, "alle", 2, "ar")
+    text = pilot_text.headline_sentence(result, spec, "alle", 2, "ar")
     assert "2 år etter startåret" in text and "bygger på 15 enheter" in text
     assert norsk.number(two["estimate"], 2) in text
-    far = pilot.headline_sentence(result, spec, "alle", 40, "ar")
+    far = pilot_text.headline_sentence(result, spec, "alle", 40, "ar")
     assert "finnes ikke noe anslag 40 år etter startåret" in far
-    monthly = pilot.headline_sentence(result, spec, "alle", 1, "maned")  # e = 12 > 11
+    monthly = pilot_text.headline_sentence(result, spec, "alle", 1, "maned")  # e = 12 > 11
     assert "12 måneder etter startmåneden" in monthly
 
 
@@ -268,14 +268,17 @@ def test_sensitivity_sentence_states_the_breakdown_value():
     spec = pilot.OUTCOMES["arsverk"]
     result = effects.staggered_did(simulate(13), outcome="y", **KEYS)
     m = effects.breakdown(result, [2])
-    text = pilot.sensitivity_sentence(result, spec, 2, "ar")
-    assert f"høyst {pilot._times(m)} den største" in text
+    text = pilot_text.sensitivity_sentence(result, spec, 2, "ar")
+    assert f"høyst {pilot_text._times(m)} den største" in text
     assert ("ikke nok" in text) == (m >= 1)
-    assert pilot._times(0.042) == "0,04 ganger" and pilot._times(0.004) == "under 0,01 ganger"
+    assert (
+        pilot_text._times(0.042) == "0,04 ganger"
+        and pilot_text._times(0.004) == "under 0,01 ganger"
+    )
     # No effect planted: the interval covers zero, and the sentence says so instead.
     flat = effects.staggered_did(simulate(13, slope=0.0), outcome="y", **KEYS)
     assert effects.breakdown(flat, [2]) == 0
-    assert "kan ikke skilles fra null" in pilot.sensitivity_sentence(flat, spec, 2, "ar")
+    assert "kan ikke skilles fra null" in pilot_text.sensitivity_sentence(flat, spec, 2, "ar")
 
 
 def test_loading_a_missing_processed_folder_says_what_to_run(tmp_path):
@@ -285,7 +288,7 @@ def test_loading_a_missing_processed_folder_says_what_to_run(tmp_path):
 
 def test_coverage_sentence_names_left_out_units_in_good_bokmaal():
     analysis = pilot.analyse(months_frame(), "sykefravaer_prosent", "ar")
-    text = pilot.coverage_sentence(analysis)
+    text = pilot_text.coverage_sentence(analysis)
     assert "1 enhet er utelatt fordi den mangler tall" in text and "(Enhet C)" in text
 
 
@@ -396,7 +399,7 @@ def test_one_year_of_data_says_why_there_is_no_estimate(grain):
         assert analysis.all_units is None
         assert "bare ett helt år med tall (2017)" in analysis.gap
         assert "minst to år" in analysis.gap
-        assert "2017" in pilot.intro_sentence(analysis, 2017)
+        assert "2017" in pilot_text.intro_sentence(analysis, 2017)
     else:  # twelve months are enough at the monthly grain
         assert analysis.gap is None and analysis.all_units is not None
 
@@ -412,7 +415,7 @@ def test_no_unit_trained_says_why():
     analysis = pilot.analyse(shaped_months(units), "sykefravaer_prosent", "ar")
     assert analysis.all_units is None and "Ingen av enhetene" in analysis.gap
     assert "2015–2018" in analysis.gap
-    assert pilot.coverage_sentence(analysis).startswith("Alle 3 enhetene")
+    assert pilot_text.coverage_sentence(analysis).startswith("Alle 3 enhetene")
 
 
 def test_every_unit_trained_at_different_times_still_estimates_the_early_starters():
@@ -423,7 +426,7 @@ def test_every_unit_trained_at_different_times_still_estimates_the_early_starter
     gt = analysis.all_units.group_time
     assert gt.filter(pl.col("cohort") == 2017).filter(pl.col("period") >= 2017).height == 0
     assert np.isfinite(analysis.all_units.overall["estimate"])
-    text = pilot.effect_sentence(analysis.all_units, analysis.panel.outcome, "alle")
+    text = pilot_text.effect_sentence(analysis.all_units, analysis.panel.outcome, "alle")
     assert "nan" not in text.lower()
     never = pilot.analyse(shaped_months(units), "sykefravaer_prosent", "ar", "nevertreated")
     assert never.all_units is None and "notyettreated" in never.gap
@@ -445,7 +448,7 @@ def test_a_wave_without_controls_gets_its_own_sentence():
     assert analysis.all_units is not None
     wave = analysis.waves[3]
     assert np.isnan(wave.overall["estimate"])
-    text = pilot.effect_sentence(wave, analysis.panel.outcome, "bølge 3")
+    text = pilot_text.effect_sentence(wave, analysis.panel.outcome, "bølge 3")
     assert "For bølge 3 finnes ingen perioder etter start med enheter å sammenligne med" in text
 
 
@@ -474,7 +477,7 @@ def test_one_service_area_and_an_area_of_one_small_unit_with_privacy():
     hidden = privacy.hidden_cells(months, privacy.Rule())
     analysis = pilot.analyse(months, "sykefravaer_prosent", "ar", hidden=hidden)
     assert analysis.gap is None and set(analysis.waves) == {1, 2}
-    table = pilot.before_after_table(analysis)
+    table = pilot_text.before_after_table(analysis)
     p3 = table.filter(pl.col("Enhet") == "Enhet P3").row(0, named=True)
     assert p3["Endring"] is None and p3[privacy.flag("Endring")] is not None
     p1 = table.filter(pl.col("Enhet") == "Enhet P1").row(0, named=True)
@@ -491,7 +494,9 @@ def test_one_service_area_and_an_area_of_one_small_unit_with_privacy():
 def test_cost_per_volume_without_volume_says_what_is_missing():
     analysis = pilot.analyse(shaped_months(_staggered(), volum=False), "kostnad_per_volum", "ar")
     assert analysis.all_units is None and "volum" in analysis.gap
-    assert pilot.intro_sentence(analysis, 2018).startswith("Siden ser på kostnad per volumenhet")
+    assert pilot_text.intro_sentence(analysis, 2018).startswith(
+        "Siden ser på kostnad per volumenhet"
+    )
 
 
 def test_notebook_renders_a_sentence_for_data_it_cannot_estimate(tmp_path):
@@ -534,12 +539,12 @@ def test_pilot_page_states_horizon_effects_pretrend_verdict_sensitivity_and_cave
     )
     for row in ("1 år etter startåret", "3 år etter startåret", "Snitt over de 3 første"):
         assert row in text
-    verdict = pilot.pretrend_sentence(result)
+    verdict = pilot_text.pretrend_sentence(result)
     assert " ".join(verdict.split()) in text
     assert ("ja. Enhetene" in verdict) == (result.pretrend["p_value"] < 0.05)
     m = effects.breakdown(result, [2])
-    assert " ".join(pilot.sensitivity_sentence(result, spec, 2, "ar").split()) in text
-    assert f"høyst {pilot._times(m)} den største" in text
+    assert " ".join(pilot_text.sensitivity_sentence(result, spec, 2, "ar").split()) in text
+    assert f"høyst {pilot_text._times(m)} den største" in text
     assert "Hva som kan gjøre anslaget feil" in text
     for risk in ("Hvem som ble piloter", "Andre tiltak samtidig", "Smitte", "registrering"):
         assert risk in text
