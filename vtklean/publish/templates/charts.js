@@ -1,5 +1,5 @@
 // Phones: a chart narrower than 600 px is drawn in its narrow layout (smaller margins,
-// wrapped names, short value labels), which page.narrow puts in the chart's layout.meta;
+// wrapped names, short value labels), which widgets.narrow puts in the chart's layout.meta;
 // again when the window is resized. Data only comes from that JSON, never code.
 (function () {
   var NARROW_PX = 600;
