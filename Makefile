@@ -38,7 +38,7 @@ sample: $(STAMP) ## Lag eksempeldataene i data/raw på nytt (sletter aldri dine 
 	$(BIN)/vtklean sample --overwrite
 
 docs: $(STAMP) ## Skriv docs/datakontrakt.md på nytt fra kontrakten i koden
-	$(BIN)/python -m vtklean.docs > docs/datakontrakt.md
+	$(BIN)/python -m vtklean.ingest.docs > docs/datakontrakt.md
 
 bench: $(STAMP) ## Mål tid og minne (også landsdekkende mappe); skriver docs/performance.md
 	$(BIN)/python benchmarks/bench.py

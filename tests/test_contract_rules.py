@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 
 import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean.ingest.contract import TABLES, Kind, RuleKind
+from vtklean.core import paths
+from vtklean.ingest.contract import LABELS, TABLES, Kind, RuleKind
 
 D = dt.date
 # A row of each table (index into helpers.tiny_tables) that every rule can be tried on.
@@ -97,3 +99,29 @@ def test_rule_is_caught(tmp_path, capsys, case, table, change, column):
     assert f"{table}.csv, rad " in err, err
     assert f"kolonne «{column}»" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def _label_tables() -> list[str]:
+    """Dict literals outside the contract that map codes of a coded column to text."""
+    codes = [set(labels) for labels in LABELS.values()]
+    found = []
+    for path in sorted((paths.ROOT / "vtklean").rglob("*.py")):
+        if path.name == "contract.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Dict) or not node.keys:
+                continue
+            keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+            texts = all(
+                isinstance(v, ast.Constant) and isinstance(v.value, str) for v in node.values
+            )
+            if texts and any(len(keys & c) >= 2 for c in codes):
+                found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_code_labels_are_written_only_in_the_contract():
+    for column, labels in LABELS.items():
+        (owner,) = [t for t in TABLES.values() if column in t.column_names]
+        assert tuple(labels) == owner.column(column).codes  # every code has a label
+    assert not _label_tables(), "use contract.LABELS / METODER / KATEGORIER / STATUSER"

@@ -374,3 +374,34 @@ def test_validation_object_lists_every_expectation(tiny_raw):
     assert tables == {"filer", *contract.TABLES}
     assert len(result.checks) > 40
     assert all(c.checked >= 0 for c in result.checks)
+
+
+def test_the_contracts_limit_warnings_follow_the_build_parameter(tmp_path):
+    """The budget-outlier warning is contract data: its limit is the build parameter's."""
+    (warning,) = [w for w in contract.WARNINGS if w.measure == "budsjettavvik_prosent"]
+    assert contract.TABLES["ressursbruk"].warnings == (warning,)
+    tables = helpers.tiny_tables()
+    tables["ressursbruk"][20]["regnskap_kr"] = tables["ressursbruk"][20]["budsjett_kr"] * 1.3
+    raw = read_folder(helpers.write_folder(tmp_path / "raw", tables))
+
+    def expected(limit):  # the months beyond the limit, computed here from the rows
+        return {
+            (r["enhet_id"], f"{r['maned']:%Y-%m}")
+            for r in tables["ressursbruk"]
+            if r["budsjett_kr"] and abs(r["regnskap_kr"] / r["budsjett_kr"] - 1) * 100 > limit
+        }
+
+    def flagged(limits):
+        result = validate.validate(raw, as_of=D(2017, 12, 31), limits=limits)
+        rule = f"ressursbruk.{warning.rule}.{warning.column}"
+        found = [p for p in result.warnings if p.rule == rule]
+        assert all(p.column == warning.column for p in found)
+        return found
+
+    default = flagged(None)
+    assert warning.default == 50 and len(default) == len(expected(50))
+    lower = flagged({warning.parameter: 20})
+    assert len(lower) == len(expected(20)) > len(default)
+    assert all(p.heading.startswith("Måneder med budsjettavvik over 20 % (") for p in lower)
+    assert all(p.expected.startswith("regnskap avviker mer enn 20 % fra budsjett") for p in lower)
+    assert all(f"({warning.beside} er «" in p.line() for p in lower)

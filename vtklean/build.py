@@ -23,7 +23,7 @@ import yaml
 from vtklean import __version__
 from vtklean.core import calendar, measures, norsk, paths, progress
 from vtklean.core.errors import UsageError
-from vtklean.ingest import read
+from vtklean.ingest import contract, read
 from vtklean.ingest.problems import DataError, Severity
 from vtklean.model import datasets, figures, privacy, processed, targets
 from vtklean.publish import archive, execute, export, index, message, pdf, render, restate, swap
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 BUILD_PARAMS = paths.PARAMS / "build.yaml"
 DEFAULT_PARAMS = {
-    "budsjettavvik_advarsel_prosent": 50.0,
+    **{w.parameter: w.default for w in contract.WARNINGS},  # budsjettavvik_advarsel_prosent
     "prikking_grense": 5,
     "ekstra_roller": [],
     "kommune": "Vestre Toten kommune",
@@ -403,7 +403,7 @@ def _validated(
     validation = validate(
         raw,
         as_of=period.as_of if period else options.as_of,
-        budget_outlier=float(params["budsjettavvik_advarsel_prosent"]),
+        limits=params,
     )
     if validation.errors:
         raise DataError(validation.errors, folder=options.raw)

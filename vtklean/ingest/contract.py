@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from vtklean.core import measures
 
@@ -95,6 +97,34 @@ class RowRule:
 
 
 @dataclass(frozen=True)
+class LimitWarning:
+    """A warning, never an error: a row whose measure is beyond ± a limit is worth a look.
+
+    `measure` is a key of the measure registry, computed per row; the limit is the build
+    parameter `parameter` (`default` when it is not set). A problem names `column` and shows
+    `beside`; `heading` and `expected` are bokmål with `{limit}` for the limit.
+    """
+
+    rule: str
+    measure: str
+    column: str
+    beside: str
+    heading: str
+    expected: str
+    parameter: str
+    default: float
+
+    def limit(self, params: Mapping[str, Any] | None = None) -> float:
+        """The limit from the build parameters, or the default."""
+        return float((params or {}).get(self.parameter, self.default))
+
+    def describe(self, limit: float) -> tuple[str, str]:
+        """The heading and the expectation in bokmål for this limit."""
+        shown = f"{limit:g}"
+        return self.heading.format(limit=shown), self.expected.format(limit=shown)
+
+
+@dataclass(frozen=True)
 class Table:
     """A raw table: its file-name prefix, columns, key and row rules."""
 
@@ -105,6 +135,7 @@ class Table:
     columns: tuple[Column, ...]
     unique_together: tuple[str, ...] = ()
     row_rules: tuple[RowRule, ...] = field(default_factory=tuple)
+    warnings: tuple[LimitWarning, ...] = ()
 
     def column(self, name: str) -> Column:
         """Return the column called `name`."""
@@ -119,9 +150,16 @@ class Table:
         return [c.name for c in self.columns]
 
 
-METODER = ("verdistromsanalyse", "forbedringstavle", "5s", "annet")
-KATEGORIER = ("kvalitet", "kvantitet", "besparelse")
-STATUSER = ("ny", "pagar", "gjennomfort", "avvist")
+# The codes of the coded columns, each with its label for people (pages, charts, workbooks).
+METODER = {
+    "verdistromsanalyse": "Verdistrømsanalyse",
+    "forbedringstavle": "Forbedringstavle",
+    "5s": "5S",
+    "annet": "Annet",
+}
+KATEGORIER = {"kvalitet": "Kvalitet", "kvantitet": "Kvantitet", "besparelse": "Besparelse"}
+STATUSER = {"ny": "Ny", "pagar": "Pågår", "gjennomfort": "Gjennomført", "avvist": "Avvist"}
+LABELS = {"metode": METODER, "kategori": KATEGORIER, "status": STATUSER}
 
 ENHETER = Table(
     name="enheter",
@@ -156,8 +194,8 @@ GEVINSTER = Table(
             references="enheter.enhet_id",
         ),
         Column("beskrivelse", Kind.TEXT, False, "Fritekst."),
-        Column("metode", Kind.CODE, True, "Metoden som fant gevinsten.", codes=METODER),
-        Column("kategori", Kind.CODE, True, "Hvordan gevinsten tas ut.", codes=KATEGORIER),
+        Column("metode", Kind.CODE, True, "Metoden som fant gevinsten.", codes=tuple(METODER)),
+        Column("kategori", Kind.CODE, True, "Hvordan gevinsten tas ut.", codes=tuple(KATEGORIER)),
         Column(
             "arsverk",
             Kind.DECIMAL,
@@ -220,6 +258,18 @@ RESSURSBRUK = Table(
         RowRule(RuleKind.POSITIVE_WHEN, "avtalte_dagsverk", "arsverk"),
         RowRule(RuleKind.NOT_ABOVE, "fravaer_dagsverk", "avtalte_dagsverk"),
     ),
+    warnings=(
+        LimitWarning(
+            rule="avvik",
+            measure="budsjettavvik_prosent",
+            column="regnskap_kr",
+            beside="budsjett_kr",
+            heading="Måneder med budsjettavvik over {limit} % (kontroller tallene)",
+            expected="regnskap avviker mer enn {limit} % fra budsjett",
+            parameter="budsjettavvik_advarsel_prosent",
+            default=50.0,
+        ),
+    ),
 )
 
 FORBEDRINGER = Table(
@@ -231,7 +281,7 @@ FORBEDRINGER = Table(
         Column("forslag_id", Kind.TEXT, True, "Forslagets ID.", unique=True),
         Column("enhet_id", Kind.TEXT, True, "Enheten.", references="enheter.enhet_id"),
         Column("registrert", Kind.DATE, True, "Datoen forslaget ble registrert."),
-        Column("status", Kind.CODE, True, "Status.", codes=STATUSER),
+        Column("status", Kind.CODE, True, "Status.", codes=tuple(STATUSER)),
         Column("avsluttet", Kind.DATE, False, "Datoen forslaget ble avsluttet."),
     ),
     row_rules=(RowRule(RuleKind.NOT_BEFORE, "avsluttet", "registrert"),),
@@ -295,3 +345,4 @@ KOMMENTARER = Table(
 TABLES: dict[str, Table] = {
     t.name: t for t in (ENHETER, GEVINSTER, RESSURSBRUK, FORBEDRINGER, MAL, KOMMENTARER)
 }
+WARNINGS = tuple(w for t in TABLES.values() for w in t.warnings)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from vtklean.ingest.contract import KIND_TEXT, TABLES, Column, Table
+from vtklean.ingest.contract import KIND_TEXT, LABELS, TABLES, Column, Table
 
 INTRO = """\
 # Datakontrakten: filene vtklean leser
 
-<!-- Skrevet av `make docs` fra vtklean/contract.py. Ikke rediger for hånd. -->
+<!-- Skrevet av `make docs` fra vtklean/ingest/contract.py. Ikke rediger for hånd. -->
 
 Legg eksportfilene i `data/raw/`. En fil hører til en tabell når navnet begynner med
 tabellens navn (`enheter*.csv`, `gevinster*.xlsx`, `ressursbruk_2016.csv` +
@@ -45,12 +45,18 @@ med `~$` (Excel-låsefiler) eller `.` hoppes over. Filene endres aldri.
 """
 
 
+def _code(code: str, label: str | None) -> str:
+    """`5s`, or `verdistromsanalyse` (Verdistrømsanalyse) where the label is more than its case."""
+    return f"`{code}` ({label})" if label and label.lower() != code else f"`{code}`"
+
+
 def _rule(col: Column) -> str:
     parts = ["påkrevd" if col.required else "valgfri"]
     if col.unique:
         parts.append("unik")
     if col.codes:
-        parts.append("én av " + ", ".join(f"`{c}`" for c in col.codes))
+        labels = LABELS.get(col.name, {})
+        parts.append("én av " + ", ".join(_code(c, labels.get(c)) for c in col.codes))
     if col.range_text():
         parts.append(col.range_text())
     if col.references:
@@ -78,6 +84,13 @@ def table_markdown(table: Table) -> str:
         extra.insert(0, f"kombinasjonen {' + '.join(table.unique_together)} er unik i alle filer")
     if extra:
         lines += ["", "Regler for hver rad:", ""] + [f"* {e}" for e in extra]
+    if table.warnings:
+        lines += ["", "Advarsler (stopper ikke byggingen, vises i datakvalitet.html):", ""]
+        lines += [
+            f"* {w.describe(w.default)[1]} (grensen er `{w.parameter}` i `params/build.yaml`, "
+            f"standard {w.default:g})"
+            for w in table.warnings
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -30,7 +31,6 @@ from great_expectations.expectations.row_conditions import Column as Col
 
 log = logging.getLogger(__name__)
 
-BUDGET_OUTLIER_PERCENT = 50.0
 RULE_INDEX = "vtklean_regel"
 
 
@@ -232,8 +232,10 @@ def _pair_detail(other: str) -> Callable[[TableData, int], str]:
     return detail
 
 
-def suite_rules(table: Table, ids: list[str] | None, budget_outlier: float) -> list[Rule]:
-    """Every rule of the contract for one table, as expectations."""
+def suite_rules(
+    table: Table, ids: list[str] | None, limits: Mapping[str, Any] | None = None
+) -> list[Rule]:
+    """Every rule of the contract for one table, as expectations (`limits`: build parameters)."""
     rules = [r for col in table.columns for r in _column_rules(table, col, ids)]
     if table.unique_together:
         cols = list(table.unique_together)
@@ -247,23 +249,25 @@ def suite_rules(table: Table, ids: list[str] | None, budget_outlier: float) -> l
             )
         )
     rules += [_row_rule(r) for r in table.row_rules]
-    if table.name == "ressursbruk":
+    for warning in table.warnings:
+        limit = warning.limit(limits)
         rules.append(
             Rule(
-                "avvik",
-                f"Måneder med budsjettavvik over {budget_outlier:g} % (kontroller tallene)",
-                f"regnskap avviker mer enn {budget_outlier:g} % fra budsjett",
-                "regnskap_kr",
+                warning.rule,
+                *warning.describe(limit),
+                warning.column,
                 gxe.ExpectColumnValuesToBeBetween(
-                    column="_budsjettavvik_prosent",
-                    min_value=-budget_outlier,
-                    max_value=budget_outlier,
+                    column=_measure(warning.measure), min_value=-limit, max_value=limit
                 ),
                 severity=Severity.WARNING,
-                detail=_pair_detail("budsjett_kr"),
+                detail=_pair_detail(warning.beside),
             )
         )
     return rules
+
+
+def _measure(key: str) -> str:
+    return f"_{key}"
 
 
 def _ref(column: str) -> str:
@@ -287,11 +291,9 @@ def _frame_for(
             .alias(_ref(c.name))
             for c in refs
         )
-    if td.table.name == "ressursbruk":
-        frame = frame.with_columns(
-            measures.expr("budsjettavvik_prosent").alias("_budsjettavvik_prosent")
-        )
-    return frame
+    return frame.with_columns(
+        measures.expr(w.measure).alias(_measure(w.measure)) for w in td.table.warnings
+    )
 
 
 def _run_suite(
@@ -589,9 +591,13 @@ def _read_checks(raw: RawData) -> list[Check]:
 
 
 def validate(
-    raw: RawData, as_of: dt.date | None = None, budget_outlier: float = BUDGET_OUTLIER_PERCENT
+    raw: RawData, as_of: dt.date | None = None, limits: Mapping[str, Any] | None = None
 ) -> Validation:
-    """Run every contract rule on every table read; collect all problems of the run."""
+    """Run every contract rule on every table read; collect all problems of the run.
+
+    `limits` are the build parameters that set the contract's warning limits (by name);
+    a limit not given is the contract's default.
+    """
     checks = _read_checks(raw)
     problems: list[Problem] = list(raw.problems)
     # A value the reader could not parse is reported once, by the reader.
@@ -606,7 +612,7 @@ def validate(
         td = raw.tables.get(name)
         if td is None:
             continue
-        rules = suite_rules(table, ids, budget_outlier)
+        rules = suite_rules(table, ids, limits)
         log.info("Kontrollerer %s (%d regler, %d rader)", name, len(rules), td.data.height)
         results = _run_suite(ctx, td, rules, ids, areas)
         for rule, result in zip(rules, results, strict=True):

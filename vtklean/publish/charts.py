@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from vtklean.core import escape, measures, norsk
+from vtklean.ingest import contract
 from vtklean.model import privacy, targets
 
 # Column headings of gains tables, from the registry of measures.
@@ -40,14 +41,6 @@ LAYOUT = go.Layout(
     yaxis={"gridcolor": "#d9dee3", "zerolinecolor": "#4a5563", "rangemode": "tozero"},
     hoverlabel={"font": {"family": FONT}},
 )
-
-CATEGORY_NAMES = {"kvalitet": "Kvalitet", "kvantitet": "Kvantitet", "besparelse": "Besparelse"}
-METHOD_NAMES = {
-    "verdistromsanalyse": "Verdistrømsanalyse",
-    "forbedringstavle": "Forbedringstavle",
-    "5s": "5S",
-    "annet": "Annet",
-}
 
 
 @dataclass
@@ -232,7 +225,12 @@ def _split_bars(
 def by_category(frame: pl.DataFrame) -> Chart:
     """Gains by how they are taken out: quality, capacity or savings."""
     return _split_bars(
-        frame, "kategori", CATEGORY_NAMES, "Gevinster etter hvordan de tas ut", "kategori", "som"
+        frame,
+        "kategori",
+        contract.KATEGORIER,
+        "Gevinster etter hvordan de tas ut",
+        "kategori",
+        "som",
     )
 
 
@@ -241,7 +239,7 @@ def by_method(frame: pl.DataFrame) -> Chart:
     return _split_bars(
         frame,
         "metode",
-        METHOD_NAMES,
+        contract.METODER,
         "Gevinster etter metoden som fant dem",
         "metode",
         "med metoden",

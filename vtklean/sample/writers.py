@@ -14,25 +14,16 @@ import polars as pl
 import xlsxwriter
 
 from vtklean.core.errors import UsageError
+from vtklean.ingest import contract
 from vtklean.ingest.read import discover
 from vtklean.sample.generator import TYPES, Sample
 
-METHOD_LABELS = {
-    "verdistromsanalyse": "Verdistrømsanalyse",
-    "forbedringstavle": "Forbedringstavle",
-    "5s": "5S",
-    "annet": "Annet",
-}
-CATEGORY_LABELS = {"kvalitet": "Kvalitet", "kvantitet": "Kvantitet", "besparelse": "Besparelse"}
 INDICATOR_LABELS = {
     "sykefravaer_prosent": "Sykefravær prosent",
     "realiseringsgrad_prosent": "Realiseringsgrad prosent",
     "enheter_lean": "Enheter Lean",
     "budsjettavvik_prosent": "Budsjettavvik prosent",
 }
-
-
-STATUS_LABELS = {"ny": "Ny", "pagar": "Pågår", "gjennomfort": "Gjennomført", "avvist": "Avvist"}
 
 
 _FIXED_TIME = dt.datetime(2019, 1, 15, 8, 0, 0)
@@ -93,8 +84,8 @@ def _write_gains(sample: Sample, path: Path) -> None:
         ws.write_string(i, 0, f"G{i:0{width}d}")
         ws.write_string(i, 1, g.unit.enhet_id)
         ws.write_string(i, 2, g.description)
-        ws.write_string(i, 3, METHOD_LABELS[g.method])
-        ws.write_string(i, 4, CATEGORY_LABELS[g.category])
+        ws.write_string(i, 3, contract.METODER[g.method])
+        ws.write_string(i, 4, contract.KATEGORIER[g.category])
         ws.write_number(i, 5, g.size / 100)
         if g.belop_kr is not None:
             ws.write_number(i, 6, g.belop_kr)
@@ -170,7 +161,7 @@ def _write_resources_xlsx(frame: pl.DataFrame, path: Path) -> None:
 def _write_ideas(frame: pl.DataFrame, path: Path) -> None:
     """Write improvement ideas as a board tool would: UTF-8, `,`, ISO dates."""
     frame.with_columns(
-        pl.col("status").replace_strict(STATUS_LABELS, return_dtype=pl.String)
+        pl.col("status").replace_strict(contract.STATUSER, return_dtype=pl.String)
     ).rename(
         {
             "forslag_id": "Forslag-ID",
