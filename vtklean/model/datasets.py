@@ -257,22 +257,25 @@ class Datasets:
     comments: pl.DataFrame | None = None  # the leaders' comments for the report year
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        """The datasets by file stem, as written to the processed folder."""
-        out = {
-            "enheter": self.units,
-            "gevinster": self.gains,
-            "enhet_maned": self.unit_months,
-            "enhet_ar": self.unit_years,
-            "tjenesteomrade_ar": self.area_years,
-            "prikking": self.hidden,
-        }
-        if self.ideas is not None:
-            out["forbedringer"] = self.ideas
-        if self.targets is not None:
-            out["mal"] = self.targets
-        if self.comments is not None:
-            out["kommentarer"] = self.comments
-        return out
+        """The datasets by file stem (FILES), as written to the processed folder."""
+        found = {stem: getattr(self, name) for name, stem in FILES.items()}
+        return {stem: frame for stem, frame in found.items() if frame is not None}
+
+
+# Each dataset (a field of Datasets) with its file stem in the processed folder, in the
+# order they are written; the OPTIONAL ones are None, and have no file, when absent.
+FILES = {
+    "units": "enheter",
+    "gains": "gevinster",
+    "unit_months": "enhet_maned",
+    "unit_years": "enhet_ar",
+    "area_years": "tjenesteomrade_ar",
+    "hidden": "prikking",
+    "ideas": "forbedringer",
+    "targets": "mal",
+    "comments": "kommentarer",
+}
+OPTIONAL = ("ideas", "targets", "comments")
 
 
 def build(

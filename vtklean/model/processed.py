@@ -14,14 +14,12 @@ from vtklean.core.calendar import Period
 from vtklean.core.errors import UsageError
 from vtklean.ingest.problems import Problem
 from vtklean.model import targets
-from vtklean.model.datasets import Datasets
+from vtklean.model.datasets import FILES, OPTIONAL, Datasets
 
 META = "meta.json"
 KEY_FIGURES = "nokkeltall.parquet"
 CHECKS = "kontroller.parquet"
 PROBLEMS = "avvik.parquet"
-DATASETS = ("enheter", "gevinster", "enhet_maned", "enhet_ar", "tjenesteomrade_ar", "prikking")
-OPTIONAL = ("forbedringer", "mal", "kommentarer")
 NOW, BEFORE = "i_ar", "i_fjor"
 
 
@@ -152,20 +150,13 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
         )
     meta = json.loads((folder / META).read_text("utf-8"))
     period = Period(meta["ar"], dt.date.fromisoformat(meta["per_dato"]))
-    frames = {stem: pl.read_parquet(folder / f"{stem}.parquet") for stem in DATASETS}
-    optional = {s: folder / f"{s}.parquet" for s in OPTIONAL}
-    extra = {s: pl.read_parquet(p) if p.exists() else None for s, p in optional.items()}
+    files = {name: folder / f"{stem}.parquet" for name, stem in FILES.items()}
     ds = Datasets(
         period=period,
-        units=frames["enheter"],
-        gains=frames["gevinster"],
-        unit_months=frames["enhet_maned"],
-        unit_years=frames["enhet_ar"],
-        area_years=frames["tjenesteomrade_ar"],
-        ideas=extra["forbedringer"],
-        hidden=frames["prikking"],
-        targets=extra["mal"],
-        comments=extra["kommentarer"],
+        **{
+            name: pl.read_parquet(path) if name not in OPTIONAL or path.exists() else None
+            for name, path in files.items()
+        },
     )
     key = pl.read_parquet(folder / KEY_FIGURES)
     return Processed(
