@@ -96,38 +96,61 @@ def role(expr: pl.Expr, roles: Iterable[str]) -> pl.Expr:
 # ---- which cells are hidden --------------------------------------------------------------
 
 
-def _size(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+def _sum(column: str) -> pl.Expr:
+    """An exact sum (6 decimals): sizes, and so ties between them, never depend on row order."""
+    return pl.col(column).cast(pl.Decimal(38, 6)).sum().cast(pl.Float64)
+
+
+def _size(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     """Headcount per group (sum), or årsverk where any member lacks a headcount."""
     return frame.group_by(keys).agg(
         pl.when(pl.col("ansatte").null_count() == 0)
         .then(pl.col("ansatte").sum().cast(pl.Float64))
-        .otherwise(pl.col("arsverk").sum())
+        .otherwise(_sum("arsverk"))
         .alias("storrelse")
     )
 
 
 def _sizes(unit_months: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Sizes of every cell the reports can show, by level."""
-    m = unit_months.select(
+    m = unit_months.lazy().select(
         "enhet_id", "tjenesteomrade", "maned", "ansatte", "arsverk", ar=pl.col("maned").dt.year()
     )
     # A unit's size in a year: its headcount in its last month that year (årsverk: mean).
-    last = m.filter(pl.col("maned") == pl.col("maned").max().over("enhet_id", "ar"))
-    mean_fte = m.group_by("enhet_id", "ar").agg(pl.col("arsverk").mean())
-    last = last.drop("arsverk").join(mean_fte, on=["enhet_id", "ar"])
+    last = m.group_by("enhet_id", "ar").agg(
+        pl.col("tjenesteomrade").first(),
+        pl.col("ansatte").get(pl.col("maned").arg_max()),
+        _sum("arsverk") / pl.col("arsverk").count(),
+    )
     unit_year = last.with_columns(
         storrelse=pl.coalesce(pl.col("ansatte").cast(pl.Float64), pl.col("arsverk"))
     )
     both = pl.concat([last, last.with_columns(tjenesteomrade=pl.lit(WHOLE))])
-    months = pl.concat([m, m.with_columns(tjenesteomrade=pl.lit(WHOLE))])
-    area_year = _size(both, ["tjenesteomrade", "ar"])
-    return {
-        UNIT_YEAR: unit_year.select("tjenesteomrade", "enhet_id", "ar", "storrelse"),
-        AREA_YEAR: area_year,
-        AREA_MONTH: _size(months, ["tjenesteomrade", "maned"]).with_columns(
-            ar=pl.col("maned").dt.year()
-        ),
-    }
+    # Months: the areas' sums first, then the municipality's as the sum of the areas'.
+    areas = m.group_by("tjenesteomrade", "maned").agg(
+        pl.col("ansatte").sum(),
+        pl.col("ansatte").null_count().alias("ansatte_nuller"),
+        _sum("arsverk"),
+    )
+    whole = areas.group_by("maned").agg(
+        pl.col("ansatte").sum(), pl.col("ansatte_nuller").sum(), _sum("arsverk")
+    )
+    months = pl.concat([areas, whole.with_columns(tjenesteomrade=pl.lit(WHOLE))], how="diagonal")
+    unit_year, area_year, area_month = pl.collect_all(
+        [
+            unit_year.select("tjenesteomrade", "enhet_id", "ar", "storrelse"),
+            _size(both, ["tjenesteomrade", "ar"]),
+            months.select(
+                "tjenesteomrade",
+                "maned",
+                storrelse=pl.when(pl.col("ansatte_nuller") == 0)
+                .then(pl.col("ansatte").cast(pl.Float64))
+                .otherwise(pl.col("arsverk")),
+                ar=pl.col("maned").dt.year(),
+            ),
+        ]
+    )
+    return {UNIT_YEAR: unit_year, AREA_YEAR: area_year, AREA_MONTH: area_month}
 
 
 Key = tuple
@@ -167,11 +190,36 @@ def _cells(frame: pl.DataFrame, level: str, *columns: str | None) -> list[tuple[
     ]
 
 
+def _unit_parts(unit_year: pl.DataFrame, threshold: float) -> list[tuple[Key, float]]:
+    """The unit-years the closing needs: the hidden ones, and each area-year's smallest other.
+
+    A unit-year is a part of its area-year's relation and of no other, and that relation
+    hides at most one unit: with one hidden unit under a shown total, or none under a hidden
+    total, the smallest shown unit (by size, then id). It therefore closes the same way with
+    only its hidden units and its smallest shown unit as parts, so the loop in `_close`
+    visits a few cells per area-year instead of every unit-year (found here by polars).
+    """
+    small = pl.col("storrelse").is_not_null() & (pl.col("storrelse") < threshold)
+    smallest = (
+        unit_year.filter(~small)
+        .sort("storrelse", "enhet_id")
+        .unique(subset=["tjenesteomrade", "ar"], keep="first", maintain_order=True)
+    )
+    parts = pl.concat([unit_year.filter(small), smallest])
+    return _cells(parts, UNIT_YEAR, "tjenesteomrade", "enhet_id", "ar", None)
+
+
 def hidden_cells(unit_months: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     """Every hidden cell (level, keys, measure, primary or secondary), sorted."""
     sizes = _sizes(unit_months)
+    return _closed(sizes, _unit_parts(sizes[UNIT_YEAR], rule.threshold), rule)
+
+
+def _closed(
+    sizes: dict[str, pl.DataFrame], unit_years: list[tuple[Key, float]], rule: Rule
+) -> pl.DataFrame:
+    """The hidden cells of every level, with `unit_years` as the area-years' parts."""
     area_years = _cells(sizes[AREA_YEAR], AREA_YEAR, "tjenesteomrade", None, "ar", None)
-    unit_years = _cells(sizes[UNIT_YEAR], UNIT_YEAR, "tjenesteomrade", "enhet_id", "ar", None)
     area_months = _cells(sizes[AREA_MONTH], AREA_MONTH, "tjenesteomrade", None, "ar", "maned")
 
     def grouped(cells: list[tuple[Key, float]], total: Callable[[Key], Key]) -> dict:
