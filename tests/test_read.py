@@ -253,3 +253,40 @@ def test_a_cell_longer_than_the_csv_modules_limit_is_read_whole(tmp_path, table)
     data = read.read_folder(raw)
     assert [p for p in data.problems if p.severity is Severity.ERROR] == []
     assert data.tables[table].data.get_column(column)[0] == long_text.strip()
+
+
+def _every_text(alphabet: str, longest: int) -> pl.Series:
+    """Every string of up to `longest` characters from `alphabet` (the empty one too)."""
+    texts = [""]
+    level = [""]
+    for _ in range(longest):
+        level = [t + ch for t in level for ch in alphabet]
+        texts += level
+    return pl.Series("v", texts)
+
+
+def test_number_fast_path_equals_the_full_rewrite_on_every_short_text():
+    # The reader skips the regex rewrite (spaces, kr, parentheses, trailing minus) for text
+    # it calls plain; on every short text of number-like characters the result must be
+    # what the full rewrite gives.
+    texts = pl.concat([_every_text("1.,e-+ kr()", 5), _every_text("0,.E\u00a0\u2212K)", 4)])
+    frame = texts.to_frame()
+    full = frame.select(read._number_text(pl.col("v"))).get_column("v")
+    fast = frame.select(
+        read._compact_number(pl.col("v"), read._plain_number(pl.col("v")))
+    ).get_column("v")
+    assert texts.len() > 100_000
+    assert full.equals(fast, null_equal=True)
+
+
+def test_dates_and_months_parsed_once_per_text_equal_parsing_every_row():
+    days = [
+        "01.03.2016", "1.3.2016", "2016-03-01", "2016-3-1", "2018-06-01 00:00:00",
+        "31.02.2016", "2016-13-01", "01.02.16", "i fjor", "03.2016", "2016-03", "",
+    ]  # fmt: skip
+    frame = pl.DataFrame({"v": [*days, None, *days, None]})
+    for parse in (read._parse_date, read._parse_month):
+        once = frame.select(read._by_distinct(pl.col("v"), parse)).get_column("v")
+        every = frame.select(parse(pl.col("v"))).get_column("v")
+        assert once.equals(every, null_equal=True)
+        assert once.drop_nulls().len() >= 5

@@ -9,6 +9,7 @@ import io
 import logging
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -754,17 +755,34 @@ def _number_text(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def _parse_number(text: pl.Expr, value: pl.Expr, money: bool, text_cell: pl.Expr) -> pl.Expr:
+def _plain_number(expr: pl.Expr) -> pl.Expr:
+    """True where `_number_text` would give the text back unchanged.
+
+    Digits, signs, `.`, `,` and exponents without a trailing minus: no space, `kr`,
+    parentheses or `1 234-` to rewrite, so the regex replacements can skip the value.
+    """
+    return expr.str.contains(r"^[0-9.,eE+-]*$") & ~expr.str.ends_with("-")
+
+
+def _compact_number(expr: pl.Expr, plain: pl.Expr) -> pl.Expr:
+    """`_number_text(expr)`, with the replacements run only where `plain` is false."""
+    return pl.when(plain).then(expr).otherwise(_number_text(pl.when(~plain).then(expr)))
+
+
+def _parse_number(
+    text: pl.Expr, value: pl.Expr, money: bool, text_cell: pl.Expr, file: pl.Expr
+) -> pl.Expr:
     """The failure of reading a number: null when read, else a failure code.
 
-    `text` is the compact text (`_number_text`), `value` its float. Codes: `ugyldig` (not a
-    number), `tvetydig` (could be a thousands separator: `958.000`, or `1,234` among decimal
-    points) or `for_stor` (beyond 10^15). A value is only ambiguous in a text file or a
-    spreadsheet's text cell (`text_cell`): a spreadsheet's numbers are native.
+    `text` is the compact text (`_number_text`), `value` its float, `file` the key of the
+    file a row came from. Codes: `ugyldig` (not a number), `tvetydig` (could be a
+    thousands separator: `958.000`, or `1,234` among decimal points) or `for_stor`
+    (beyond 10^15). A value is only ambiguous in a text file or a spreadsheet's text cell
+    (`text_cell`): a spreadsheet's numbers are native.
     """
     valid = text.str.contains(_NUMBER) & value.is_not_null()
-    comma_in_file = text.str.contains(_DECIMAL_COMMA).fill_null(False).any().over(FILE)
-    point_in_file = text.str.contains(_DECIMAL_POINT).fill_null(False).any().over(FILE)
+    comma_in_file = text.str.contains(_DECIMAL_COMMA).fill_null(False).any().over(file)
+    point_in_file = text.str.contains(_DECIMAL_POINT).fill_null(False).any().over(file)
     ambiguous = (pl.col(TEXT_FILE) | text_cell) & (
         (text.str.contains(_DOT_THOUSANDS) & (money | comma_in_file))
         | (text.str.contains(_COMMA_THOUSANDS) & point_in_file)
@@ -781,24 +799,35 @@ def _parse_number(text: pl.Expr, value: pl.Expr, money: bool, text_cell: pl.Expr
     )
 
 
-def _parse_date(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def _parse_date(expr: pl.Expr) -> pl.Expr:
+    """A date written `YYYY-MM-DD` or `DD.MM.YYYY` (a time after it ignored); else null."""
     text = expr.str.replace(_TIME_SUFFIX, "")
     iso = pl.when(text.str.contains(_ISO_DATE)).then(text.str.to_date("%Y-%m-%d", strict=False))
     nor = pl.when(text.str.contains(_NO_DATE)).then(text.str.to_date("%d.%m.%Y", strict=False))
-    value = pl.coalesce(iso, nor)
-    return value, value.is_not_null()
+    return pl.coalesce(iso, nor)
 
 
-def _parse_month(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    date, _ = _parse_date(expr)
+def _parse_month(expr: pl.Expr) -> pl.Expr:
+    """The first day of a month written `YYYY-MM`, `MM.YYYY` or as a date in it; else null."""
     iso = pl.when(expr.str.contains(_ISO_MONTH)).then(
         (expr + "-01").str.to_date("%Y-%m-%d", strict=False)
     )
     nor = pl.when(expr.str.contains(_NO_MONTH)).then(
         ("01." + expr).str.to_date("%d.%m.%Y", strict=False)
     )
-    value = pl.coalesce(iso, nor, date).dt.month_start()
-    return value, value.is_not_null()
+    return pl.coalesce(iso, nor, _parse_date(expr)).dt.month_start()
+
+
+def _by_distinct(expr: pl.Expr, parse: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """`parse(expr)` computed once per distinct text: dates and months repeat a lot."""
+
+    def apply(s: pl.Series) -> pl.Series:
+        distinct = s.drop_nulls().unique().to_frame("t")
+        distinct = distinct.with_columns(parse(pl.col("t")).alias("v"))
+        joined = s.to_frame("t").join(distinct, on="t", how="left", maintain_order="left")
+        return joined.get_column("v")
+
+    return expr.map_batches(apply, return_dtype=pl.Date)
 
 
 _PARSE_RULES = {
@@ -825,13 +854,31 @@ _NUMBER_RULES = {
 def _typed(table: Table, raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type every canonical column; return (typed frame, frame of parse failures).
 
-    A failure column holds null where the value was read, else a failure code. Numbers are
-    parsed in stages (text, value, failure) so each expression stays small.
+    A failure column holds null where the value was read, else a failure code. Values are
+    parsed in stages (compact text, value, failure), each computed once over whole columns
+    so each expression stays small; dates and months once per distinct text.
     """
     numeric = [c.name for c in table.columns if c.kind in (Kind.DECIMAL, Kind.INTEGER)]
+    dated = [c for c in table.columns if c.kind in (Kind.DATE, Kind.MONTH)]
+    plain = {c: f"__enkel_{c}" for c in numeric}
     text = {c: f"__tekst_{c}" for c in numeric}
     number = {c: f"__tall_{c}" for c in numeric}
-    staged = raw.with_columns(_number_text(pl.col(c)).alias(text[c]) for c in numeric)
+    value = {c.name: f"__verdi_{c.name}" for c in dated}
+    fail = {c: f"__feil_{c}" for c in [*numeric, *value]}
+    file_no = "__filnr"
+    staged = raw.with_columns(
+        pl.col(FILE).rle_id().alias(file_no),
+        *(_plain_number(pl.col(c)).alias(plain[c]) for c in numeric),
+        *(
+            _by_distinct(
+                pl.col(c.name), _parse_date if c.kind is Kind.DATE else _parse_month
+            ).alias(value[c.name])
+            for c in dated
+        ),
+    )
+    staged = staged.with_columns(
+        _compact_number(pl.col(c), pl.col(plain[c])).alias(text[c]) for c in numeric
+    )
     staged = staged.with_columns(
         pl.col(text[c])
         .str.replace(",", ".", literal=True)
@@ -839,41 +886,48 @@ def _typed(table: Table, raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
         .alias(number[c])
         for c in numeric
     )
-    exprs: list[pl.Expr] = [pl.col(FILE), pl.col(ROW)]
-    bad: list[pl.Expr] = []
+    failures: list[pl.Expr] = []
     for col in table.columns:
         src = pl.col(col.name)
         match col.kind:
-            case Kind.TEXT:
-                exprs.append(src.alias(col.name))
-                continue
-            case Kind.CODE:
-                exprs.append(src.map_batches(_normalise_series, return_dtype=pl.String))
-                continue
             case Kind.DECIMAL | Kind.INTEGER:
-                value = pl.col(number[col.name])
+                num = pl.col(number[col.name])
                 failure = _parse_number(
                     pl.col(text[col.name]),
-                    value,
+                    num,
                     money=col.name.endswith("_kr"),
                     text_cell=pl.col(TEXT_CELL + col.name),
+                    file=pl.col(file_no),
                 )
                 if col.kind is Kind.INTEGER:
                     failure = failure.fill_null(
-                        pl.when(value.is_not_null() & (value.round(0) != value)).then(
-                            pl.lit("ugyldig")
-                        )
+                        pl.when(num.is_not_null() & (num.round(0) != num)).then(pl.lit("ugyldig"))
                     )
-                    value = value.cast(pl.Int64, strict=False)
-                value = pl.when(failure.is_null()).then(value)
             case Kind.DATE | Kind.MONTH:
-                value, ok = _parse_date(src) if col.kind is Kind.DATE else _parse_month(src)
-                failure = pl.when(src.is_not_null() & ~ok.fill_null(False)).then(pl.lit("ugyldig"))
-        exprs.append(value.alias(col.name))
-        bad.append(failure.cast(pl.String).alias(col.name))
-    typed = staged.select(exprs)
-    failures = staged.select(pl.col(FILE), pl.col(ROW), *bad) if bad else raw.select(FILE, ROW)
-    return typed, failures
+                parsed = pl.col(value[col.name])
+                failure = pl.when(src.is_not_null() & parsed.is_null()).then(pl.lit("ugyldig"))
+            case _:
+                continue
+        failures.append(failure.cast(pl.String).alias(fail[col.name]))
+    staged = staged.with_columns(failures)
+    exprs: list[pl.Expr] = [pl.col(FILE), pl.col(ROW)]
+    for col in table.columns:
+        src = pl.col(col.name)
+        ok = pl.col(fail.get(col.name, "")).is_null()
+        match col.kind:
+            case Kind.TEXT:
+                typed = src
+            case Kind.CODE:
+                typed = src.map_batches(_normalise_series, return_dtype=pl.String)
+            case Kind.DECIMAL:
+                typed = pl.when(ok).then(pl.col(number[col.name]))
+            case Kind.INTEGER:
+                typed = pl.when(ok).then(pl.col(number[col.name]).cast(pl.Int64, strict=False))
+            case Kind.DATE | Kind.MONTH:
+                typed = pl.col(value[col.name])
+        exprs.append(typed.alias(col.name))
+    bad = [pl.col(fail[c.name]).alias(c.name) for c in table.columns if c.name in fail]
+    return staged.select(exprs), staged.select(pl.col(FILE), pl.col(ROW), *bad)
 
 
 def _normalise_series(s: pl.Series) -> pl.Series:
