@@ -7,14 +7,15 @@ Public names (stable: pages, charts, exports, targets and warnings read them):
   formula as a ratio of sums (`numerator` is a tuple of `(column, sign)` terms whose sums
   are added; `denominator` a summed column or None for a plain sum; `factor` 100 for
   percent); the zero-denominator rule is the same for every ratio (`ZERO_RULE`: empty, never
-  0 and never an error); `page` is the kind of number on a page (`PAGE_KINDS`), `excel` an
-  Excel number format string, `decimals` the decimals kept in the CSV; `direction` is
+  0 and never an error); `page` is the kind of number on a page (`PAGE_KINDS`); `excel` its
+  Excel number format and `decimals` the decimals kept in the CSV follow from the kind
+  (`KIND_FORMATS`; `decimals` may be given); `direction` is
   `HIGHER`, `LOWER` or `NEUTRAL` (which way is better); `tolerance` how far on the wrong side
   of a target still counts as `nær` (in the measure's unit; build parameter
   `mal_toleranse` overrides it per key); `change_unit` how a difference is written
-  (`prosentpoeng` for percentages); `definition` one bokmål sentence for the workbook;
-  `heading` the column heading with its unit, `narrow_heading` a shorter one (`narrow`, with
-  soft hyphens) for the index's twelve-column table.
+  (by default the unit, `prosentpoeng` for percentages); `definition` one bokmål sentence
+  for the workbook; `heading` the column heading with its unit, `narrow_heading` a shorter
+  one (`narrow`, with soft hyphens) for the index's twelve-column table.
 * `MEASURES` – key -> Measure, in the export's column order; `EXPORT` the export's columns
   (`tjenesteomrade` first, then the contract's columns in its order, then this suite's).
 * `get(key)`, `expr(key)` (the formula as a polars expression over columns that hold the
@@ -47,7 +48,20 @@ class Direction(StrEnum):
 
 
 ZERO_RULE = "Er nevneren 0 eller tom, står tallet tomt (aldri 0)."
-PAGE_KINDS = ("arsverk", "kr", "mill", "prosent", "heltall", "dager")
+PERCENT_XL = '0.0" %"'
+FTE_XL = "#,##0.0"
+KR_XL = '#,##0" kr"'
+COUNT_XL = "#,##0"
+# Each kind of number on a page: its Excel format and the decimals kept in the CSV.
+KIND_FORMATS = {
+    "arsverk": (FTE_XL, 2),
+    "kr": (KR_XL, 2),
+    "mill": (KR_XL, 2),
+    "prosent": (PERCENT_XL, 2),
+    "heltall": (COUNT_XL, 0),
+    "dager": (COUNT_XL, 1),
+}
+PAGE_KINDS = tuple(KIND_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -59,15 +73,28 @@ class Measure:
     unit: str
     definition: str
     page: str
-    excel: str
-    decimals: int
     direction: Direction = Direction.NEUTRAL
     numerator: tuple[tuple[str, int], ...] = ()
     denominator: str | None = None
     factor: float = 1.0
     tolerance: float = 0.0
-    change_unit: str = ""
+    change_unit: str = ""  # default: the unit, `prosentpoeng` for %
     narrow: str = ""
+    decimals: int = -1  # default: the page kind's (KIND_FORMATS)
+
+    def __post_init__(self) -> None:
+        # What is not given follows from the page kind and the unit, as data.
+        if self.decimals < 0:
+            object.__setattr__(self, "decimals", KIND_FORMATS[self.page][1])
+        if not self.change_unit:
+            object.__setattr__(
+                self, "change_unit", "prosentpoeng" if self.unit == "%" else self.unit
+            )
+
+    @property
+    def excel(self) -> str:
+        """The Excel number format of the page kind."""
+        return KIND_FORMATS[self.page][0]
 
     @property
     def heading(self) -> str:
@@ -93,11 +120,6 @@ class Measure:
         return cols + ((self.denominator,) if self.denominator else ())
 
 
-PERCENT_XL = '0.0" %"'
-FTE_XL = "#,##0.0"
-KR_XL = '#,##0" kr"'
-COUNT_XL = "#,##0"
-
 _ALL = (
     Measure(
         "enheter",
@@ -105,11 +127,7 @@ _ALL = (
         "enheter",
         "Enheter som ikke er lagt ned per datoen, med eller uten ressursbruk.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.NEUTRAL,
-        tolerance=0,
-        change_unit="enheter",
     ),
     Measure(
         "enheter_lean",
@@ -117,11 +135,8 @@ _ALL = (
         "enheter",
         "Aktive enheter som har startet Lean-opplæring senest per datoen.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.HIGHER,
         tolerance=2,
-        change_unit="enheter",
         narrow="Enheter med Lean",
     ),
     Measure(
@@ -130,12 +145,9 @@ _ALL = (
         "årsverk",
         "Årsverk i gevinster registrert senest per datoen og ikke forkastet.",
         "arsverk",
-        FTE_XL,
-        2,
         Direction.HIGHER,
         (("gevinster_identifisert_arsverk", 1),),
         tolerance=1.0,
-        change_unit="årsverk",
         narrow="Identifisert (årsverk)",
     ),
     Measure(
@@ -144,12 +156,9 @@ _ALL = (
         "årsverk",
         "Årsverk i gevinster realisert senest per datoen (realiserte årsverk, ellers hele).",
         "arsverk",
-        FTE_XL,
-        2,
         Direction.HIGHER,
         (("gevinster_realisert_arsverk", 1),),
         tolerance=1.0,
-        change_unit="årsverk",
         narrow="Realisert (årsverk)",
     ),
     Measure(
@@ -158,14 +167,11 @@ _ALL = (
         "%",
         "Realiserte årsverk delt på identifiserte årsverk, i prosent.",
         "prosent",
-        PERCENT_XL,
-        2,
         Direction.HIGHER,
         (("gevinster_realisert_arsverk", 1),),
         "gevinster_identifisert_arsverk",
         100.0,
         tolerance=5.0,
-        change_unit="prosentpoeng",
         narrow="Realiserings\u00adgrad (%)",
     ),
     Measure(
@@ -174,14 +180,11 @@ _ALL = (
         "%",
         "Identifiserte årsverk funnet med verdistrømsanalyse delt på alle identifiserte.",
         "prosent",
-        PERCENT_XL,
-        2,
         Direction.NEUTRAL,
         (("gevinster_verdistromsanalyse_arsverk", 1),),
         "gevinster_identifisert_arsverk",
         100.0,
         tolerance=5.0,
-        change_unit="prosentpoeng",
         narrow="Fra verdistrøms\u00adanalyser (%)",
     ),
     Measure(
@@ -190,11 +193,8 @@ _ALL = (
         "årsverk",
         "Summen av årsverk over årets måneder delt på antall måneder.",
         "arsverk",
-        FTE_XL,
-        2,
         Direction.NEUTRAL,
         tolerance=5.0,
-        change_unit="årsverk",
     ),
     Measure(
         "budsjett_kr",
@@ -202,11 +202,8 @@ _ALL = (
         "kr",
         "Netto budsjett for årets måneder.",
         "mill",
-        KR_XL,
-        2,
         Direction.NEUTRAL,
         (("budsjett_kr", 1),),
-        change_unit="kr",
     ),
     Measure(
         "regnskap_kr",
@@ -214,11 +211,8 @@ _ALL = (
         "kr",
         "Faktisk netto forbruk for årets måneder.",
         "mill",
-        KR_XL,
-        2,
         Direction.NEUTRAL,
         (("regnskap_kr", 1),),
-        change_unit="kr",
     ),
     Measure(
         "budsjettavvik_prosent",
@@ -226,14 +220,11 @@ _ALL = (
         "%",
         "Regnskap minus budsjett, delt på budsjett, i prosent (minus er mindreforbruk).",
         "prosent",
-        PERCENT_XL,
-        2,
         Direction.LOWER,
         (("regnskap_kr", 1), ("budsjett_kr", -1)),
         "budsjett_kr",
         100.0,
         tolerance=1.0,
-        change_unit="prosentpoeng",
         narrow="Budsjett\u00adavvik (%)",
     ),
     Measure(
@@ -242,14 +233,11 @@ _ALL = (
         "%",
         "Fraværsdagsverk delt på avtalte dagsverk, i prosent (aldri et snitt av prosenter).",
         "prosent",
-        PERCENT_XL,
-        2,
         Direction.LOWER,
         (("fravaer_dagsverk", 1),),
         "avtalte_dagsverk",
         100.0,
         tolerance=0.5,
-        change_unit="prosentpoeng",
         narrow="Syke\u00adfravær (%)",
     ),
     Measure(
@@ -258,8 +246,6 @@ _ALL = (
         "personer",
         "Antall ansatte i årets siste måned med data.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.NEUTRAL,
         change_unit="ansatte",
     ),
@@ -269,11 +255,8 @@ _ALL = (
         "kr",
         "Kroner per år i identifiserte gevinster som har et beløp registrert.",
         "kr",
-        KR_XL,
-        2,
         Direction.HIGHER,
         (("gevinster_identifisert_kr", 1),),
-        change_unit="kr",
     ),
     Measure(
         "gevinster_realisert_kr",
@@ -281,11 +264,8 @@ _ALL = (
         "kr",
         "Kroner per år i realiserte gevinster som har et beløp registrert.",
         "kr",
-        KR_XL,
-        2,
         Direction.HIGHER,
         (("gevinster_realisert_kr", 1),),
-        change_unit="kr",
     ),
     Measure(
         "gevinster_realisert_antall",
@@ -293,10 +273,7 @@ _ALL = (
         "gevinster",
         "Antall gevinster realisert senest per datoen.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.HIGHER,
-        change_unit="gevinster",
     ),
     Measure(
         "gevinster_realisert_med_kr",
@@ -304,10 +281,7 @@ _ALL = (
         "gevinster",
         "Antall realiserte gevinster som har et beløp i kroner registrert.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.NEUTRAL,
-        change_unit="gevinster",
     ),
     Measure(
         "gevinster_forsinket",
@@ -315,11 +289,8 @@ _ALL = (
         "gevinster",
         "Gevinster som ikke er realisert eller forkastet, med planlagt realisering før datoen.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.LOWER,
         tolerance=1,
-        change_unit="gevinster",
     ),
     Measure(
         "budsjettavvik_kr",
@@ -327,11 +298,8 @@ _ALL = (
         "kr",
         "Regnskap minus budsjett (pluss er merforbruk, minus er mindreforbruk).",
         "kr",
-        KR_XL,
-        2,
         Direction.LOWER,
         (("regnskap_kr", 1), ("budsjett_kr", -1)),
-        change_unit="kr",
     ),
     Measure(
         "forslag_registrert",
@@ -339,11 +307,8 @@ _ALL = (
         "forslag",
         "Forbedringsforslag registrert i rapportåret, til og med datoen.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.HIGHER,
         tolerance=10,
-        change_unit="forslag",
     ),
     Measure(
         "forslag_gjennomfort",
@@ -351,11 +316,8 @@ _ALL = (
         "forslag",
         "Forbedringsforslag avsluttet som gjennomført i rapportåret, til og med datoen.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.HIGHER,
         tolerance=10,
-        change_unit="forslag",
     ),
     Measure(
         "forslag_avvist",
@@ -363,10 +325,7 @@ _ALL = (
         "forslag",
         "Forbedringsforslag avsluttet som avvist i rapportåret, til og med datoen.",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.NEUTRAL,
-        change_unit="forslag",
     ),
     Measure(
         "forslag_apne",
@@ -374,10 +333,7 @@ _ALL = (
         "forslag",
         "Forbedringsforslag som er nye eller pågår per datoen (alle år).",
         "heltall",
-        COUNT_XL,
-        0,
         Direction.NEUTRAL,
-        change_unit="forslag",
     ),
     Measure(
         "forslag_median_dager",
@@ -385,11 +341,8 @@ _ALL = (
         "dager",
         "Median antall dager fra registrert til avsluttet for forslag gjennomført i året.",
         "dager",
-        COUNT_XL,
-        1,
         Direction.LOWER,
         tolerance=7,
-        change_unit="dager",
     ),
     Measure(
         "kostnad_per_volum",
@@ -397,13 +350,11 @@ _ALL = (
         "kr",
         "Regnskap delt på tjenestevolum (se enheter.volumenhet).",
         "kr",
-        KR_XL,
-        0,
         Direction.LOWER,
         (("regnskap_kr", 1),),
         "volum",
         1.0,
-        change_unit="kr",
+        decimals=0,
     ),
     Measure(
         "andel_enheter_lean_prosent",
@@ -411,14 +362,11 @@ _ALL = (
         "%",
         "Aktive enheter med Lean-opplæring delt på aktive enheter, i prosent.",
         "prosent",
-        PERCENT_XL,
-        2,
         Direction.HIGHER,
         (("enheter_lean", 1),),
         "enheter",
         100.0,
         tolerance=5.0,
-        change_unit="prosentpoeng",
     ),
 )
 
