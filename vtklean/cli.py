@@ -86,6 +86,11 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _folder(command: argparse.ArgumentParser, flag: str, default: Path, what: str) -> None:
+    """A folder option: `--raw MAPPE` and the like, with its default folder."""
+    command.add_argument(flag, metavar="MAPPE", type=Path, default=default, help=what)
+
+
 def parser() -> argparse.ArgumentParser:
     """The `vtklean` command and its subcommands."""
     p = _Parser(
@@ -111,17 +116,9 @@ def parser() -> argparse.ArgumentParser:
         dest="as_of",
         help="per dato (standard: 31.12. i året)",
     )
-    b.add_argument("--raw", metavar="MAPPE", type=Path, default=paths.RAW, help="mappen med rådata")
-    b.add_argument(
-        "--processed",
-        metavar="MAPPE",
-        type=Path,
-        default=paths.PROCESSED,
-        help="mappen for datasett",
-    )
-    b.add_argument(
-        "--reports", metavar="MAPPE", type=Path, default=paths.REPORTS, help="mappen for rapporter"
-    )
+    _folder(b, "--raw", paths.RAW, "mappen med rådata")
+    _folder(b, "--processed", paths.PROCESSED, "mappen for datasett")
+    _folder(b, "--reports", paths.REPORTS, "mappen for rapporter")
     b.add_argument("--params", metavar="FIL", type=Path, default=None, help="parameterfil (YAML)")
     b.add_argument("--force", action="store_true", help="bygg alt på nytt")
     b.add_argument(
@@ -157,17 +154,13 @@ def parser() -> argparse.ArgumentParser:
         default=sample.DEFAULT_SEED,
         help="frø for tilfeldige tall",
     )
-    s.add_argument(
-        "--out", metavar="MAPPE", type=Path, default=paths.RAW, help="mappen som skal skrives"
-    )
+    _folder(s, "--out", paths.RAW, "mappen som skal skrives")
     s.add_argument(
         "--overwrite", action="store_true", help="erstatt tabellfiler som allerede ligger i mappen"
     )
 
     a = sub.add_parser("arkiv", help="vis rapportene som er bygget, med tidligere versjoner")
-    a.add_argument(
-        "--reports", metavar="MAPPE", type=Path, default=paths.REPORTS, help="mappen for rapporter"
-    )
+    _folder(a, "--reports", paths.REPORTS, "mappen for rapporter")
     return p
 
 
