@@ -184,19 +184,10 @@ def _row_rule(rule: RowRule) -> Rule:
     text = rule.describe()
     left, right = rule.left, rule.right
     match rule.kind:
-        case RuleKind.NOT_BEFORE:
+        case RuleKind.NOT_BEFORE | RuleKind.NOT_ABOVE:  # left >= right, or left <= right
+            high, low = (left, right) if rule.kind is RuleKind.NOT_BEFORE else (right, left)
             exp = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=left,
-                column_B=right,
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            )
-        case RuleKind.NOT_ABOVE:
-            exp = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=right,
-                column_B=left,
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
+                column_A=high, column_B=low, or_equal=True, ignore_row_if="either_value_is_missing"
             )
         case RuleKind.ONLY_WITH:
             exp = gxe.ExpectColumnValuesToBeNull(column=left, row_condition=Col(right).is_null())
