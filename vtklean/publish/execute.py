@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from vtklean.core.errors import EXIT_RENDER, UsageError, VtkleanError
+from vtklean.publish import defaults
 
 # jsonschema (under nbformat and papermill) imports the optional IRI checker rfc3987_syntax
 # whenever it is installed (jupyter-events asks for jsonschema[format-nongpl]); it builds a
@@ -103,13 +104,13 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
     """A notebook's defaults from params/<notebook>.yaml, checked against its parameters cell.
 
     An unknown name, a value of the wrong type or a value outside what is allowed is a
-    UsageError naming the file, the parameter, the value and what is allowed.
+    UsageError naming the file, the parameter, the value and what is allowed; so is a
+    missing name whose default the cell reads from the file (defaults.default).
     """
     path = params_dir / f"{notebook}.yaml"
-    if not path.exists():
-        return {}
     try:
-        values = yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
+        text = path.read_bytes().decode("utf-8-sig") if path.exists() else ""
+        values = yaml.safe_load(text) or {}
     except UnicodeDecodeError as err:
         raise UsageError(
             f"{path}: er ikke lagret som UTF-8 (byte 0x{err.object[err.start]:02X}); "
@@ -126,6 +127,9 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
             f"{path.name}: ukjente parametre {', '.join(unknown)} "
             f"(notatboken {notebook} har: {', '.join(declared)})"
         )
+    missing = [name for name in defaults.from_params(declared) if name not in values]
+    if missing:
+        raise UsageError(f"{path}: mangler {', '.join(missing)} (standardverdiene står bare her)")
     problems = [
         f"{path}: parameteren «{name}» har verdien «{value}», men {why}"
         for name, value in values.items()

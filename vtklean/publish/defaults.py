@@ -1,0 +1,35 @@
+"""Notebook defaults: params/<notebook>.yaml is their one source, for builds and for JupyterLab."""
+
+from __future__ import annotations
+
+import functools
+
+import yaml
+
+from vtklean.core import paths
+from vtklean.core.errors import UsageError
+
+CALL = "default("  # how a parameters cell reads a default, as papermill reports the cell
+
+
+@functools.cache
+def _values(notebook: str) -> dict:
+    path = paths.PARAMS / f"{notebook}.yaml"
+    return yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
+
+
+def default(notebook: str, name: str) -> object:
+    """A notebook parameter's default, read from params/<notebook>.yaml (written only there).
+
+    A notebook's parameters cell calls this, so the notebook opened in JupyterLab has the
+    defaults; a build passes the file's values to papermill, which sets them after the cell.
+    """
+    values = _values(notebook)
+    if name not in values:
+        raise UsageError(f"params/{notebook}.yaml har ikke parameteren «{name}»")
+    return values[name]
+
+
+def from_params(declared: dict[str, dict]) -> list[str]:
+    """The parameters whose cell reads the default from params/ (papermill's inspection)."""
+    return [n for n, d in declared.items() if str(d.get("default", "")).startswith(CALL)]
