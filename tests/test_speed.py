@@ -74,7 +74,7 @@ def test_render_bar_and_a_failing_notebook_still_exits_3(tmp_path, tiny_raw, mon
     broken = notebooks / "oversikt.ipynb"
     text = broken.read_text(encoding="utf-8")
     broken.write_text(
-        text.replace("from vtklean.core import", "from vtklean.core import ikke_her,", 1)
+        text.replace("from vtklean.publish import", "from vtklean.publish import ikke_her,", 1)
     )
     init = build.Options.__init__
 
