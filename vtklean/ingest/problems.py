@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from vtklean.core.errors import EXIT_DATA, VtkleanError
 
@@ -37,6 +38,16 @@ class Problem:
     column: str | None = None
     value: str | None = None
     key: str | None = None
+
+    @classmethod
+    def error(cls, rule: str, heading: str, expected: str, **where: Any) -> Problem:
+        """A problem that stops the build; `where`: file, row, column, value, key."""
+        return cls(rule, heading, Severity.ERROR, expected, **where)
+
+    @classmethod
+    def warning(cls, rule: str, heading: str, expected: str, **where: Any) -> Problem:
+        """A problem worth a look that does not stop the build."""
+        return cls(rule, heading, Severity.WARNING, expected, **where)
 
     def line(self) -> str:
         """Render the problem as one line of bokmål."""

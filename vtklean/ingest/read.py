@@ -120,10 +120,6 @@ class RawData:
         return [p for p in self.problems if p.severity is Severity.ERROR]
 
 
-def _problem(rule: str, heading: str, expected: str, **where: object) -> Problem:
-    return Problem(rule=rule, heading=heading, severity=Severity.ERROR, expected=expected, **where)
-
-
 def discover(folder: Path) -> tuple[dict[str, list[Path]], list[Problem]]:
     """Find each table's files in `folder`: names starting with the table name.
 
@@ -141,7 +137,7 @@ def discover(folder: Path) -> tuple[dict[str, list[Path]], list[Problem]]:
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             problems.append(
-                _problem(
+                Problem.error(
                     "filformat",
                     "Filformat som ikke støttes",
                     "lagre filen som .xlsx, .xls, .ods, .csv eller Unicode-tekst (.txt)",
@@ -153,7 +149,7 @@ def discover(folder: Path) -> tuple[dict[str, list[Path]], list[Problem]]:
     for table in TABLES.values():
         if table.required and not found[table.name]:
             problems.append(
-                _problem(
+                Problem.error(
                     "mangler_tabell",
                     "Tabell som mangler",
                     f"fant ingen fil for tabellen «{table.name}» "
@@ -173,7 +169,7 @@ def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
             return data.decode("utf-16"), []
         except UnicodeDecodeError as err:
             return None, [
-                _problem(
+                Problem.error(
                     "tegnkoding",
                     "Tegn som ikke kan leses",
                     f"filen er ikke gyldig UTF-16 (Unicode-tekst): {err.reason}",
@@ -181,10 +177,10 @@ def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
                 )
             ]
     if not data.strip():
-        return None, [_problem("tom_fil", "Tom fil", "filen er tom", file=name)]
+        return None, [Problem.error("tom_fil", "Tom fil", "filen er tom", file=name)]
     if b"\x00" in data:
         return None, [
-            _problem(
+            Problem.error(
                 "ikke_csv",
                 "Filen er ikke en CSV-fil",
                 "filen inneholder binære data; lagre den som CSV (semikolonseparert) eller .xlsx",
@@ -201,7 +197,7 @@ def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
     byte = f"0x{data[bad]:02X}"
     if _UTF8_SEQ.search(data):
         return None, [
-            _problem(
+            Problem.error(
                 "tegnkoding",
                 "Tegn som ikke kan leses",
                 f"filen blander UTF-8 med andre tegn (byte {byte}); "
@@ -215,7 +211,7 @@ def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
     except UnicodeDecodeError as err:
         row = data.count(b"\n", 0, err.start) + 1
         return None, [
-            _problem(
+            Problem.error(
                 "tegnkoding",
                 "Tegn som ikke kan leses",
                 f"ugyldig tegn (byte 0x{data[err.start]:02X}); lagre filen som UTF-8",
@@ -352,7 +348,7 @@ def _ragged(text: str, sep: str, name: str, skipped: int) -> Problem:
         if width is None:
             width = len(record)
         elif record and len(record) != width:
-            return _problem(
+            return Problem.error(
                 "ikke_csv",
                 "Filen er ikke en gyldig CSV-fil",
                 f"raden har {len(record)} felt, men overskriftsraden har {width} "
@@ -360,7 +356,7 @@ def _ragged(text: str, sep: str, name: str, skipped: int) -> Problem:
                 file=name,
                 row=i,
             )
-    return _problem(
+    return Problem.error(
         "ikke_csv", "Filen er ikke en gyldig CSV-fil", "filen kan ikke tolkes som CSV", file=name
     )
 
@@ -507,7 +503,9 @@ def _scan_ods(path: Path) -> tuple[list[tuple[int, int, int, int]], list[tuple[i
 
 
 def _sheet_problem(name: str, expected: str, **where: object) -> Problem:
-    return _problem("ikke_excel", "Filen kan ikke leses som regneark", expected, file=name, **where)
+    return Problem.error(
+        "ikke_excel", "Filen kan ikke leses som regneark", expected, file=name, **where
+    )
 
 
 def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
@@ -540,7 +538,7 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
                     )
                 ]
             problems += [
-                _problem(
+                Problem.error(
                     "formel_uten_verdi",
                     "Formler uten lagret verdi",
                     f"cellen {cell} har formelen «={formula}», men ingen utregnet verdi er "
@@ -583,7 +581,7 @@ def _read_sheet(path: Path) -> tuple[Cells | None, list[Problem]]:
         ]
     assert isinstance(frame, pl.DataFrame)
     if frame.height == 0 or last is None:
-        return None, [_problem("tom_fil", "Tom fil", "arket er tomt", file=name)]
+        return None, [Problem.error("tom_fil", "Tom fil", "arket er tomt", file=name)]
     # calamine starts the frame at the first used row or column; find where, from the end.
     row0 = max(0, last[0] + 1 - frame.height)
     col0 = max(0, last[1] + 1 - frame.width)
@@ -615,7 +613,7 @@ def _text_numbers(path: Path) -> frozenset[tuple[int, int]]:
 def _error_cell(name: str, row: int, col: int, value: str) -> Problem:
     """An error value (`#N/A`, `#DIV/0!`, ...) in the 0-based cell (row, col)."""
     cell = _cell_name(row, col)
-    return _problem(
+    return Problem.error(
         "feilverdi",
         "Celler med feilverdi",
         f"cellen {cell} har en feilverdi fra regnearket; rett formelen eller verdien",
@@ -693,7 +691,7 @@ def _map_headers(
             continue
         if norm in canonical:
             problems.append(
-                _problem(
+                Problem.error(
                     "dobbel_kolonne",
                     "Kolonne som står to ganger",
                     f"kolonnen «{text}» står to ganger (også som «{written[norm]}»)",
@@ -709,11 +707,10 @@ def _map_headers(
     for norm, text in written.items():
         if norm not in known:
             problems.append(
-                Problem(
-                    rule="ukjent_kolonne",
-                    heading="Ukjente kolonner (tas ikke med)",
-                    severity=Severity.WARNING,
-                    expected=f"kolonnen er ikke en del av tabellen «{table.name}» og tas ikke med",
+                Problem.warning(
+                    "ukjent_kolonne",
+                    "Ukjente kolonner (tas ikke med)",
+                    f"kolonnen er ikke en del av tabellen «{table.name}» og tas ikke med",
                     file=name,
                     row=row,
                     column=text,
@@ -722,7 +719,7 @@ def _map_headers(
     for col in table.columns:
         if col.required and col.name not in canonical:
             problems.append(
-                _problem(
+                Problem.error(
                     "mangler_kolonne",
                     "Påkrevd kolonne som mangler",
                     f"fant ikke kolonnen «{col.name}» i overskriftsraden",
@@ -951,7 +948,7 @@ def _parse_problems(table_data: TableData, failures: pl.DataFrame) -> list[Probl
             rest = rows.height - MAX_PARSE_PROBLEMS
             first = rows.row(0, named=True)
             problems.append(
-                _problem(
+                Problem.error(
                     _PARSE_RULES[col.kind][0],
                     _PARSE_RULES[col.kind][1],
                     f"og {rest} verdier til i samme kolonne som ikke kan leses; "
@@ -968,7 +965,7 @@ def _parse_problems(table_data: TableData, failures: pl.DataFrame) -> list[Probl
                 rule, heading = _PARSE_RULES[col.kind]
                 expected = f"forventet {KIND_TEXT[col.kind]}"
             problems.append(
-                _problem(
+                Problem.error(
                     rule,
                     heading,
                     expected,
@@ -1054,7 +1051,7 @@ def read_folder(folder: Path) -> RawData:
     """Read every table in a raw folder, collecting all problems instead of stopping."""
     folder = Path(folder)
     if not folder.is_dir():
-        problem = _problem(
+        problem = Problem.error(
             "mangler_mappe", "Mappe som mangler", f"fant ikke mappen {folder}", file=str(folder)
         )
         return RawData(folder=folder, tables={}, problems=[problem])

@@ -366,11 +366,10 @@ def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
         shown = ", ".join(m.strftime("%m.%Y") for m in missing[:6])
         more = f" og {len(missing) - 6} til" if len(missing) > 6 else ""
         gap_problems.append(
-            Problem(
-                rule="ressursbruk.hull",
-                heading="Hull i en enhets månedsserie",
-                severity=Severity.WARNING,
-                expected=f"mangler {len(missing)} måned(er): {shown}{more}",
+            Problem.warning(
+                "ressursbruk.hull",
+                "Hull i en enhets månedsserie",
+                f"mangler {len(missing)} måned(er): {shown}{more}",
                 key=f"enhet_id={rec['enhet_id']}",
             )
         )
@@ -393,17 +392,12 @@ def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
         )
         missing_units = active.filter(~pl.col("enhet_id").is_in(list(with_rows))).sort("enhet_id")
         unit_problems = [
-            Problem(
-                rule="enheter.uten_ressursbruk",
-                heading=f"Aktive enheter uten ressursbruk i {as_of.year}",
-                severity=Severity.WARNING,
-                expected=f"enheten er aktiv per {as_of:%d.%m.%Y}, men har ingen rader i "
+            Problem.warning(
+                "enheter.uten_ressursbruk",
+                f"Aktive enheter uten ressursbruk i {as_of.year}",
+                f"enheten er aktiv per {as_of:%d.%m.%Y}, men har ingen rader i "
                 f"ressursbruk for {as_of.year}",
-                file=rec[FILE],
-                row=rec[ROW],
-                key=f"enhet_id={rec['enhet_id']}",
-                value=rec["enhet"],
-                column=units.written(rec[FILE], "enhet"),
+                **_unit_row(units, rec),
             )
             for rec in missing_units.iter_rows(named=True)
         ]
@@ -420,6 +414,17 @@ def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
         )
         checks.append(_missing_month_check(units, res, as_of, set(missing_units["enhet_id"])))
     return checks
+
+
+def _unit_row(units: TableData, unit: dict[str, Any]) -> dict[str, Any]:
+    """Where a problem about a unit points: its row in enheter, named by its display name."""
+    return {
+        "file": unit[FILE],
+        "row": unit[ROW],
+        "key": f"enhet_id={unit['enhet_id']}",
+        "value": unit["enhet"],
+        "column": units.written(unit[FILE], "enhet"),
+    }
 
 
 def _missing_month_check(
@@ -440,18 +445,13 @@ def _missing_month_check(
         unit = where[rec["enhet_id"]]
         months = ", ".join(f"{m:%m.%Y}" for m in rec["maned"])
         problems.append(
-            Problem(
-                rule="ressursbruk.manglende_maned",
-                heading=f"Måneder uten ressursbruk i {as_of.year} (året er ikke komplett)",
-                severity=Severity.WARNING,
-                expected=f"enheten er aktiv, men mangler ressursbruk for {months}; "
+            Problem.warning(
+                "ressursbruk.manglende_maned",
+                f"Måneder uten ressursbruk i {as_of.year} (året er ikke komplett)",
+                f"enheten er aktiv, men mangler ressursbruk for {months}; "
                 f"tallene for {as_of.year} gjelder bare "
                 f"{period.months - len(rec['maned'])} av {period.months} måneder",
-                file=unit[FILE],
-                row=unit[ROW],
-                key=f"enhet_id={rec['enhet_id']}",
-                value=unit["enhet"],
-                column=units.written(unit[FILE], "enhet"),
+                **_unit_row(units, unit),
             )
         )
     return Check(
@@ -486,11 +486,10 @@ def _area_checks(raw: RawData) -> list[Check]:
     reserved = _area_key(WHOLE)
     for rec in frame.filter(pl.col("_norm") == reserved).iter_rows(named=True):
         problems.append(
-            Problem(
-                rule="enheter.tjenesteomrade.reservert",
-                heading="Tjenesteområder med et navn som er reservert",
-                severity=Severity.ERROR,
-                expected=f"«{WHOLE}» er navnet på summen for hele kommunen og kan ikke være "
+            Problem.error(
+                "enheter.tjenesteomrade.reservert",
+                "Tjenesteområder med et navn som er reservert",
+                f"«{WHOLE}» er navnet på summen for hele kommunen og kan ikke være "
                 "et tjenesteområde",
                 file=rec[FILE],
                 row=rec[ROW],
