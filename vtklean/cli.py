@@ -136,24 +136,13 @@ def parser() -> argparse.ArgumentParser:
     )
 
     s = sub.add_parser("sample", help="lag syntetiske rådata (eksempeldata)")
-    s.add_argument(
-        "--units",
-        metavar="ANTALL",
-        type=_positive,
-        default=sample.DEFAULT_UNITS,
-        help="antall enheter",
-    )
-    s.add_argument(
-        "--start", metavar="ÅR", type=_year, default=sample.DEFAULT_START, help="første år"
-    )
-    s.add_argument("--end", metavar="ÅR", type=_year, default=sample.DEFAULT_END, help="siste år")
-    s.add_argument(
-        "--seed",
-        metavar="FRØ",
-        type=int,
-        default=sample.DEFAULT_SEED,
-        help="frø for tilfeldige tall",
-    )
+    for flag, metavar, kind, default, what in (
+        ("--units", "ANTALL", _positive, sample.DEFAULT_UNITS, "antall enheter"),
+        ("--start", "ÅR", _year, sample.DEFAULT_START, "første år"),
+        ("--end", "ÅR", _year, sample.DEFAULT_END, "siste år"),
+        ("--seed", "FRØ", int, sample.DEFAULT_SEED, "frø for tilfeldige tall"),
+    ):
+        s.add_argument(flag, metavar=metavar, type=kind, default=default, help=what)
     _folder(s, "--out", paths.RAW, "mappen som skal skrives")
     s.add_argument(
         "--overwrite", action="store_true", help="erstatt tabellfiler som allerede ligger i mappen"
