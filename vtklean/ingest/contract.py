@@ -150,6 +150,23 @@ class Table:
         return [c.name for c in self.columns]
 
 
+def _id(name: str, description: str) -> Column:
+    """A table's own ID column: required text, unique across all its files."""
+    return Column(name, Kind.TEXT, True, description, unique=True)
+
+
+def _unit(description: str) -> Column:
+    """The unit a row belongs to: an `enhet_id` of enheter."""
+    return Column("enhet_id", Kind.TEXT, True, description, references="enheter.enhet_id")
+
+
+def _area(description: str) -> Column:
+    """The service area a row is about: one of enheter's, or the whole municipality."""
+    return Column(
+        "tjenesteomrade", Kind.TEXT, True, description, references="enheter.tjenesteomrade"
+    )
+
+
 # The codes of the coded columns, each with its label for people (pages, charts, workbooks).
 METODER = {
     "verdistromsanalyse": "Verdistrømsanalyse",
@@ -167,7 +184,7 @@ ENHETER = Table(
     required=True,
     key=("enhet_id",),
     columns=(
-        Column("enhet_id", Kind.TEXT, True, "Enhetens ID.", unique=True),
+        _id("enhet_id", "Enhetens ID."),
         Column("enhet", Kind.TEXT, True, "Visningsnavn."),
         Column("tjenesteomrade", Kind.TEXT, True, "Tjenesteområde; hvert område får sin rapport."),
         Column("lean_start", Kind.DATE, False, "Datoen enheten startet Lean-opplæring."),
@@ -185,14 +202,8 @@ GEVINSTER = Table(
     required=True,
     key=("gevinst_id",),
     columns=(
-        Column("gevinst_id", Kind.TEXT, True, "Gevinstens ID.", unique=True),
-        Column(
-            "enhet_id",
-            Kind.TEXT,
-            True,
-            "Enheten gevinsten hører til.",
-            references="enheter.enhet_id",
-        ),
+        _id("gevinst_id", "Gevinstens ID."),
+        _unit("Enheten gevinsten hører til."),
         Column("beskrivelse", Kind.TEXT, False, "Fritekst."),
         Column("metode", Kind.CODE, True, "Metoden som fant gevinsten.", codes=tuple(METODER)),
         Column("kategori", Kind.CODE, True, "Hvordan gevinsten tas ut.", codes=tuple(KATEGORIER)),
@@ -242,7 +253,7 @@ RESSURSBRUK = Table(
     key=("enhet_id", "maned"),
     unique_together=("enhet_id", "maned"),
     columns=(
-        Column("enhet_id", Kind.TEXT, True, "Enheten.", references="enheter.enhet_id"),
+        _unit("Enheten."),
         Column("maned", Kind.MONTH, True, "Måneden."),
         Column("budsjett_kr", Kind.DECIMAL, True, "Budsjett for måneden, kroner."),
         Column(
@@ -278,8 +289,8 @@ FORBEDRINGER = Table(
     required=False,
     key=("forslag_id",),
     columns=(
-        Column("forslag_id", Kind.TEXT, True, "Forslagets ID.", unique=True),
-        Column("enhet_id", Kind.TEXT, True, "Enheten.", references="enheter.enhet_id"),
+        _id("forslag_id", "Forslagets ID."),
+        _unit("Enheten."),
         Column("registrert", Kind.DATE, True, "Datoen forslaget ble registrert."),
         Column("status", Kind.CODE, True, "Status.", codes=tuple(STATUSER)),
         Column("avsluttet", Kind.DATE, False, "Datoen forslaget ble avsluttet."),
@@ -297,13 +308,7 @@ MAL = Table(
     key=("tjenesteomrade", "indikator", "ar"),
     unique_together=("tjenesteomrade", "indikator", "ar"),
     columns=(
-        Column(
-            "tjenesteomrade",
-            Kind.TEXT,
-            True,
-            f"Tjenesteområdet målet gjelder, eller «{WHOLE}».",
-            references="enheter.tjenesteomrade",
-        ),
+        _area(f"Tjenesteområdet målet gjelder, eller «{WHOLE}»."),
         Column(
             "indikator",
             Kind.CODE,
@@ -329,13 +334,7 @@ KOMMENTARER = Table(
     required=False,
     key=("tjenesteomrade", "ar"),
     columns=(
-        Column(
-            "tjenesteomrade",
-            Kind.TEXT,
-            True,
-            f"Tjenesteområdet, eller «{WHOLE}» (rådmannens vurdering).",
-            references="enheter.tjenesteomrade",
-        ),
+        _area(f"Tjenesteområdet, eller «{WHOLE}» (rådmannens vurdering)."),
         Column("ar", Kind.INTEGER, True, "Rapportåret kommentaren hører til."),
         Column("tekst", Kind.TEXT, True, "Ren tekst; linjeskift beholdes, vises alltid som tekst."),
         Column("rolle", Kind.TEXT, False, "Hvem som skriver, som rolle (Kommunalsjef, Rådmann)."),
