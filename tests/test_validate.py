@@ -405,3 +405,4 @@ def test_the_contracts_limit_warnings_follow_the_build_parameter(tmp_path):
     assert all(p.heading.startswith("Måneder med budsjettavvik over 20 % (") for p in lower)
     assert all(p.expected.startswith("regnskap avviker mer enn 20 % fra budsjett") for p in lower)
     assert all(f"({warning.beside} er «" in p.line() for p in lower)
+    assert "over 12,5 % (" in warning.describe(12.5)[0]  # a limit in Norwegian number format

@@ -120,7 +120,7 @@ class LimitWarning:
 
     def describe(self, limit: float) -> tuple[str, str]:
         """The heading and the expectation in bokmål for this limit."""
-        shown = f"{limit:g}"
+        shown = _num(limit)
         return self.heading.format(limit=shown), self.expected.format(limit=shown)
 
 

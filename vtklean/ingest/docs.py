@@ -87,8 +87,7 @@ def table_markdown(table: Table) -> str:
     if table.warnings:
         lines += ["", "Advarsler (stopper ikke byggingen, vises i datakvalitet.html):", ""]
         lines += [
-            f"* {w.describe(w.default)[1]} (grensen er `{w.parameter}` i `params/build.yaml`, "
-            f"standard {w.default:g})"
+            f"* {w.describe(w.default)[1]} (grensen er `{w.parameter}` i `params/build.yaml`)"
             for w in table.warnings
         ]
     return "\n".join(lines) + "\n"
