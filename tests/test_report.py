@@ -330,3 +330,92 @@ def test_pages_draw_every_chart_offline_in_chromium(suite):
             assert errors == [], (page_path.name, errors)
             page.close()
     assert blocked == []
+
+
+# ---- a kernel reused across notebooks --------------------------------------------------------
+
+_PROBE = [
+    "import os, sys, warnings\nimport plotly.io as pio\nimport polars as pl\n"
+    "hidden = ('In', 'Out', 'get_ipython', 'exit', 'quit', 'open')\n"
+    "print(sorted(n for n in globals() if not n.startswith('_') and n not in hidden))\n"
+    "print(pio.templates.default, pio.renderers.default, os.getcwd(), sys.path[-1])\n"
+    "print(os.environ.get('VTKLEAN_LEKK'), len(warnings.filters), pl.Config.state(if_set=True))",
+    "x = 41",
+    "print(len(In), x + 1)\nx + 1",
+]
+_DIRTY = [
+    "import os, sys, warnings\nimport plotly.io as pio\nimport polars as pl\n"
+    "lekket = 'fra forrige notatbok'\n"
+    "pio.templates.default, pio.renderers.default = 'plotly_dark', 'json'\n"
+    "os.environ['VTKLEAN_LEKK'] = 'lekket'\nos.chdir('/')\nsys.path.append('/lekket')\n"
+    "warnings.simplefilter('ignore')\npl.Config.set_tbl_rows(3)",
+]
+
+
+def _notebook(folder: Path, name: str, cells: list[str]) -> str:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(code) for code in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, folder / f"{name}.ipynb")
+    return name
+
+
+def _run(kernel, folder: Path, notebook: str, out: Path) -> list:
+    """Execution counts and outputs of a notebook run in `kernel` (RenderError if it fails)."""
+    job = execute.Job(notebook, notebook, notebook, ())
+    execute.execute(job, folder, out, kernel)
+    nb = json.loads((out / execute.NOTEBOOK_DIR / f"{notebook}.ipynb").read_text("utf-8"))
+    return [(c["execution_count"], c["outputs"]) for c in nb["cells"]]
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory):
+    """Hand-made notebooks; a kernel for the probe alone, and one reused by every test."""
+    folder = tmp_path_factory.mktemp("kjerner")
+    for name, cells in (("probe", _PROBE), ("skitten", _DIRTY)):
+        _notebook(folder, name, cells)
+    _notebook(folder, "feiler", [*_DIRTY, "1 / 0"])
+    _notebook(folder, "henger", [*_DIRTY, "import time\ntime.sleep(60)"])
+    alone = execute.Kernel(folder)
+    reused = execute.Kernel(folder)
+    try:
+        expected = _run(alone, folder, "probe", folder / "alene")
+        alone.stop()
+        yield folder, reused, expected
+    finally:
+        alone.stop()
+        reused.stop()
+
+
+def test_a_reused_kernel_runs_each_notebook_as_in_a_kernel_of_its_own(kernels, tmp_path):
+    """Names, plotly/polars settings, folder, environment, history and counts do not leak."""
+    folder, kernel, expected = kernels
+    assert expected[0][0] == 1 and "lekket" not in json.dumps(expected)
+    _run(kernel, folder, "skitten", tmp_path / "a")
+    assert _run(kernel, folder, "probe", tmp_path / "b") == expected
+    _run(kernel, folder, "probe", tmp_path / "c")  # order does not matter either
+    _run(kernel, folder, "skitten", tmp_path / "d")
+    _run(kernel, folder, "skitten", tmp_path / "e")
+    assert _run(kernel, folder, "probe", tmp_path / "f") == expected
+
+
+def test_a_failing_notebook_leaves_a_fresh_kernel_for_the_next(kernels, tmp_path):
+    folder, kernel, expected = kernels
+    with pytest.raises(execute.RenderError) as err:
+        _run(kernel, folder, "feiler", tmp_path / "a")
+    assert err.value.page == "feiler" and "ZeroDivisionError" in err.value.message
+    assert _run(kernel, folder, "probe", tmp_path / "b") == expected
+
+
+def test_a_hanging_notebook_is_stopped_and_its_kernel_replaced(kernels, tmp_path):
+    folder, kernel, expected = kernels
+    kernel.timeout = 3
+    try:
+        with pytest.raises(execute.RenderError) as err:
+            _run(kernel, folder, "henger", tmp_path / "a")
+    finally:
+        kernel.timeout = execute.CELL_TIMEOUT
+    assert err.value.page == "henger" and "ikke ferdig etter 3 s" in err.value.message
+    assert _run(kernel, folder, "probe", tmp_path / "b") == expected

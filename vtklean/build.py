@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import math
-import multiprocessing
 import os
-import signal
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +19,7 @@ import polars as pl
 import yaml
 
 from vtklean import __version__
-from vtklean.core import calendar, measures, norsk, paths, progress
+from vtklean.core import calendar, measures, paths
 from vtklean.core.errors import UsageError
 from vtklean.ingest import contract, read
 from vtklean.ingest.problems import DataError, Severity
@@ -334,40 +332,6 @@ def jobs(
     return out
 
 
-def _render_all(
-    todo: list[execute.Job], options: Options, staged: Path, say: Callable[[str], None]
-) -> dict[str, tuple[float, str]]:
-    """Run every notebook in parallel worker processes; stop at the first failure."""
-    done: dict[str, tuple[float, str]] = {}
-    context = multiprocessing.get_context("spawn")
-    # Ctrl-C is handled once, by the command line; workers ignore it (no traceback each).
-    with (
-        ProcessPoolExecutor(
-            max_workers=min(workers(), len(todo)),
-            mp_context=context,
-            initializer=signal.signal,
-            initargs=(signal.SIGINT, signal.SIG_IGN),
-        ) as pool,
-        progress.bar(len(todo), "Rapporter", "sider", delay=0) as bar,
-    ):
-        futures = [pool.submit(execute.execute, j, options.notebooks, staged) for j in todo]
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for future in finished:
-                error = future.exception()
-                if error is not None:
-                    for other in pending:
-                        other.cancel()
-                    raise error
-                page, seconds, body = future.result()
-                done[page] = (seconds, body)
-                with progress.clear_for_text():
-                    say(f"  {len(done)}/{len(todo)} {page} ({norsk.number(seconds, 1)} s)")
-                bar.update()
-    return done
-
-
 @dataclass
 class Data:
     """What the data stage hands to publishing: the datasets, key figures and checks."""
@@ -454,6 +418,13 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
 
     Raises a VtkleanError: DataError, UsageError or RenderError.
     """
+    with contextlib.ExitStack() as resources:  # the notebook workers, closed however it ends
+        return _run(options, step, resources)
+
+
+def _run(
+    options: Options, step: Callable[[str], None] | None, resources: contextlib.ExitStack
+) -> Result:
     say = step or log.info
     params = load_params(options.params)
     kommune = params["kommune"].strip()  # checked by load_params
@@ -468,6 +439,9 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         key = fingerprint(options, period, raw.sha256)
         if not options.force and _up_to_date(processed_dir, reports_dir, key):
             return Result(period.year, period.as_of, processed_dir, reports_dir, None, skipped=True)
+    pool = None
+    if not options.data_only:  # kernels start and import while the data are checked
+        pool = resources.enter_context(execute.Pool(options.notebooks, workers()))
     say("Kontrollerer rådataene mot datakontrakten")
     validation = _validated(raw, period, options, params)
     assert period is not None and folder is not None  # no errors: every table was read
@@ -507,7 +481,7 @@ def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
         bodies = {}
         if todo:
             say(f"Kjører {len(todo)} rapporter ({min(workers(), len(todo))} om gangen)")
-            bodies = _render_all(todo, options, staged_reports, say)
+            bodies = pool.run(todo, staged_reports, say)
         prov = render.provenance(period.as_of, period.year, data.sha256, kommune, built)
         _write_pages(staged_reports, todo, bodies, prov)
         goals = _export(staged_reports, data, kommune)

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import atexit
+import logging
+import multiprocessing
 import os
+import signal
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
+from vtklean.core import norsk, progress
 from vtklean.core.errors import EXIT_RENDER, UsageError, VtkleanError
 from vtklean.publish import defaults
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 # jsonschema (under nbformat and papermill) imports the optional IRI checker rfc3987_syntax
 # whenever it is installed (jupyter-events asks for jsonschema[format-nongpl]); it builds a
@@ -140,12 +151,10 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
     return values
 
 
-def _export(executed: Path) -> str:
-    """The notebook's outputs as an HTML body: no code, no prompts, no stderr."""
-    import nbformat
+def _export(nb: NotebookNode) -> str:
+    """The executed notebook's outputs as an HTML body: no code, no prompts, no stderr."""
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(executed, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [
@@ -173,27 +182,241 @@ def _quiet_stderr() -> None:
     os.close(devnull)
 
 
-def execute(job: Job, notebooks_dir: Path, out_dir: Path) -> tuple[str, float, str]:
-    """Run one notebook with papermill and export its page body (runs in a worker process).
+# ---- a kernel reused across notebooks ------------------------------------------------------
 
-    Returns (page, seconds, html body). Raises RenderError naming the failing cell.
+CELL_TIMEOUT = 600  # seconds one cell may run before its notebook counts as hanging
+
+# Imported once per kernel, before the first notebook: what every report notebook imports.
+# A library that fails to import is left to the notebook that imports it, to report.
+_WARM = (
+    "try:\n"
+    "    import IPython.display, plotly.graph_objects, plotly.io, polars\n"
+    "    from vtklean.model import figures, processed, targets\n"
+    "    from vtklean.publish import charts, message, page, widgets\n"
+    "except Exception:\n"
+    "    pass\n"
+    "from vtklean.publish import kernel_state\n"
+    "kernel_state.save()\n"
+)
+# Before each notebook: settings back as after the warm-up, then a new IPython session:
+# empty namespace, empty history and execution count 1, as in a kernel of its own.
+_FRESH = (
+    "from vtklean.publish import kernel_state\n"
+    "kernel_state.restore()\n"
+    "get_ipython().reset(new_session=True)\n"
+)
+
+
+class Kernel:
+    """A python3 kernel that runs one notebook after another, each as if in a new kernel.
+
+    Libraries are imported once (`_WARM`); before each notebook the namespace, history and
+    execution count are reset and process settings restored (`kernel_state`), so executed
+    notebooks do not depend on what ran before. After a failing or hanging notebook the
+    kernel is replaced by a new one.
+    """
+
+    def __init__(self, cwd: Path, timeout: float = CELL_TIMEOUT) -> None:
+        self.cwd, self.timeout = cwd, timeout
+        self._client = None  # the nbclient client that owns the kernel manager
+
+    def start(self) -> None:
+        """Start the kernel and import the libraries (a failed import shows in the notebook)."""
+        import nbformat
+        from nbclient import NotebookClient
+
+        client = NotebookClient(
+            nbformat.v4.new_notebook(), kernel_name="python3", timeout=CELL_TIMEOUT
+        )
+        client.km = client.create_kernel_manager()
+        client.start_new_kernel(cwd=str(self.cwd))
+        client.start_new_kernel_client()
+        self._client = client
+        self._run(_WARM)
+
+    def stop(self) -> None:
+        """Shut the kernel down (at once: it may be busy in a hanging cell)."""
+        if self._client is not None:
+            from jupyter_core.utils import run_sync
+
+            self._client.kc.stop_channels()
+            run_sync(self._client.km.shutdown_kernel)(now=True)
+            self._client = None
+
+    def restart(self) -> None:
+        """Replace the kernel with a new one."""
+        self.stop()
+        self.start()
+
+    def _run(self, code: str) -> bool:
+        """Run code silently (no history, no execution count); True when it ran without error."""
+        client = self._client
+        reply = client.wait_for_reply(client.kc.execute(code, silent=True, store_history=False))
+        return reply is not None and reply["content"]["status"] == "ok"
+
+    def fresh(self) -> tuple:
+        """The kernel manager and client, with the kernel ready for a new notebook."""
+        if self._client is None:
+            self.start()
+        if not self._run(_FRESH):
+            self.restart()
+        return self._client.km, self._client.kc
+
+
+def _engine() -> type:
+    """Papermill's nbclient engine, but on an already running kernel (`kernel=` argument)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+
+    class KernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            km, kc = kwargs["kernel"].fresh()
+            client = PapermillNotebookClient(
+                nb_man,
+                km=km,
+                kernel_name=kernel_name,
+                timeout=kwargs["kernel"].timeout,
+                startup_timeout=kwargs.get("start_timeout", 60),
+                log=logging.getLogger("papermill"),
+            )
+            client.kc = kc  # the kernel's own client: nothing is started, nothing is shut down
+            return client.execute()
+
+    return KernelEngine
+
+
+_ENGINE = "vtklean-kernel"
+
+
+def execute(
+    job: Job, notebooks_dir: Path, out_dir: Path, kernel: Kernel | None = None
+) -> tuple[str, float, str]:
+    """Run one notebook with papermill and export its page body.
+
+    In `kernel` when given (a worker's, reused), else in a kernel of its own. Returns
+    (page, seconds, html body). Raises RenderError naming the failing cell; a kernel that
+    failed, hung or died is replaced.
     """
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.engines import papermill_engines
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
-    _quiet_stderr()
     executed = out_dir / NOTEBOOK_DIR / f"{job.page}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, object] = {}
+    if kernel is not None:
+        papermill_engines.register(_ENGINE, _engine())
+        extra = {"engine_name": _ENGINE, "kernel": kernel}
     try:
-        papermill.execute_notebook(
+        nb = papermill.execute_notebook(
             str(notebooks_dir / f"{job.notebook}.ipynb"),
             str(executed),
             parameters=dict(job.parameters),
             kernel_name="python3",
             progress_bar=False,
+            request_save_on_cell_execute=False,  # written once at the end, not after each cell
             cwd=str(notebooks_dir),
+            **extra,
         )
     except PapermillExecutionError as err:
+        _replace(kernel)
         raise RenderError(job.page, f"celle {err.exec_count}: {err.ename}: {err.evalue}") from None
-    return job.page, time.perf_counter() - started, _export(executed)
+    except CellTimeoutError:
+        _replace(kernel)
+        raise RenderError(
+            job.page, f"en celle var ikke ferdig etter {norsk.number(kernel.timeout, 0)} s"
+        ) from None
+    except DeadKernelError:
+        _replace(kernel)
+        raise RenderError(job.page, "Python-kjernen som kjørte notatboken, stoppet") from None
+    return job.page, time.perf_counter() - started, _export(nb)
+
+
+def _replace(kernel: Kernel | None) -> None:
+    if kernel is not None:
+        kernel.restart()
+
+
+# ---- the worker pool -----------------------------------------------------------------------
+
+_KERNEL: Kernel | None = None  # this worker process's kernel
+
+
+def _start_worker(notebooks_dir: Path) -> None:
+    """Worker start: ignore Ctrl-C (the CLI handles it once), quiet stderr, warm a kernel."""
+    global _KERNEL
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _quiet_stderr()
+    _KERNEL = Kernel(notebooks_dir)
+    atexit.register(_KERNEL.stop)
+    _KERNEL.start()
+
+
+def _ready() -> None:
+    """A task that does nothing: submitting one per worker starts every worker at once."""
+
+
+def _in_worker(job: Job, notebooks_dir: Path, out_dir: Path) -> tuple[str, float, str]:
+    return execute(job, notebooks_dir, out_dir, _KERNEL)
+
+
+class Pool:
+    """Worker processes, each with a kernel of its own started at once and reused.
+
+    Made before the data are checked, so kernels start and import while validation runs.
+    """
+
+    def __init__(self, notebooks_dir: Path, workers: int) -> None:
+        self.notebooks_dir = notebooks_dir
+        self._submitted = False
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(notebooks_dir,),
+        )
+        for _ in range(workers):
+            self._executor.submit(_ready)
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (and their kernels); notebooks not yet started are dropped.
+
+        Waits for running notebooks, which write into the staged report folder; when none
+        was submitted (the data had errors), the workers are left to stop by themselves.
+        """
+        self._executor.shutdown(wait=self._submitted, cancel_futures=True)
+
+    def run(
+        self, todo: list[Job], out_dir: Path, say: Callable[[str], None]
+    ) -> dict[str, tuple[float, str]]:
+        """Run every notebook; page -> (seconds, html body). Stops at the first failure."""
+        done: dict[str, tuple[float, str]] = {}
+        self._submitted = True
+        with progress.bar(len(todo), "Rapporter", "sider", delay=0) as bar:
+            futures = [
+                self._executor.submit(_in_worker, j, self.notebooks_dir, out_dir) for j in todo
+            ]
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    error = future.exception()
+                    if error is not None:
+                        for other in pending:
+                            other.cancel()
+                        raise error
+                    page, seconds, body = future.result()
+                    done[page] = (seconds, body)
+                    with progress.clear_for_text():
+                        say(f"  {len(done)}/{len(todo)} {page} ({norsk.number(seconds, 1)} s)")
+                    bar.update()
+        return done

@@ -1,0 +1,49 @@
+"""What a reused notebook kernel puts back between notebooks: process settings libraries keep.
+
+Runs inside the kernel. `save()` records the settings once the libraries are imported;
+`restore()` puts them back before the next notebook: working folder, environment, import
+path, warnings filters, plotly's default template and renderer, and polars' settings. The
+kernel's namespace and execution count are reset by IPython itself (execute.Kernel).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import warnings
+
+_saved: dict[str, object] = {}
+
+
+def save() -> None:
+    """Record the settings as they are now (after the warm-up imports)."""
+    import plotly.io as pio
+    import polars as pl
+
+    _saved.update(
+        cwd=os.getcwd(),
+        environ=dict(os.environ),
+        path=list(sys.path),
+        warnings=copy.copy(warnings.filters),
+        template=pio.templates.default,
+        renderer=pio.renderers.default,
+        polars=pl.Config.save(),
+    )
+
+
+def restore() -> None:
+    """Put back the settings `save()` recorded."""
+    import plotly.io as pio
+    import polars as pl
+
+    os.chdir(_saved["cwd"])
+    os.environ.clear()
+    os.environ.update(_saved["environ"])
+    sys.path[:] = _saved["path"]
+    warnings.resetwarnings()  # also tells the warnings machinery that the filters changed
+    warnings.filters[:] = _saved["warnings"]
+    pio.templates.default = _saved["template"]
+    pio.renderers.default = _saved["renderer"]
+    pl.Config.restore_defaults()
+    pl.Config.load(_saved["polars"])
