@@ -440,7 +440,7 @@ def _run(
         if not options.force and _up_to_date(processed_dir, reports_dir, key):
             return Result(period.year, period.as_of, processed_dir, reports_dir, None, skipped=True)
     pool = None
-    if not options.data_only:  # kernels start and import while the data are checked
+    if period is not None and not options.data_only:  # kernels start while data are checked
         pool = resources.enter_context(execute.Pool(options.notebooks, workers()))
     say("Kontrollerer rådataene mot datakontrakten")
     validation = _validated(raw, period, options, params)

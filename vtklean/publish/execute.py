@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import multiprocessing
 import os
@@ -22,6 +23,7 @@ from vtklean.core.errors import EXIT_RENDER, UsageError, VtkleanError
 from vtklean.publish import defaults
 
 if TYPE_CHECKING:
+    from nbconvert import HTMLExporter
     from nbformat import NotebookNode
 
 # jsonschema (under nbformat and papermill) imports the optional IRI checker rfc3987_syntax
@@ -153,22 +155,27 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
 
 def _export(nb: NotebookNode) -> str:
     """The executed notebook's outputs as an HTML body: no code, no prompts, no stderr."""
-    from nbconvert import HTMLExporter
-
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [
                 o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")
             ]
-    exporter = HTMLExporter(
+    body, _ = _exporter().from_notebook_node(nb)
+    return body
+
+
+@functools.cache
+def _exporter() -> HTMLExporter:
+    """The HTML exporter (nbconvert) the pages use, made once per process with its templates."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
         template_name="basic",
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         exclude_anchor_links=True,
     )
-    body, _ = exporter.from_notebook_node(nb)
-    return body
 
 
 def _quiet_stderr() -> None:
@@ -346,13 +353,17 @@ _KERNEL: Kernel | None = None  # this worker process's kernel
 
 
 def _start_worker(notebooks_dir: Path) -> None:
-    """Worker start: ignore Ctrl-C (the CLI handles it once), quiet stderr, warm a kernel."""
+    """Worker start: ignore Ctrl-C (the CLI handles it), quiet stderr, warm kernel and tools."""
     global _KERNEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet_stderr()
     _KERNEL = Kernel(notebooks_dir)
     atexit.register(_KERNEL.stop)
     _KERNEL.start()
+    import nbformat
+    import papermill  # noqa: F401 (imported now, while the data are checked)
+
+    _export(nbformat.v4.new_notebook())  # the exporter's templates, loaded now too
 
 
 def _ready() -> None:
