@@ -198,8 +198,9 @@ CELL_TIMEOUT = 600  # seconds one cell may run before its notebook counts as han
 _WARM = (
     "try:\n"
     "    import IPython.display, plotly.graph_objects, plotly.io, polars\n"
-    "    from vtklean.model import figures, processed, targets\n"
-    "    from vtklean.publish import charts, message, page, widgets\n"
+    "    from vtklean.core import norsk\n"
+    "    from vtklean.model import processed\n"
+    "    from vtklean.publish import charts, defaults, page, sections, widgets\n"
     "except Exception:\n"
     "    pass\n"
     "from vtklean.publish import kernel_state\n"
