@@ -7,9 +7,11 @@ import dataclasses
 import hashlib
 import io
 import logging
+import os
 import re
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -159,66 +161,85 @@ def discover(folder: Path) -> tuple[dict[str, list[Path]], list[Problem]]:
     return found, problems
 
 
-def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
+def decode(data: bytes, name: str) -> tuple[str | None, str, list[Problem]]:
     """Decode text-file bytes: UTF-16 with BOM, UTF-8 (with or without BOM) or Windows-1252.
+
+    Returns the text (None when it cannot be read), the encoding used and the problems.
 
     Never silently wrong: bytes that fit none of them, or a mix, are an error.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode-tekst"
         try:
-            return data.decode("utf-16"), []
+            return data.decode("utf-16"), "utf-16", []
         except UnicodeDecodeError as err:
-            return None, [
+            return (
+                None,
+                "",
+                [
+                    Problem.error(
+                        "tegnkoding",
+                        "Tegn som ikke kan leses",
+                        f"filen er ikke gyldig UTF-16 (Unicode-tekst): {err.reason}",
+                        file=name,
+                    )
+                ],
+            )
+    if not data or data.isspace():  # (no copy, unlike strip)
+        return None, "", [Problem.error("tom_fil", "Tom fil", "filen er tom", file=name)]
+    if b"\x00" in data:
+        return (
+            None,
+            "",
+            [
                 Problem.error(
-                    "tegnkoding",
-                    "Tegn som ikke kan leses",
-                    f"filen er ikke gyldig UTF-16 (Unicode-tekst): {err.reason}",
+                    "ikke_csv",
+                    "Filen er ikke en CSV-fil",
+                    "filen inneholder binære data; "
+                    "lagre den som CSV (semikolonseparert) eller .xlsx",
                     file=name,
                 )
-            ]
-    if not data.strip():
-        return None, [Problem.error("tom_fil", "Tom fil", "filen er tom", file=name)]
-    if b"\x00" in data:
-        return None, [
-            Problem.error(
-                "ikke_csv",
-                "Filen er ikke en CSV-fil",
-                "filen inneholder binære data; lagre den som CSV (semikolonseparert) eller .xlsx",
-                file=name,
-            )
-        ]
+            ],
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8"), []
+        return data.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError as err:
         bad = err.start
     row = data.count(b"\n", 0, bad) + 1
     byte = f"0x{data[bad]:02X}"
     if _UTF8_SEQ.search(data):
-        return None, [
-            Problem.error(
-                "tegnkoding",
-                "Tegn som ikke kan leses",
-                f"filen blander UTF-8 med andre tegn (byte {byte}); "
-                "lagre hele filen på nytt som UTF-8",
-                file=name,
-                row=row,
-            )
-        ]
+        return (
+            None,
+            "",
+            [
+                Problem.error(
+                    "tegnkoding",
+                    "Tegn som ikke kan leses",
+                    f"filen blander UTF-8 med andre tegn (byte {byte}); "
+                    "lagre hele filen på nytt som UTF-8",
+                    file=name,
+                    row=row,
+                )
+            ],
+        )
     try:
-        return data.decode("cp1252"), []
+        return data.decode("cp1252"), "cp1252", []
     except UnicodeDecodeError as err:
         row = data.count(b"\n", 0, err.start) + 1
-        return None, [
-            Problem.error(
-                "tegnkoding",
-                "Tegn som ikke kan leses",
-                f"ugyldig tegn (byte 0x{data[err.start]:02X}); lagre filen som UTF-8",
-                file=name,
-                row=row,
-            )
-        ]
+        return (
+            None,
+            "",
+            [
+                Problem.error(
+                    "tegnkoding",
+                    "Tegn som ikke kan leses",
+                    f"ugyldig tegn (byte 0x{data[err.start]:02X}); lagre filen som UTF-8",
+                    file=name,
+                    row=row,
+                )
+            ],
+        )
 
 
 @dataclass
@@ -302,12 +323,12 @@ def _progress(total: int, name: str) -> tqdm:
 
 
 def _read_csv(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list[Problem]]:
-    text, problems = decode(data, path.name)
+    text, encoding, problems = decode(data, path.name)
     if text is None:
         return None, problems
     # polars reads UTF-8 bytes; a file already in UTF-8 is not copied again.
     payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    if not data.startswith(b"\xef\xbb\xbf") and payload.decode("utf-8", "replace") != text:
+    if encoding != "utf-8":
         payload = text.encode("utf-8")
     del text
     starts = _line_starts(payload, HEADER_SEARCH_ROWS)
@@ -992,51 +1013,77 @@ def _text_number_rows(cells: Cells, frame: pl.DataFrame, column: str | None) -> 
     return sorted(r + 1 for r, c in cells.text_numbers if c == sheet_col)
 
 
+@dataclass
+class _FileRead:
+    """One file of a table: its hash, problems, headers as written and its rows (or None)."""
+
+    sha256: str
+    problems: list[Problem]
+    headers: dict[str, str] | None = None
+    body: pl.DataFrame | None = None
+
+
+def _read_one(table: Table, path: Path) -> _FileRead:
+    """Read one file of `table` to its rows: text cells, `_fil`, `_rad` and cell flags."""
+    data = path.read_bytes()
+    result = _FileRead(hashlib.sha256(data).hexdigest(), [])
+    cells, result.problems = _read_file(path, data, table)
+    del data
+    if cells is None:
+        return result
+    frame = cells.frame
+    mapping, result.headers, header_problems = _map_headers(
+        table, frame, path.name, cells.first_row
+    )
+    result.problems += header_problems
+    if any(p.rule in ("mangler_kolonne", "dobbel_kolonne") for p in header_problems):
+        return result
+    body = frame.slice(1).with_row_index(ROW, offset=cells.first_row + 1)
+    cols = [
+        (_clean_text(pl.col(mapping[c.name])) if c.name in mapping else pl.lit(None, pl.String))
+        .cast(pl.String)
+        .alias(c.name)
+        for c in table.columns
+    ]
+    text_cells = [
+        pl.col(ROW)
+        .is_in(_text_number_rows(cells, frame, mapping.get(c.name)))
+        .alias(TEXT_CELL + c.name)
+        for c in table.columns
+        if c.kind in (Kind.DECIMAL, Kind.INTEGER)
+    ]
+    body = body.select(
+        pl.lit(path.name).alias(FILE),
+        pl.col(ROW).cast(pl.Int64),
+        pl.lit(cells.text_file).alias(TEXT_FILE),
+        *text_cells,
+        *cols,
+    )
+    # Rows left entirely empty (trailing `;;;;` lines from Excel) are not records.
+    result.body = body.filter(
+        pl.any_horizontal(pl.col(c).is_not_null() for c in table.column_names)
+    )
+    return result
+
+
+def _workers() -> int:
+    """Files read at once: the cores this process may use (polars and hashing free the GIL)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def read_table(table: Table, paths: list[Path]) -> tuple[TableData | None, list[Problem], dict]:
-    """Read and stack every file of one table; return the data, problems and file hashes."""
-    problems: list[Problem] = []
-    pieces: list[pl.DataFrame] = []
-    headers: dict[str, dict[str, str]] = {}
-    hashes: dict[str, str] = {}
-    for path in paths:
-        data = path.read_bytes()
-        hashes[path.name] = hashlib.sha256(data).hexdigest()
-        cells, file_problems = _read_file(path, data, table)
-        del data
-        problems += file_problems
-        if cells is None:
-            continue
-        frame = cells.frame
-        mapping, headers[path.name], header_problems = _map_headers(
-            table, frame, path.name, cells.first_row
-        )
-        problems += header_problems
-        if any(p.rule in ("mangler_kolonne", "dobbel_kolonne") for p in header_problems):
-            continue
-        body = frame.slice(1).with_row_index(ROW, offset=cells.first_row + 1)
-        cols = [
-            (_clean_text(pl.col(mapping[c.name])) if c.name in mapping else pl.lit(None, pl.String))
-            .cast(pl.String)
-            .alias(c.name)
-            for c in table.columns
-        ]
-        text_cells = [
-            pl.col(ROW)
-            .is_in(_text_number_rows(cells, frame, mapping.get(c.name)))
-            .alias(TEXT_CELL + c.name)
-            for c in table.columns
-            if c.kind in (Kind.DECIMAL, Kind.INTEGER)
-        ]
-        body = body.select(
-            pl.lit(path.name).alias(FILE),
-            pl.col(ROW).cast(pl.Int64),
-            pl.lit(cells.text_file).alias(TEXT_FILE),
-            *text_cells,
-            *cols,
-        )
-        # Rows left entirely empty (trailing `;;;;` lines from Excel) are not records.
-        body = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in table.column_names))
-        pieces.append(body)
+    """Read and stack every file of one table; return the data, problems and file hashes.
+
+    The files are read at once, one per core; rows, problems and hashes keep the files' order.
+    """
+    with ThreadPoolExecutor(max_workers=min(_workers(), max(1, len(paths)))) as pool:
+        reads = list(pool.map(lambda path: _read_one(table, path), paths))
+    problems = [p for r in reads for p in r.problems]
+    hashes = {path.name: r.sha256 for path, r in zip(paths, reads, strict=True)}
+    headers = {
+        path.name: r.headers for path, r in zip(paths, reads, strict=True) if r.headers is not None
+    }
+    pieces = [r.body for r in reads if r.body is not None]
     if not pieces:
         return None, problems, hashes
     raw = pl.concat(pieces, how="vertical")
@@ -1057,11 +1104,12 @@ def read_folder(folder: Path) -> RawData:
         return RawData(folder=folder, tables={}, problems=[problem])
     found, problems = discover(folder)
     result = RawData(folder=folder, tables={}, problems=problems)
-    for name, paths in found.items():
-        if not paths:
-            continue
-        log.info("Leser %s (%d filer)", name, len(paths))
-        td, table_problems, hashes = read_table(TABLES[name], paths)
+    tables = [(name, paths) for name, paths in found.items() if paths]
+    # Tables at once too: one table's Python work (a workbook's XML) overlaps another's polars.
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        done = list(pool.map(lambda item: read_table(TABLES[item[0]], item[1]), tables))
+    for (name, paths), (td, table_problems, hashes) in zip(tables, done, strict=True):
+        log.info("Leste %s (%d filer)", name, len(paths))
         result.problems += table_problems
         result.sha256.update(hashes)
         if td is not None:
