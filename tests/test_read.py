@@ -1,4 +1,5 @@
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -290,3 +291,42 @@ def test_dates_and_months_parsed_once_per_text_equal_parsing_every_row():
         every = frame.select(parse(pl.col("v"))).get_column("v")
         assert once.equals(every, null_equal=True)
         assert once.drop_nulls().len() >= 5
+
+
+_SHEET = """<?xml version="1.0" encoding="UTF-8"?>
+<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
+<x:sheetData>
+<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Enhet-ID</x:t></x:is></x:c>
+<x:c><x:v>7</x:v></x:c></x:row>
+<x:row r="3"><x:c r="$c$3"><x:f>SUM(A1:B1)</x:f></x:c><x:c r="D3" t="str"><x:f>A1</x:f></x:c>
+<x:c r="E3"><x:f>1+1</x:f><x:v>2</x:v></x:c><x:c r="F3"><x:v></x:v></x:c><x:c r="G3" s="1"/></x:row>
+<x:row><x:c r="AB4"><x:v>1</x:v></x:c></x:row>
+<x:row r="9"><x:c r="B9" t="s"><x:v>0</x:v></x:c></x:row>
+</x:sheetData>
+<x:mergeCells count="1"><x:mergeCell ref="A5:A8"/></x:mergeCells>
+</x:worksheet>"""
+
+
+def test_workbook_xml_scan_finds_values_formulas_and_merges(tmp_path):
+    # A hand-written sheet with a namespace prefix, a cell and a row without `r`, a
+    # lower-case `$c$3`, formulas with and without stored value, an empty value and a
+    # styled empty cell: only cells with a value count for the used range.
+    path = tmp_path / "gevinster.xlsx"
+    workbook = (
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r='
+        '"http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        '<sheet name="Ark1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+    rels = (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+    )
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("xl/workbook.xml", workbook)
+        zf.writestr("xl/_rels/workbook.xml.rels", rels)
+        zf.writestr("xl/worksheets/sheet1.xml", _SHEET)
+    scan = read._scan_xlsx(path)
+    assert (scan.last_row, scan.far_row) == (8, "B9")
+    assert (scan.last_col, scan.far_col) == (27, "AB4")
+    assert scan.uncached == [("C3", "SUM(A1:B1)")]
+    assert scan.merges == [(4, 0, 7, 0)]

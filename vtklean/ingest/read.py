@@ -14,7 +14,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from xml.etree import ElementTree
+from xml.parsers import expat
 
 import fastexcel
 import polars as pl
@@ -82,6 +84,7 @@ _NO_DATE = r"^\d{1,2}\.\d{1,2}\.\d{4}$"
 _TIME_SUFFIX = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
 _ISO_MONTH = r"^\d{4}-\d{1,2}$"
 _NO_MONTH = r"^\d{1,2}\.\d{4}$"
+_CELL_REF = re.compile(r"\$?([A-Z]+)\$?(\d+)")  # a cell name as Excel writes it (A1)
 # Runs of UTF-8 multi-byte sequences: their presence in a file that is not valid UTF-8
 # means a damaged or mixed file, which must not be decoded as Windows-1252 silently.
 _UTF8_SEQ = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
@@ -437,7 +440,8 @@ def _scan_xlsx(path: Path) -> _SheetScan:
     calamine cannot do this: it drops a formula without a stored value silently, and it
     allocates the whole used range up front (a stray value in XFD1048576 aborts the
     process). openpyxl cannot either: with `data_only` it loses the formula, without it the
-    cached value, and its streaming mode has no merged cells.
+    cached value, and its streaming mode has no merged cells. expat's callbacks are used
+    directly (no element objects): a national gains register has 300 000 cells.
     """
     scan = _SheetScan()
     with zipfile.ZipFile(path) as zf:
@@ -446,38 +450,100 @@ def _scan_xlsx(path: Path) -> _SheetScan:
             scan.chart = name
             return scan
         with zf.open(member) as part:
-            row = -1
-            col = -1
-            for event, elem in ElementTree.iterparse(part, events=("start", "end")):
-                tag = _local(elem.tag)
-                if event == "start":
-                    if tag == "row":
-                        r = elem.get("r")
-                        row = int(r) - 1 if r else row + 1
-                        col = -1
-                    continue
-                if tag == "c":
-                    ref = elem.get("r")
-                    row, col = _cell_position(ref) if ref else (row, col + 1)
-                    kids = {_local(k.tag): k for k in elem}
-                    v = kids.get("v")
-                    has_value = (v is not None and bool(v.text)) or "is" in kids
-                    if "f" in kids and not has_value and elem.get("t") != "str":
-                        scan.uncached.append((_cell_name(row, col), kids["f"].text or ""))
-                    if has_value:
-                        if row > scan.last_row:
-                            scan.last_row, scan.far_row = row, _cell_name(row, col)
-                        if col > scan.last_col:
-                            scan.last_col, scan.far_col = col, _cell_name(row, col)
-                    elem.clear()
-                elif tag == "row":
-                    elem.clear()
-                elif tag == "mergeCell":
-                    a, _, b = elem.get("ref", "").partition(":")
-                    if b:
-                        (r1, c1), (r2, c2) = _cell_position(a), _cell_position(b)
-                        scan.merges.append((r1, c1, r2, c2))
+            _XlsxCells(scan).parse(part)
     return scan
+
+
+class _XlsxCells:
+    """expat handlers for `_scan_xlsx`: a cell's direct `v`, `is` and `f` children decide."""
+
+    def __init__(self, scan: _SheetScan) -> None:
+        self.scan = scan
+        self.row = self.col = -1
+        self.depth = 0
+        self.cell_depth = -1  # depth of the open `c` element, -1 outside a cell
+        self.cell_type: str | None = None
+        self.kids: set[str] = set()
+        self.text_of = ""  # the direct child whose text is being collected (`v` or `f`)
+        self.has_value = False
+        self.formula: list[str] = []
+        self.locals: dict[str, str] = {}
+        self.columns: dict[str, int] = {}
+
+    def parse(self, part: IO[bytes]) -> None:
+        parser = expat.ParserCreate()
+        parser.buffer_text = True
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.text
+        parser.ParseFile(part)
+
+    def _name(self, tag: str) -> str:
+        local = self.locals.get(tag)
+        if local is None:
+            local = self.locals[tag] = tag.rpartition(":")[2]
+        return local
+
+    def _position(self, ref: str) -> tuple[int, int]:
+        m = _CELL_REF.fullmatch(ref)
+        if m is None:
+            return _cell_position(ref)  # raises ValueError, as for a damaged file
+        letters, digits = m.groups()
+        col = self.columns.get(letters)
+        if col is None:
+            col = self.columns[letters] = _cell_position(f"{letters}1")[1]
+        return int(digits) - 1, col
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        local = self._name(tag)
+        if self.cell_depth >= 0:  # inside a cell: only the text before a child's own children
+            if self.depth == self.cell_depth + 1:
+                self.kids.add(local)
+            self.text_of = local if self.depth == self.cell_depth + 1 else ""
+            return
+        if local == "c":
+            ref = attrs.get("r")
+            self.row, self.col = self._position(ref) if ref else (self.row, self.col + 1)
+            self.cell_depth = self.depth
+            self.cell_type = attrs.get("t")
+            self.kids = set()
+            self.has_value = False
+            self.formula = []
+        elif local == "row":
+            r = attrs.get("r")
+            self.row = int(r) - 1 if r else self.row + 1
+            self.col = -1
+        elif local == "mergeCell":
+            a, _, b = attrs.get("ref", "").partition(":")
+            if b:
+                (r1, c1), (r2, c2) = _cell_position(a), _cell_position(b)
+                self.scan.merges.append((r1, c1, r2, c2))
+
+    def text(self, data: str) -> None:
+        if self.text_of == "v" and data:
+            self.has_value = True
+        elif self.text_of == "f":
+            self.formula.append(data)
+
+    def end(self, tag: str) -> None:
+        if self.depth == self.cell_depth:
+            self._cell()
+            self.cell_depth = -1
+        elif self.depth == self.cell_depth + 1:
+            self.text_of = ""
+        self.depth -= 1
+
+    def _cell(self) -> None:
+        scan, row, col = self.scan, self.row, self.col
+        has_value = self.has_value or "is" in self.kids
+        if "f" in self.kids and not has_value and self.cell_type != "str":
+            scan.uncached.append((_cell_name(row, col), "".join(self.formula)))
+        if has_value:
+            if row > scan.last_row:
+                scan.last_row, scan.far_row = row, _cell_name(row, col)
+            if col > scan.last_col:
+                scan.last_col, scan.far_col = col, _cell_name(row, col)
 
 
 def _attr(elem: ElementTree.Element, name: str) -> str | None:
