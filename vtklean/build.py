@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import logging
 import math
@@ -18,20 +17,32 @@ from typing import TYPE_CHECKING
 import polars as pl
 import yaml
 
-from vtklean import __version__
-from vtklean.core import calendar, measures, paths
+from vtklean import __version__, inputs
+from vtklean.core import calendar, measures
 from vtklean.core.errors import UsageError
 from vtklean.ingest import contract, read
 from vtklean.ingest.problems import DataError, Severity
+from vtklean.inputs import Options
 from vtklean.model import datasets, figures, privacy, processed, targets
-from vtklean.publish import archive, execute, export, index, message, pdf, render, restate, swap
+from vtklean.publish import (
+    archive,
+    execute,
+    export,
+    index,
+    message,
+    pagecache,
+    pdf,
+    render,
+    restate,
+    swap,
+)
 
 if TYPE_CHECKING:
     from vtklean.ingest.validate import Validation
 
 log = logging.getLogger(__name__)
 
-BUILD_PARAMS = paths.PARAMS / "build.yaml"
+BUILD_PARAMS = inputs.BUILD_PARAMS
 DEFAULT_PARAMS = {
     **{w.parameter: w.default for w in contract.WARNINGS},  # budsjettavvik_advarsel_prosent
     "prikking_grense": 5,
@@ -45,28 +56,6 @@ DEFAULT_PARAMS = {
 def workers() -> int:
     """Notebooks run at once: the cores this process may use (each notebook uses about one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-@dataclass
-class Options:
-    """Where the build reads and writes, and for which year and date."""
-
-    raw: Path = paths.RAW
-    processed: Path = paths.PROCESSED
-    reports: Path = paths.REPORTS
-    year: int | None = None
-    as_of: dt.date | None = None
-    params: Path = BUILD_PARAMS
-    force: bool = False
-    data_only: bool = False  # datasets and key figures only, no report pages
-    pdf: bool = False  # also a PDF of every page, printed by headless Chromium
-    notebooks: Path = paths.NOTEBOOKS
-    params_dir: Path = paths.PARAMS
-
-    def __post_init__(self) -> None:
-        # Kernels run in notebooks/, so every path is made absolute before anything runs.
-        for name in ("raw", "processed", "reports", "params", "notebooks", "params_dir"):
-            setattr(self, name, Path(getattr(self, name)).expanduser().absolute())
 
 
 @dataclass
@@ -231,43 +220,6 @@ def resolve_period(
     return calendar.Period(year=year, as_of=as_of)
 
 
-def _digest_files(files: list[Path], root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(files)
-        if p.is_file()
-    }
-
-
-def fingerprint(options: Options, period: calendar.Period, raw_sha256: dict[str, str]) -> str:
-    """What a build depends on: raw files, parameters, notebooks, library code, the period."""
-    package = Path(__file__).parent
-    parts = {
-        "version": __version__,
-        "data_only": options.data_only,
-        "pdf": options.pdf,
-        "period": [period.year, period.as_of.isoformat()],
-        "raw": dict(sorted(raw_sha256.items())),
-        "params": _digest_files([*options.params_dir.glob("*.yaml"), options.params], Path("/")),
-        "notebooks": _digest_files(list(options.notebooks.glob("*.ipynb")), options.notebooks),
-        "code": _digest_files(
-            [
-                *package.rglob("*.py"),
-                *(package / "publish" / "templates").glob("*"),
-                *(package / "publish" / "vendor").glob("*"),
-            ],
-            package,
-        ),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def _up_to_date(processed_dir: Path, reports_dir: Path, key: str) -> bool:
-    if not (processed_dir.is_dir() and (reports_dir / "index.html").is_file()):
-        return False
-    return archive.read_stamp(reports_dir).get("fingerprint") == key
-
-
 def _year_earlier(d: dt.date) -> dt.date:
     """The same date a year earlier (28 February for 29 February)."""
     return (
@@ -344,6 +296,7 @@ class Data:
     problems: list
     sha256: dict[str, str]  # raw file name -> SHA-256 of what was read
     rule: privacy.Rule
+    reused: Path | None = None  # the datasets folder of an earlier build, used as it is
 
     @property
     def warnings(self) -> list:
@@ -384,15 +337,103 @@ def _data(raw: read.RawData, period: calendar.Period, params: dict, validation: 
     return Data(period, ds, table, before, validation.checks, validation.problems, raw.sha256, rule)
 
 
+def _kept_data(options: Options, hashes: inputs.Hashes, params: dict) -> Data | None:
+    """The datasets an earlier build wrote from the same raw files, parameters and code.
+
+    The datasets folder records the key of what it was computed from (`nokkel`); the
+    checks' results are in it too, so nothing is read or checked again.
+    """
+    key = hashes.data_key()
+    for folder in archive.folders(options.processed):
+        try:
+            meta = json.loads((folder / processed.META).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("nokkel") == key:
+            kept = processed.load(folder)
+            return Data(
+                kept.period,
+                kept.datasets,
+                kept.key_figures,
+                kept.key_figures_before,
+                [],
+                processed.problem_list(kept.problems),
+                kept.raw_sha256,
+                privacy_rule(params),
+                reused=folder,
+            )
+    return None
+
+
+def _up_to_date(options: Options, hashes: inputs.Hashes, period: calendar.Period) -> Path | None:
+    """The report folder when it was built from the same inputs for this period, else None."""
+    folder = archive.folder_name(period)
+    published = options.reports / folder
+    stamp = archive.read_stamp(published)
+    if (
+        stamp.get("fingerprint") == hashes.folder_key(period.year, period.as_of)
+        and (options.processed / folder).is_dir()
+        and (published / "index.html").is_file()
+    ):
+        return published
+    return None
+
+
+def _skipped(reports_dir: Path, options: Options) -> Result:
+    """The result of a build that had nothing to do (its folder is named by its period)."""
+    as_of = archive.as_of(reports_dir.name)
+    processed_dir = options.processed / reports_dir.name
+    return Result(as_of.year, as_of, processed_dir, reports_dir, None, skipped=True)
+
+
+def _render(
+    todo: list[execute.Job],
+    options: Options,
+    hashes: inputs.Hashes | None,
+    staged: Path,
+    say: Callable[[str], None],
+    pool: Callable[[], execute.Pool],
+) -> dict[str, str]:
+    """The page body of every notebook run, run now or kept from an earlier build.
+
+    A page is kept when nothing it depends on changed (`hashes`; None keeps nothing).
+    """
+    store = options.processed / pagecache.FOLDER
+    keys = {}
+    if hashes is not None:
+        for job in todo:
+            shown = {k: v for k, v in job.parameters if k != "processed_dir"}
+            keys[job.page] = hashes.page_key(job.page, job.notebook, job.title, shown)
+    executed = {job.page: staged / execute.NOTEBOOK_DIR / f"{job.page}.ipynb" for job in todo}
+    bodies: dict[str, str] = {}
+    if not options.force:
+        for page, key in keys.items():
+            body = pagecache.take(store, key, executed[page])
+            if body is not None:
+                bodies[page] = body
+    run = [job for job in todo if job.page not in bodies]
+    if run:
+        same = f"; {len(bodies)} er uendret siden forrige bygg" if bodies else ""
+        say(f"Kjører {len(run)} rapporter ({min(workers(), len(run))} om gangen){same}")
+        done = pool().run(run, staged, say)
+        for job in run:
+            bodies[job.page] = done[job.page][1]
+            if job.page in keys:
+                pagecache.put(store, keys[job.page], bodies[job.page], executed[job.page])
+    elif todo:
+        say(f"Alle {len(todo)} rapportene er uendret siden forrige bygg")
+    return bodies
+
+
 def _write_pages(
-    staged: Path, todo: list[execute.Job], bodies: dict, prov: render.Provenance
+    staged: Path, todo: list[execute.Job], bodies: dict[str, str], prov: render.Provenance
 ) -> None:
     """Each rendered notebook as a house page, with its own parameters in the provenance."""
     for job in todo:
         shown = [(k, v) for k, v in job.parameters if k != "processed_dir"]
         page_prov = dataclasses.replace(prov, parameters=tuple(shown))
         (staged / f"{job.page}.html").write_text(
-            render.notebook_page(job, bodies[job.page][1], page_prov), encoding="utf-8"
+            render.notebook_page(job, bodies[job.page], page_prov), encoding="utf-8"
         )
 
 
@@ -413,40 +454,68 @@ def _export(staged: Path, data: Data, kommune: str) -> pl.DataFrame:
     return goals
 
 
-def run(options: Options, step: Callable[[str], None] | None = None) -> Result:
+def run(
+    options: Options,
+    step: Callable[[str], None] | None = None,
+    hashes: inputs.Hashes | None = None,
+) -> Result:
     """Run the whole build: read, validate, datasets, figures, render, export, swap in.
 
-    Raises a VtkleanError: DataError, UsageError or RenderError.
+    `hashes` are those of the inputs when the build was asked for (taken here if None).
+    Nothing is done when the last build was asked for with the same inputs; datasets and
+    pages that depend on nothing that changed are taken from the last build that made
+    them (`--force` does everything again). Raises a VtkleanError: DataError, UsageError
+    or RenderError.
     """
+    hashes = hashes or inputs.Hashes.of(options)
+    if not options.force and (done := inputs.current(options, hashes.request_key())):
+        return _skipped(done, options)
     with contextlib.ExitStack() as resources:  # the notebook workers, closed however it ends
-        return _run(options, step, resources)
+        return _run(options, step or log.info, hashes, resources)
 
 
 def _run(
-    options: Options, step: Callable[[str], None] | None, resources: contextlib.ExitStack
+    options: Options,
+    say: Callable[[str], None],
+    hashes: inputs.Hashes,
+    resources: contextlib.ExitStack,
 ) -> Result:
-    say = step or log.info
+    """The build in `run`; the notebook workers it starts are closed with `resources`."""
+    workers_started: list[execute.Pool] = []
+
+    def pool() -> execute.Pool:
+        """The notebook workers, started when first needed (once)."""
+        if not workers_started:
+            workers_started.append(
+                resources.enter_context(execute.Pool(options.notebooks, workers()))
+            )
+        return workers_started[0]
+
     params = load_params(options.params)
     kommune = params["kommune"].strip()  # checked by load_params
     defaults = {} if options.data_only else notebook_defaults(options)
-    say(f"Leser rådata fra {options.raw}")
-    raw = read.read_folder(options.raw)
-    period = _period(raw, options)
-    folder = archive.folder_name(period) if period else None
-    processed_dir = options.processed / folder if folder else None
-    reports_dir = options.reports / folder if folder else None
-    if period is not None:
-        key = fingerprint(options, period, raw.sha256)
-        if not options.force and _up_to_date(processed_dir, reports_dir, key):
-            return Result(period.year, period.as_of, processed_dir, reports_dir, None, skipped=True)
-    pool = None
-    if period is not None and not options.data_only:  # kernels start while data are checked
-        pool = resources.enter_context(execute.Pool(options.notebooks, workers()))
-    say("Kontrollerer rådataene mot datakontrakten")
-    validation = _validated(raw, period, options, params)
-    assert period is not None and folder is not None  # no errors: every table was read
-    say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
-    data = _data(raw, period, params, validation)
+    data = None if options.force else _kept_data(options, hashes, params)
+    raw = None
+    if data is None:
+        say(f"Leser rådata fra {options.raw}")
+        raw = read.read_folder(options.raw)
+    period = data.period if data else _period(raw, options)
+    if period is not None and not options.force and (done := _up_to_date(options, hashes, period)):
+        return _skipped(done, options)
+    if data is None:
+        if period is not None and not options.data_only:
+            pool()  # every page runs again: the kernels start while the data are checked
+        say("Kontrollerer rådataene mot datakontrakten")
+        validation = _validated(raw, period, options, params)
+        assert period is not None  # no errors: every table was read
+        say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
+        data = _data(raw, period, params, validation)
+    else:
+        say("Datasettene er uendret siden forrige bygg (samme rådata, parametre og programkode)")
+    # Keys are recorded only when the raw files read are those hashed when the build began.
+    trusted = hashes.read_as_hashed(data.sha256)
+    folder = archive.folder_name(period)
+    processed_dir, reports_dir = options.processed / folder, options.reports / folder
 
     def keep(old: Path) -> Path:
         return archive.destination(options.reports, folder, old)
@@ -454,38 +523,46 @@ def _run(
     def complete(staged: Path) -> bool:
         return (staged / archive.STAMP).is_file()
 
+    def new_raw() -> read.RawData:
+        return raw if raw is not None else read.read_folder(options.raw)
+
     snapshots = options.processed / archive.SNAPSHOTS
     built = dt.datetime.now().astimezone().replace(microsecond=0)
-    staged_data = swap.stage(processed_dir)
+    staged_data = None if data.reused else swap.stage(processed_dir)
     try:
         staged_reports = swap.stage(reports_dir, keep, complete)
     except OSError:
-        swap.discard(staged_data)
+        if staged_data is not None:
+            swap.discard(staged_data)
         raise
     published = reports_dir if (reports_dir / archive.STAMP).is_file() else None
     try:
         say("Skriver datasett og rapporter")
-        processed.write(
-            staged_data,
-            data.ds,
-            data.table,
-            data.before,
-            data.checks,
-            data.problems,
-            data.sha256,
-            kommune,
-            params["gammel_gevinst_dager"],
-        )
+        if staged_data is not None:
+            processed.write(
+                staged_data,
+                data.ds,
+                data.table,
+                data.before,
+                data.checks,
+                data.problems,
+                data.sha256,
+                kommune,
+                params["gammel_gevinst_dager"],
+                key=hashes.data_key() if trusted else None,
+            )
+        data_dir = staged_data or processed_dir
         areas = [a for a in data.table.get_column("tjenesteomrade") if a != datasets.WHOLE]
-        todo = [] if options.data_only else jobs(defaults, staged_data, period.year, areas, kommune)
-        bodies = {}
-        if todo:
-            say(f"Kjører {len(todo)} rapporter ({min(workers(), len(todo))} om gangen)")
-            bodies = pool.run(todo, staged_reports, say)
+        todo = [] if options.data_only else jobs(defaults, data_dir, period.year, areas, kommune)
+        bodies = _render(todo, options, hashes if trusted else None, staged_reports, say, pool)
         prov = render.provenance(period.as_of, period.year, data.sha256, kommune, built)
         _write_pages(staged_reports, todo, bodies, prov)
         goals = _export(staged_reports, data, kommune)
-        changes = restate.compare(published, data.table, raw, snapshots) if published else None
+        changes = (
+            restate.compare(published, data.table, data.sha256, new_raw, snapshots)
+            if published
+            else None
+        )
         replaced = keep(published) if published else None
         index.write(
             staged_reports,
@@ -504,11 +581,20 @@ def _run(
             say("Skriver PDF av hver side")
             pdf.write_pdfs(staged_reports, ["index", *[j.page for j in todo]])
         archive.snapshot(options.raw, data.sha256, snapshots)
-        archive.write_stamp(staged_reports, key, built.isoformat(), data.sha256)
-        swap.swap_in(staged_data, processed_dir)
+        archive.write_stamp(
+            staged_reports,
+            hashes.folder_key(period.year, period.as_of) if trusted else "",
+            built.isoformat(),
+            data.sha256,
+            request=hashes.request_key() if trusted else None,
+        )
+        if staged_data is not None:
+            swap.swap_in(staged_data, processed_dir)
         swap.swap_in(staged_reports, reports_dir, (lambda _old: replaced) if replaced else None)
+        pagecache.prune(options.processed / pagecache.FOLDER)
     finally:
-        swap.discard(staged_data)
+        if staged_data is not None:
+            swap.discard(staged_data)
         swap.discard(staged_reports)
     return Result(
         period.year,

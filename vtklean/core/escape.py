@@ -13,11 +13,12 @@ import hashlib
 import html
 import unicodedata
 from collections.abc import MutableSet
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import markupsafe
-import polars as pl
-from plotly.io.json import to_json_plotly
+
+if TYPE_CHECKING:  # imported where used: the terminal's helper must not cost polars' import
+    import polars as pl
 
 from vtklean.core.norsk import normalise_name
 
@@ -45,6 +46,8 @@ def script_json(value: Any) -> str:
     and `/`), then `&` and the JavaScript line separators U+2028/U+2029. The result parses
     as the same JSON, so it is data, never code.
     """
+    from plotly.io.json import to_json_plotly
+
     text = to_json_plotly(value, engine="json")
     for raw, safe in _SCRIPT_SWAPS:
         text = text.replace(raw, safe)
@@ -101,6 +104,8 @@ def csv_cell(value: object) -> object:
 
 def csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """`csv_cell` applied to every text column of a frame (other columns unchanged)."""
+    import polars as pl
+
     texts = [c for c, t in frame.schema.items() if t == pl.String]
     return frame.with_columns(
         pl.when(pl.col(c).str.contains(_TRIGGER_PATTERN))

@@ -12,7 +12,7 @@ import polars as pl
 from vtklean.core import escape, paths
 from vtklean.core.calendar import Period
 from vtklean.core.errors import UsageError
-from vtklean.ingest.problems import Problem
+from vtklean.ingest.problems import Problem, Severity
 from vtklean.model import targets
 from vtklean.model.datasets import FILES, OPTIONAL, Datasets
 
@@ -101,6 +101,24 @@ def _records(items: list, columns: dict) -> pl.DataFrame:
     )
 
 
+def problem_list(frame: pl.DataFrame) -> list[Problem]:
+    """The rows of a problems file (avvik.parquet) as problems again."""
+    return [
+        Problem(
+            rule=r["regel"],
+            heading=r["overskrift"],
+            severity=Severity(r["alvor"]),
+            expected=r["forventet"],
+            file=r["fil"],
+            row=r["rad"],
+            column=r["kolonne"],
+            value=r["verdi"],
+            key=r["nokkel"],
+        )
+        for r in frame.iter_rows(named=True)
+    ]
+
+
 def write(
     folder: Path,
     ds: Datasets,
@@ -111,8 +129,12 @@ def write(
     sha256: dict[str, str],
     kommune: str,
     old_gain_days: int = 365,
+    key: str | None = None,
 ) -> None:
-    """Write the processed folder (deterministically: same inputs, same bytes)."""
+    """Write the processed folder (deterministically: same inputs, same bytes).
+
+    `key` (the build's hash of what the datasets depend on) lets a later build reuse them.
+    """
     for stem, frame in ds.frames().items():
         frame.write_parquet(folder / f"{stem}.parquet", compression="zstd")
     pl.concat(
@@ -130,6 +152,8 @@ def write(
         "gammel_gevinst_dager": old_gain_days,
         "rafiler_sha256": dict(sorted(sha256.items())),
     }
+    if key is not None:
+        meta["nokkel"] = key
     (folder / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 

@@ -8,14 +8,17 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vtklean.core.calendar import Period
+if TYPE_CHECKING:  # the check of a build's stamp runs before polars is imported
+    from vtklean.core.calendar import Period
 
 ARCHIVE = "arkiv"  # reports/arkiv/<folder>/<built>/: earlier versions of a report folder
 SNAPSHOTS = "radata-arkiv"  # <processed>/radata-arkiv/<sha256><suffix>: raw files by content
-STAMP = ".bygg.json"  # in each report folder: fingerprint, build time, raw files read
+STAMP = ".bygg.json"  # in each report folder: what it was built from, when, raw files read
 _STAMP_FORMAT = "%Y-%m-%d_%H%M%S"  # no `:` so the folder names work on Windows too
 _FOLDER = re.compile(r"^\d{4}(-\d{2}-\d{2})?$")
 
@@ -27,6 +30,11 @@ def folder_name(period: Period) -> str:
     return period.as_of.isoformat()
 
 
+def as_of(name: str) -> dt.date:
+    """The date of report folder `name` (`2017`: 31.12.2017; `2016-04-30`)."""
+    return dt.date(int(name), 12, 31) if name.isdigit() else dt.date.fromisoformat(name)
+
+
 def read_stamp(folder: Path) -> dict:
     """The stamp of a report folder ({} when it has none or it cannot be read)."""
     try:
@@ -36,10 +44,34 @@ def read_stamp(folder: Path) -> dict:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def write_stamp(folder: Path, fingerprint: str, built: str, raw_sha256: dict[str, str]) -> None:
-    """Record what a report folder was built from, and when."""
+def folders(root: Path) -> list[Path]:
+    """The report (or datasets) folders right under `root`: `2017`, `2016-04-30`."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if _FOLDER.match(p.name) and p.is_dir())
+
+
+def stamps(reports: Path) -> Iterator[tuple[Path, dict]]:
+    """Each report folder under `reports` (not the archive) with its stamp."""
+    for folder in folders(reports):
+        yield folder, read_stamp(folder)
+
+
+def write_stamp(
+    folder: Path,
+    fingerprint: str,
+    built: str,
+    raw_sha256: dict[str, str],
+    request: str | None = None,
+) -> None:
+    """Record what a report folder was built from, and when.
+
+    `fingerprint` is of the inputs with the period the build chose; `request` (`sjekk`)
+    of the inputs as asked, checked before anything is read (None: not recorded).
+    """
     stamp = {
         "fingerprint": fingerprint,
+        "sjekk": request,
         "bygget": built,
         "radata": dict(sorted(raw_sha256.items())),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,9 +156,17 @@ def record_changes(old: read.RawData, new: read.RawData) -> dict[str, dict[str, 
 
 
 def compare(
-    published: Path, table: pl.DataFrame, raw: read.RawData, store: Path
+    published: Path,
+    table: pl.DataFrame,
+    sha256: dict[str, str],
+    new_raw: Callable[[], read.RawData],
+    store: Path,
 ) -> Restatement | None:
-    """Compare a build with the report folder it replaces; None when there is none to compare."""
+    """Compare a build with the report folder it replaces; None when there is none to compare.
+
+    `sha256` are the raw files of the build; `new_raw` reads them, called only when they
+    are not those of the replaced report.
+    """
     stamp = archive.read_stamp(published)
     old_csv = published / "nokkeltall.csv"
     if not stamp or not old_csv.is_file():
@@ -165,8 +174,10 @@ def compare(
     changes = figure_changes(old_csv, table)
     records = None
     old_files = stamp.get("radata")
-    if isinstance(old_files, dict):
+    if old_files == sha256:
+        records = {}  # the same files: no record added, changed or removed
+    elif isinstance(old_files, dict):
         with tempfile.TemporaryDirectory(prefix="vtklean-forrige-") as tmp:
             if archive.restore(old_files, store, Path(tmp)):
-                records = record_changes(read.read_folder(Path(tmp)), raw)
+                records = record_changes(read.read_folder(Path(tmp)), new_raw())
     return Restatement(archive.built_at(published), changes, records)
