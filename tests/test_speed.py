@@ -31,9 +31,9 @@ class Terminal(io.StringIO):
 
 
 def test_build_process_imports_neither_rfc3987_syntax_nor_great_expectations():
-    """Importing the CLI and the notebook tools costs no grammar build and no GX import."""
-    code = (
-        "import sys, vtklean.cli, papermill, nbformat, nbconvert\n"
+    """Importing the CLI, the build and the notebook tools costs no grammar build and no GX."""
+    code = (  # the CLI imports the build when there is work to do, before any notebook tool
+        "import sys, vtklean.cli, vtklean.build, papermill, nbformat, nbconvert\n"
         "from vtklean.publish import execute\n"
         "print(sorted(m for m in ('rfc3987_syntax', 'great_expectations') if sys.modules.get(m)))\n"
         "nb = nbformat.v4.new_notebook()\n"
