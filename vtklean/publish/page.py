@@ -189,7 +189,8 @@ def problem_sections(problems: pl.DataFrame, limit: int = 20) -> list[Html]:
     return out
 
 
-UNIT_COLUMNS = {
+# The columns the page's tables show: page heading and format kind ("" for text).
+COLUMNS = {
     "enhet": ("Enhet", ""),
     "aktiv": ("Aktiv", ""),
     "lean_start": ("Lean-start", "dato"),
@@ -200,15 +201,61 @@ UNIT_COLUMNS = {
     "sykefravaer_prosent": ("Sykefravær", "prosent"),
     "sykefravaer_prosent_i_fjor": ("Sykefravær året før", "prosent"),
     "budsjettavvik_prosent": ("Budsjettavvik", "prosent"),
+    "gevinst_id": ("Gevinst", ""),
+    "planlagt_realisert": ("Planlagt realisert", "dato"),
+    "dager_forsinket": ("Dager forsinket", "heltall"),
+    "status": ("Status", ""),
+    "ansvarlig_rolle": ("Ansvarlig (rolle)", ""),
+    "identifisert": ("Identifisert", "dato"),
+    "ventet_dager": ("Dager ventet", "heltall"),
+    "i_fjor": ("Året før", "prosent"),
+    "i_ar": ("I år", "prosent"),
+    "endring": ("Endring (prosentpoeng)", "tall2"),
 }
+UNIT_TABLE = [
+    "enhet",
+    "aktiv",
+    "lean_start",
+    "pilot",
+    "identifisert_arsverk",
+    "realisert_arsverk",
+    "arsverk",
+    "sykefravaer_prosent",
+    "sykefravaer_prosent_i_fjor",
+    "budsjettavvik_prosent",
+]
+OVERDUE_TABLE = [
+    "gevinst_id",
+    "enhet",
+    "arsverk",
+    "planlagt_realisert",
+    "dager_forsinket",
+    "status",
+    "ansvarlig_rolle",
+]
+OLD_TABLE = ["gevinst_id", "enhet", "arsverk", "identifisert", "ventet_dager", "ansvarlig_rolle"]
+SICK_RISE_TABLE = ["enhet", "i_fjor", "i_ar", "endring"]
+
+
+def _shown(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The columns `keys` of `frame` under their page headings, and each heading's format."""
+    shown = frame.select(pl.col(k).alias(COLUMNS[k][0]) for k in keys)
+    return shown, _formats(keys)
+
+
+def _formats(keys: list[str]) -> dict[str, str]:
+    """Each heading of the columns `keys` with its format kind (text columns have none)."""
+    return {COLUMNS[k][0]: COLUMNS[k][1] for k in keys if COLUMNS[k][1]}
+
+
 TOP = 10
 
 
 def _unit_table(units: pl.DataFrame, caption: str) -> Html:
-    names = {k: v[0] for k, v in UNIT_COLUMNS.items()}
+    names = {k: COLUMNS[k][0] for k in UNIT_TABLE}
     flags = {privacy.flag(k): privacy.flag(v) for k, v in names.items() if privacy.flag(k) in units}
     shown = units.select([*names, *flags]).rename(names | flags)
-    return table(shown, {v[0]: v[1] for v in UNIT_COLUMNS.values() if v[1]}, caption)
+    return table(shown, _formats(UNIT_TABLE), caption)
 
 
 def unit_overview(units: pl.DataFrame, area: str, as_of: str, year: int, limit: int) -> list[Html]:
@@ -365,67 +412,41 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+def _gain_list(
+    title: str, gains: pl.DataFrame, keys: list[str], said: str, caption: str, none: str
+) -> list[Html]:
+    """A heading, then what is said and the gains in a table; or that there are none."""
+    if not gains.height:
+        return [heading(title, 3), text(none)]
+    shown, formats = _shown(gains, keys)
+    return [heading(title, 3), text(said), table(shown, formats, caption)]
+
+
 def followup(f: dict, old_days: int, as_of: str, limit: int = 30) -> list[Html]:
     """The follow-up section (figures.followup), each list in a table of at most `limit` rows.
 
     Overdue and old gains, trained units without gains, the largest sick-leave rises.
     """
-    out = [heading("Forsinkede gevinster", 3)]
-    overdue = f["overdue"]
-    if overdue.height:
-        fte = overdue.get_column("arsverk").sum()
-        out.append(
-            text(
-                f"{_count(overdue.height, 'gevinst', 'gevinster')} "
-                f"({measures.format_page('arsverk', fte)} årsverk) er forsinket: ikke realisert "
-                f"per {as_of}, selv om gevinstplanen sa det. De er merket «forsinket»."
-            )
-        )
-        shown = overdue.head(limit).select(
-            pl.col("gevinst_id").alias("Gevinst"),
-            pl.col("enhet").alias("Enhet"),
-            pl.col("arsverk").alias("Årsverk"),
-            pl.col("planlagt_realisert").alias("Planlagt realisert"),
-            pl.col("dager_forsinket").alias("Dager forsinket"),
-            pl.lit("forsinket").alias("Status"),
-            pl.col("ansvarlig_rolle").alias("Ansvarlig (rolle)"),
-        )
-        out.append(
-            table(
-                shown,
-                {"Årsverk": "arsverk", "Planlagt realisert": "dato", "Dager forsinket": "heltall"},
-                "Forsinkede gevinster, lengst forsinket først",
-            )
-        )
-    else:
-        out.append(text("Ingen gevinster er forsinket etter gevinstplanen."))
-    out.append(heading("Gamle gevinster uten plan", 3))
-    old = f["old"]
-    if old.height:
-        out.append(
-            text(
-                f"{_count(old.height, 'gevinst', 'gevinster')} uten planlagt realiseringsdato "
-                "har ventet mer enn "
-                f"{old_days} dager. Sett en dato i gevinstplanen, eller forkast dem."
-            )
-        )
-        shown = old.head(limit).select(
-            pl.col("gevinst_id").alias("Gevinst"),
-            pl.col("enhet").alias("Enhet"),
-            pl.col("arsverk").alias("Årsverk"),
-            pl.col("identifisert").alias("Identifisert"),
-            pl.col("ventet_dager").alias("Dager ventet"),
-            pl.col("ansvarlig_rolle").alias("Ansvarlig (rolle)"),
-        )
-        out.append(
-            table(
-                shown,
-                {"Årsverk": "arsverk", "Identifisert": "dato", "Dager ventet": "heltall"},
-                f"Gevinster uten plan som har ventet mer enn {old_days} dager",
-            )
-        )
-    else:
-        out.append(text(f"Ingen gevinster uten plan har ventet mer enn {old_days} dager."))
+    overdue, old = f["overdue"], f["old"]
+    fte = measures.format_page("arsverk", overdue.get_column("arsverk").sum())
+    out = _gain_list(
+        "Forsinkede gevinster",
+        overdue.head(limit).with_columns(status=pl.lit("forsinket")),
+        OVERDUE_TABLE,
+        f"{_count(overdue.height, 'gevinst', 'gevinster')} ({fte} årsverk) er forsinket: ikke "
+        f"realisert per {as_of}, selv om gevinstplanen sa det. De er merket «forsinket».",
+        "Forsinkede gevinster, lengst forsinket først",
+        "Ingen gevinster er forsinket etter gevinstplanen.",
+    )
+    out += _gain_list(
+        "Gamle gevinster uten plan",
+        old.head(limit),
+        OLD_TABLE,
+        f"{_count(old.height, 'gevinst', 'gevinster')} uten planlagt realiseringsdato har "
+        f"ventet mer enn {old_days} dager. Sett en dato i gevinstplanen, eller forkast dem.",
+        f"Gevinster uten plan som har ventet mer enn {old_days} dager",
+        f"Ingen gevinster uten plan har ventet mer enn {old_days} dager.",
+    )
     out.append(heading("Enheter med Lean-opplæring uten gevinster", 3))
     no_gain = f["no_gain"]
     if no_gain.height:
@@ -441,19 +462,8 @@ def followup(f: dict, old_days: int, as_of: str, limit: int = 30) -> list[Html]:
     rise = f["sick_rise"]
     out.append(heading("Størst økning i sykefraværet", 3))
     if rise.height:
-        shown = rise.select(
-            pl.col("enhet").alias("Enhet"),
-            pl.col("i_fjor").alias("Året før"),
-            pl.col("i_ar").alias("I år"),
-            pl.col("endring").alias("Endring (prosentpoeng)"),
-        )
-        out.append(
-            table(
-                shown,
-                {"Året før": "prosent", "I år": "prosent", "Endring (prosentpoeng)": "tall2"},
-                "Enhetene der sykefraværet økte mest fra året før",
-            )
-        )
+        shown, formats = _shown(rise, SICK_RISE_TABLE)
+        out.append(table(shown, formats, "Enhetene der sykefraværet økte mest fra året før"))
     else:
         out.append(text("Ingen enheter med viste tall fikk høyere sykefravær enn året før."))
     return out
