@@ -10,6 +10,7 @@ import polars as pl
 
 from vtklean.core import measures
 from vtklean.core.errors import UsageError
+from vtklean.ingest.contract import WHOLE
 from vtklean.sample.calibration import (
     CLOSED_IN_2018,
     DEFAULT_END,
@@ -134,10 +135,6 @@ GENERIC_NAMES = {
     "kultur": "Kulturenhet",
     "stab": "Stabsenhet",
 }
-
-
-WHOLE = "Hele kommunen"
-
 
 DESCRIPTIONS = {
     "verdistromsanalyse": (
