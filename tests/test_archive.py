@@ -178,7 +178,12 @@ def test_wrong_notebook_parameter_is_a_usage_error_before_anything_runs(
 ):
     params = tmp_path / "params"
     shutil.copytree(paths.PARAMS, params)
-    (params / "pilot-effekter.yaml").write_text(text, encoding="utf-8")
+    # Every default stays in params/ (a missing one is an error of its own); one is wrong.
+    shipped = yaml.safe_load((params / "pilot-effekter.yaml").read_text(encoding="utf-8"))
+    wrong = shipped | yaml.safe_load(text)
+    (params / "pilot-effekter.yaml").write_text(
+        yaml.safe_dump(wrong, allow_unicode=True), encoding="utf-8"
+    )
     options = build.Options(
         raw=tiny_raw, processed=tmp_path / "p", reports=tmp_path / "r", params_dir=params
     )
