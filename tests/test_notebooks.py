@@ -104,3 +104,13 @@ def test_an_area_not_in_the_data_is_a_usage_error_naming_the_areas(tiny_processe
     with pytest.raises(UsageError, match="finnes ikke i dataene") as err:
         sections.scope(str(tiny_processed), 2017, "Månebasen")
     assert "Månebasen" in str(err.value) and all(n in str(err.value) for n in names)
+
+
+def test_an_edited_default_counts_at_the_next_run_in_the_same_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "PARAMS", tmp_path)
+    (tmp_path / "oversikt.yaml").write_text("etterslep_antall: 15\n", encoding="utf-8")
+    assert defaults.default("oversikt", "etterslep_antall") == 15
+    (tmp_path / "oversikt.yaml").write_text("etterslep_antall: 7\n", encoding="utf-8")
+    assert defaults.default("oversikt", "etterslep_antall") == 7
+    with pytest.raises(UsageError, match=r"oversikt\.yaml har ikke parameteren «maks_enheter»"):
+        defaults.default("oversikt", "maks_enheter")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import yaml
 
 from vtklean.core import paths
@@ -12,8 +10,9 @@ from vtklean.core.errors import UsageError
 CALL = "default("  # how a parameters cell reads a default, as papermill reports the cell
 
 
-@functools.cache
 def _values(notebook: str) -> dict:
+    # Read at every call (no cache): a default edited in the file counts at the next run,
+    # also in a JupyterLab kernel that stays up.
     path = paths.PARAMS / f"{notebook}.yaml"
     return yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
 
