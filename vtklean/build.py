@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import logging
 import math
 import os
@@ -340,16 +339,13 @@ def _data(raw: read.RawData, period: calendar.Period, params: dict, validation: 
 def _kept_data(options: Options, hashes: inputs.Hashes, params: dict) -> Data | None:
     """The datasets an earlier build wrote from the same raw files, parameters and code.
 
-    The datasets folder records the key of what it was computed from (`nokkel`); the
-    checks' results are in it too, so nothing is read or checked again.
+    The datasets folder records the key of what it was computed from (`nokkel`) and the
+    hash of each file; the checks' results are in it too, so nothing is read or checked
+    again.
     """
     key = hashes.data_key()
     for folder in archive.folders(options.processed):
-        try:
-            meta = json.loads((folder / processed.META).read_text("utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(meta, dict) and meta.get("nokkel") == key:
+        if processed.reusable(folder, key):
             kept = processed.load(folder)
             return Data(
                 kept.period,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +134,8 @@ def write(
 ) -> None:
     """Write the processed folder (deterministically: same inputs, same bytes).
 
-    `key` (the build's hash of what the datasets depend on) lets a later build reuse them.
+    `key` (the build's hash of what the datasets depend on) lets a later build reuse them;
+    the SHA-256 of each file is recorded with it, so a file changed since is noticed.
     """
     for stem, frame in ds.frames().items():
         frame.write_parquet(folder / f"{stem}.parquet", compression="zstd")
@@ -154,7 +156,30 @@ def write(
     }
     if key is not None:
         meta["nokkel"] = key
+        meta["filer_sha256"] = _file_hashes(folder)
     (folder / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of each dataset file of a processed folder."""
+    out = {}
+    for path in sorted(folder.glob("*.parquet")):
+        with path.open("rb") as fh:
+            out[path.name] = hashlib.file_digest(fh, "sha256").hexdigest()
+    return out
+
+
+def reusable(folder: Path, key: str) -> bool:
+    """Whether `folder` was written for `key` and its files are still as they were written."""
+    try:
+        meta = json.loads((folder / META).read_text("utf-8"))
+        return (
+            isinstance(meta, dict)
+            and meta.get("nokkel") == key
+            and meta.get("filer_sha256") == _file_hashes(folder)
+        )
+    except (OSError, ValueError):
+        return False
 
 
 def load(folder: str | Path | None = None, year: int | None = None) -> Processed:
