@@ -75,7 +75,9 @@ def missing_months(
     if period.last is None:
         return unit_frame.select(columns).clear().with_columns(maned=pl.lit(None, pl.Date))
     months = pl.date_range(period.first, period.last, "1mo", eager=True).alias("maned")
-    have = ressursbruk.select("enhet_id", "maned").drop_nulls().unique()
+    # Only the period's rows can match (a tenth of a national history, unique'd in a tenth).
+    in_period = pl.col("maned").is_between(period.first, period.last)
+    have = ressursbruk.select("enhet_id", "maned").filter(in_period).drop_nulls().unique()
     return (
         unit_frame.filter(pl.col("aktiv"))
         .select(columns)

@@ -344,9 +344,9 @@ def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
     res = raw.tables.get("ressursbruk")
     if units is None or res is None:
         return checks
-    months = res.data.select("enhet_id", "maned").drop_nulls().unique()
+    months = res.data.select("enhet_id", "maned").drop_nulls()
     span = months.group_by("enhet_id").agg(
-        first=pl.col("maned").min(), last=pl.col("maned").max(), n=pl.len()
+        first=pl.col("maned").min(), last=pl.col("maned").max(), n=pl.col("maned").n_unique()
     )
     span = span.with_columns(
         expected=(pl.col("last").dt.year() - pl.col("first").dt.year()) * 12
@@ -356,8 +356,9 @@ def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
     )
     gaps = span.filter(pl.col("n") < pl.col("expected")).sort("enhet_id")
     gap_problems = []
+    gap_months = months.filter(pl.col("enhet_id").is_in(gaps.get_column("enhet_id").implode()))
     for rec in gaps.iter_rows(named=True):
-        have = set(months.filter(pl.col("enhet_id") == rec["enhet_id"]).get_column("maned"))
+        have = set(gap_months.filter(pl.col("enhet_id") == rec["enhet_id"]).get_column("maned"))
         missing = [
             m
             for m in pl.date_range(rec["first"], rec["last"], "1mo", eager=True).to_list()
@@ -388,7 +389,7 @@ def _structure_checks(raw: RawData, as_of: dt.date | None) -> list[Check]:
         d = pl.lit(as_of, pl.Date)
         active = units.data.filter(pl.col("lagt_ned").is_null() | (pl.col("lagt_ned") > d))
         with_rows = set(
-            months.filter(pl.col("maned").dt.year() == as_of.year).get_column("enhet_id")
+            months.filter(pl.col("maned").dt.year() == as_of.year).get_column("enhet_id").unique()
         )
         missing_units = active.filter(~pl.col("enhet_id").is_in(list(with_rows))).sort("enhet_id")
         unit_problems = [
