@@ -2,6 +2,7 @@
 
 import ast
 import builtins
+import pickle
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,9 @@ def test_each_error_keeps_its_exit_code():
     assert pdf.PdfError("x").exit_code == 2
     assert effects.EffectError("x").exit_code == 2
     assert errors.EXIT_INTERRUPTED == 130
-    lines = DataError([problem], folder=Path("rå")).lines()
+    error = pickle.loads(pickle.dumps(DataError([problem], folder=Path("rå"))))  # from a worker
+    assert error.problems == [problem] and error.folder == Path("rå")
+    lines = error.lines()
     assert "Rådataene i rå har 1 feil. Ingenting er skrevet." in lines
     assert "  - a.csv, rad 2, kolonne «b»: verdien «c»: forventet" in lines
 
