@@ -256,3 +256,22 @@ def test_changed_notebook_reruns_only_its_pages_and_matches_a_cold_build(tmp_pat
     # the kept datasets are those a cold build makes, to the byte
     assert helpers.tree_hashes(data) == helpers.tree_hashes(cold.processed / "2017")
     assert archive.versions(options.reports, "2017")  # the first report was kept
+
+
+def test_kept_pages_are_whole_recent_and_bounded(tmp_path):
+    """A page is kept with its executed notebook; missing halves and old pages are not used."""
+    store, executed = tmp_path / "mellomlager", tmp_path / "run" / "side.ipynb"
+    executed.parent.mkdir()
+    executed.write_text('{"cells": []}', encoding="utf-8")
+    assert pagecache.take(store, "a", tmp_path / "ut" / "side.ipynb") is None
+    for key in ("a", "b", "c"):
+        pagecache.put(store, key, f"<p>{key}</p>", executed)
+    out = tmp_path / "ut" / "notatboker" / "side.ipynb"
+    assert pagecache.take(store, "a", out) == "<p>a</p>"  # "a" is now the most recent
+    assert out.read_text(encoding="utf-8") == '{"cells": []}'
+    (store / "b.ipynb").unlink()
+    assert pagecache.take(store, "b", out) is None  # half an entry is no entry
+    (store / ".ny-rest").write_bytes(b"x")  # left by a killed build
+    pagecache.prune(store, limit=1)
+    assert sorted(p.name for p in store.iterdir()) == ["a.html", "a.ipynb"]
+    pagecache.prune(tmp_path / "finnes-ikke")

@@ -40,11 +40,15 @@ def put(store: Path, key: str, body: str, executed: Path) -> None:
 
 
 def prune(store: Path, limit: int = LIMIT) -> None:
-    """Keep the `limit` most recently used pages; remove the rest and any leftovers."""
-    if not store.is_dir():
+    """Keep the `limit` most recently used pages; remove the rest and any leftovers.
+
+    Runs after the reports are swapped in: a file it cannot remove is left for next time.
+    """
+    try:
+        bodies = sorted(store.glob("*.html"), key=lambda p: p.stat().st_mtime, reverse=True)
+        keep = {p.stem for p in bodies[:limit]}
+        for path in store.iterdir():
+            if path.stem not in keep and path.is_file():
+                path.unlink(missing_ok=True)
+    except OSError:
         return
-    bodies = sorted(store.glob("*.html"), key=lambda p: p.stat().st_mtime, reverse=True)
-    keep = {p.stem for p in bodies[:limit]}
-    for path in store.iterdir():
-        if path.stem not in keep and path.is_file():
-            path.unlink(missing_ok=True)
