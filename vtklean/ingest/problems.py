@@ -80,6 +80,10 @@ class DataError(VtkleanError):
         self.folder = folder  # the raw folder, named in the message
         super().__init__(f"{len(self.problems)} feil i rådataene")
 
+    def __reduce__(self) -> tuple[type[DataError], tuple[list[Problem], Path | None]]:
+        # Rebuilt from its problems and folder when it crosses a process boundary.
+        return (DataError, (self.problems, self.folder))
+
     def lines(self) -> list[str]:
         """How many errors, that nothing is written, and every problem grouped by rule."""
         where = f" i {self.folder}" if self.folder else ""
