@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,11 @@ def test_kept_pages_are_whole_recent_and_bounded(tmp_path):
     pagecache.prune(store, limit=1)
     assert sorted(p.name for p in store.iterdir()) == ["a.html", "a.ipynb"]
     pagecache.prune(tmp_path / "finnes-ikke")
+
+
+def test_installed_package_versions_are_inputs_too():
+    """A polars or plotly upgrade is a change: the environment lists each with its version."""
+    listed = inputs.environment()
+    assert listed[0] == sys.version
+    for name in ("polars", "plotly", "great_expectations", "papermill"):
+        assert f"{name}-{metadata.version(name)}.dist-info" in listed, name

@@ -6,6 +6,9 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
+import site
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +87,21 @@ def code_files(package: Path = PACKAGE) -> tuple[dict[str, str], dict[str, str]]
     return data, {k: v for k, v in every.items() if k not in data}
 
 
+def environment() -> list[str]:
+    """Python's version and each installed distribution with its version.
+
+    The names of the `*.dist-info` folders carry the versions, so an upgrade of polars or
+    plotly counts as a change without importing either.
+    """
+    names = []
+    for folder in site.getsitepackages():
+        try:
+            names += [n for n in os.listdir(folder) if n.endswith(".dist-info")]
+        except OSError:
+            continue
+    return [sys.version, *sorted(names)]
+
+
 def _digest(parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -111,6 +129,7 @@ class Hashes:
             "as_of": options.as_of.isoformat() if options.as_of else None,
             "data_only": options.data_only,
             "pdf": options.pdf,
+            "environment": _digest(environment()),
         }
         return cls(
             raw=raw_files(options.raw),
@@ -131,8 +150,11 @@ class Hashes:
         return _digest(dataclasses.asdict(self) | {"request": chosen})
 
     def data_key(self) -> str:
-        """What the checks and datasets depend on: raw files, build parameters, data code."""
-        asked = {k: self.request[k] for k in ("version", "year", "as_of")}
+        """What the checks and datasets depend on: raw files, build parameters, data code.
+
+        And the installed packages (a new polars may compute differently).
+        """
+        asked = {k: self.request[k] for k in ("version", "year", "as_of", "environment")}
         return _digest([asked, self.raw, self.params["build"], self.data_code])
 
     def page_key(self, page: str, notebook: str, title: str, parameters: dict) -> str:
