@@ -360,7 +360,10 @@ def _start_worker(notebooks_dir: Path) -> None:
     _quiet_stderr()
     _KERNEL = Kernel(notebooks_dir)
     atexit.register(_KERNEL.stop)
-    _KERNEL.start()
+    try:
+        _KERNEL.start()
+    except Exception:  # the first notebook starts it again, and reports why it fails
+        _KERNEL.stop()
     import nbformat
     import papermill  # noqa: F401 (imported now, while the data are checked)
 
