@@ -337,9 +337,9 @@ def test_pages_draw_every_chart_offline_in_chromium(suite):
 _PROBE = [
     "import os, sys, warnings\nimport plotly.io as pio\nimport polars as pl\n"
     "hidden = ('In', 'Out', 'get_ipython', 'exit', 'quit', 'open')\n"
-    "print(sorted(n for n in globals() if not n.startswith('_') and n not in hidden))\n"
-    "print(pio.templates.default, pio.renderers.default, os.getcwd(), sys.path[-1])\n"
-    "print(os.environ.get('VTKLEAN_LEKK'), len(warnings.filters), pl.Config.state(if_set=True))",
+    "names = sorted(n for n in globals() if not n.startswith('_') and n not in hidden)\n"
+    "print(names, pio.templates.default, pio.renderers.default, os.getcwd(), sys.path,\n"
+    "      os.environ.get('VTKLEAN_LEKK'), warnings.filters, pl.Config.state(if_set=True))",
     "x = 41",
     "print(len(In), x + 1)\nx + 1",
 ]
@@ -372,20 +372,17 @@ def _run(kernel, folder: Path, notebook: str, out: Path) -> list:
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
-    """Hand-made notebooks; a kernel for the probe alone, and one reused by every test."""
+    """Hand-made notebooks, the probe's outputs in a kernel of its own, a kernel to reuse."""
     folder = tmp_path_factory.mktemp("kjerner")
     for name, cells in (("probe", _PROBE), ("skitten", _DIRTY)):
         _notebook(folder, name, cells)
     _notebook(folder, "feiler", [*_DIRTY, "1 / 0"])
     _notebook(folder, "henger", [*_DIRTY, "import time\ntime.sleep(60)"])
-    alone = execute.Kernel(folder)
+    expected = _run(None, folder, "probe", folder / "alene")  # papermill's own new kernel
     reused = execute.Kernel(folder)
     try:
-        expected = _run(alone, folder, "probe", folder / "alene")
-        alone.stop()
         yield folder, reused, expected
     finally:
-        alone.stop()
         reused.stop()
 
 

@@ -21,14 +21,18 @@ def save() -> None:
     import plotly.io as pio
     import polars as pl
 
+    # Reading plotly's renderer sets it up, which imports modules that add warnings filters,
+    # so the library settings are read first and the process settings after them.
+    _saved.update(
+        template=pio.templates.default,
+        renderer=pio.renderers.default,
+        polars=pl.Config.save(),
+    )
     _saved.update(
         cwd=os.getcwd(),
         environ=dict(os.environ),
         path=list(sys.path),
         warnings=copy.copy(warnings.filters),
-        template=pio.templates.default,
-        renderer=pio.renderers.default,
-        polars=pl.Config.save(),
     )
 
 
