@@ -38,16 +38,15 @@ def test_the_parameters_cell_gets_its_defaults_from_params(notebook):
     exec(_parameters_cell(notebook), namespace)  # the notebook's own first cell
     from_file = _yaml(notebook)
     assert {k: namespace[k] for k in from_file} == from_file
-    read = set(
-        defaults.from_params(execute.declared_parameters(paths.NOTEBOOKS / f"{notebook}.ipynb"))
-    )
+    declared = execute.declared_parameters(paths.NOTEBOOKS / f"{notebook}.ipynb")
+    read = set(defaults.names_from_params(declared))
     assert read == set(from_file)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_every_default_is_written_once_in_params_or_set_by_the_build(notebook):
     declared = execute.declared_parameters(paths.NOTEBOOKS / f"{notebook}.ipynb")
-    literal = set(declared) - set(defaults.from_params(declared))
+    literal = set(declared) - set(defaults.names_from_params(declared))
     jobs = build.jobs({nb: {} for nb in NOTEBOOKS}, Path("/x"), 2017, ["Omsorg"], "K")
     set_by_build = {k for j in jobs if j.notebook == notebook for k, _ in j.parameters}
     assert literal == set_by_build
@@ -109,8 +108,8 @@ def test_an_area_not_in_the_data_is_a_usage_error_naming_the_areas(tiny_processe
 def test_an_edited_default_counts_at_the_next_run_in_the_same_process(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "PARAMS", tmp_path)
     (tmp_path / "oversikt.yaml").write_text("etterslep_antall: 15\n", encoding="utf-8")
-    assert defaults.default("oversikt", "etterslep_antall") == 15
+    assert defaults.from_params("oversikt", "etterslep_antall") == 15
     (tmp_path / "oversikt.yaml").write_text("etterslep_antall: 7\n", encoding="utf-8")
-    assert defaults.default("oversikt", "etterslep_antall") == 7
+    assert defaults.from_params("oversikt", "etterslep_antall") == 7
     with pytest.raises(UsageError, match=r"oversikt\.yaml har ikke parameteren «maks_enheter»"):
-        defaults.default("oversikt", "maks_enheter")
+        defaults.from_params("oversikt", "maks_enheter")

@@ -7,7 +7,7 @@ import yaml
 from vtklean.core import paths
 from vtklean.core.errors import UsageError
 
-CALL = "default("  # how a parameters cell reads a default, as papermill reports the cell
+CALL = "from_params("  # how a parameters cell reads a default, as papermill reports the cell
 
 
 def _values(notebook: str) -> dict:
@@ -17,7 +17,7 @@ def _values(notebook: str) -> dict:
     return yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
 
 
-def default(notebook: str, name: str) -> object:
+def from_params(notebook: str, name: str) -> object:
     """A notebook parameter's default, read from params/<notebook>.yaml (written only there).
 
     A notebook's parameters cell calls this, so the notebook opened in JupyterLab has the
@@ -29,6 +29,6 @@ def default(notebook: str, name: str) -> object:
     return values[name]
 
 
-def from_params(declared: dict[str, dict]) -> list[str]:
+def names_from_params(declared: dict[str, dict]) -> list[str]:
     """The parameters whose cell reads the default from params/ (papermill's inspection)."""
     return [n for n, d in declared.items() if str(d.get("default", "")).startswith(CALL)]

@@ -118,7 +118,7 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
 
     An unknown name, a value of the wrong type or a value outside what is allowed is a
     UsageError naming the file, the parameter, the value and what is allowed; so is a
-    missing name whose default the cell reads from the file (defaults.default).
+    missing name whose default the cell reads from the file (defaults.from_params).
     """
     path = params_dir / f"{notebook}.yaml"
     try:
@@ -140,7 +140,7 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
             f"{path.name}: ukjente parametre {', '.join(unknown)} "
             f"(notatboken {notebook} har: {', '.join(declared)})"
         )
-    missing = [name for name in defaults.from_params(declared) if name not in values]
+    missing = [name for name in defaults.names_from_params(declared) if name not in values]
     if missing:
         raise UsageError(f"{path}: mangler {', '.join(missing)} (standardverdiene står bare her)")
     problems = [
