@@ -113,3 +113,6 @@ def test_an_edited_default_counts_at_the_next_run_in_the_same_process(tmp_path, 
     assert defaults.from_params("oversikt", "etterslep_antall") == 7
     with pytest.raises(UsageError, match=r"oversikt\.yaml har ikke parameteren «maks_enheter»"):
         defaults.from_params("oversikt", "maks_enheter")
+    (tmp_path / "oversikt.yaml").unlink()
+    with pytest.raises(UsageError, match=r"oversikt\.yaml har ikke parameteren «maks_enheter»"):
+        defaults.from_params("oversikt", "maks_enheter")

@@ -14,7 +14,8 @@ def _values(notebook: str) -> dict:
     # Read at every call (no cache): a default edited in the file counts at the next run,
     # also in a JupyterLab kernel that stays up.
     path = paths.PARAMS / f"{notebook}.yaml"
-    return yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
+    text = path.read_bytes().decode("utf-8-sig") if path.exists() else ""
+    return yaml.safe_load(text) or {}
 
 
 def from_params(notebook: str, name: str) -> object:
