@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -65,34 +66,58 @@ def naive_page(folder: Path) -> list[str]:
     return ["bash", "-c", script]
 
 
-def _child(command: list[str]) -> tuple[float, float]:
-    """Run a command; return (seconds, peak RSS of its largest process, MiB).
+class Run(NamedTuple):
+    """One measured run: wall seconds, peak RSS of its largest process (MiB), CPU seconds."""
 
-    It runs under a fresh wrapper process, whose RUSAGE_CHILDREN covers only this command.
-    The seconds are the command's wall time, or the time a `step` child reports for the
-    step itself (after its imports and reading).
+    wall: float
+    peak: float
+    cpu: float
+
+
+def _child(command: list[str]) -> Run:
+    """Run a command under a fresh wrapper process, whose RUSAGE_CHILDREN covers only it.
+
+    The seconds are the command's wall and CPU time (user + system, all its processes and
+    threads), or the times a `step` child reports for the step itself (after its imports
+    and reading). On a machine with other load, CPU time is the steadier of the two.
     """
     out = subprocess.run(
         [PY, __file__, "measure", *command], cwd=ROOT, check=True, capture_output=True, text=True
     )
-    wall, peak = out.stdout.strip().splitlines()[-1].split()
-    return float(wall), float(peak)
+    wall, peak, cpu = out.stdout.strip().splitlines()[-1].split()
+    return Run(float(wall), float(peak), float(cpu))
 
 
 def measure(command: list[str]) -> None:
-    """In the wrapper: run the command and print its time and peak memory."""
+    """In the wrapper: run the command and print its wall time, peak memory and CPU time."""
     started = time.perf_counter()
     out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime
     reported = [line for line in out.stdout.splitlines() if line.startswith("STEG ")]
-    seconds = float(reported[-1].split()[1]) if reported else wall
-    print(f"{seconds:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f}")
+    if reported:
+        wall, cpu = (float(v) for v in reported[-1].split()[1:3])
+    print(f"{wall:.3f} {usage.ru_maxrss / 1024:.1f} {cpu:.3f}")
 
 
-def _step(name: str, raw: Path, repeat: int) -> tuple[float, float]:
-    """Median wall time and max peak memory of one in-library step, each run in a child."""
-    runs = [_child([PY, __file__, "step", name, str(raw)]) for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+def _summary(runs: list[Run]) -> Run:
+    """Median wall and CPU time, largest peak memory."""
+    return Run(
+        statistics.median(r.wall for r in runs),
+        max(r.peak for r in runs),
+        statistics.median(r.cpu for r in runs),
+    )
+
+
+def _step(name: str, raw: Path, repeat: int) -> Run:
+    """One in-library step, each run in a child (see `_summary`)."""
+    return _summary([_child([PY, __file__, "step", name, str(raw)]) for _ in range(repeat)])
+
+
+def _stamp(started: float, cpu_started: float) -> str:
+    """The line a step child prints: its wall and CPU seconds (all threads) since the marks."""
+    return f"STEG {time.perf_counter() - started:.3f} {time.process_time() - cpu_started:.3f}"
 
 
 def run_step(name: str, raw: Path) -> None:
@@ -104,16 +129,16 @@ def run_step(name: str, raw: Path) -> None:
 
     if name == "validate":
         from vtklean.ingest.validate import validate
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     data = read.read_folder(raw)
     if name == "read":
-        print(f"STEG {time.perf_counter() - started:.3f}")
+        print(_stamp(started, cpu_started))
         return
     tables = {n: td.data for n, td in data.tables.items()}
     period = build.resolve_period(tables["ressursbruk"], None, None)
     if name == "pandas":
         frames = {n: t.to_pandas() for n, t in tables.items()}  # pandas would read its own
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if name == "validate":
         validate(data, as_of=period.as_of)
     elif name == "process":
@@ -124,11 +149,11 @@ def run_step(name: str, raw: Path) -> None:
         months = datasets.unit_months(
             tables["ressursbruk"], calendar.units(tables["enheter"], period.as_of), period.cutoff
         )
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         privacy.hidden_cells(months, privacy.Rule())
     elif name == "pandas":
         pandas_baseline(frames, period)
-    print(f"STEG {time.perf_counter() - started:.3f}")
+    print(_stamp(started, cpu_started))
 
 
 def pandas_baseline(frames: dict, period) -> None:
@@ -202,7 +227,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args()
 
-    rows: list[tuple[str, float, float, str]] = []
+    rows: list[tuple[str, Run, str]] = []
     work = Path(tempfile.mkdtemp(prefix="vtklean-bench-"))
     raw = ROOT / "data" / "raw"
     out = work / "sample"
@@ -218,55 +243,40 @@ def main() -> None:
     ]
     print("Måler én naiv side ...", flush=True)
     naive_cmd = naive_page(work / "naiv")
-    naive = [_child(naive_cmd) for _ in range(args.repeat)]
-    naive_s = statistics.median(n[0] for n in naive)
+    naive = _summary([_child(naive_cmd) for _ in range(args.repeat)])
+    naive_s = naive.wall
     rows.append(
         (
             "Én naiv side (papermill + nbconvert --no-input, to plotly-figurer)",
-            naive_s,
-            max(n[1] for n in naive),
+            naive,
             "målestokken for kaldt bygg",
         )
     )
     print("Måler eksempeldataene ...", flush=True)
-    cold = [_child([*build_cmd, "--force", "--stille"]) for _ in range(args.repeat)]
-    cold_s = statistics.median(c[0] for c in cold)
-    rows.append(
-        (
-            "Kaldt bygg, eksempeldata (--force)",
-            cold_s,
-            max(c[1] for c in cold),
-            f"{cold_s / naive_s:.2f} naive sider",
-        )
+    cold = _summary([_child([*build_cmd, "--force", "--stille"]) for _ in range(args.repeat)])
+    cold_s = cold.wall
+    rows.append(("Kaldt bygg, eksempeldata (--force)", cold, f"{cold_s / naive_s:.2f} naive sider"))
+    bare = _summary(
+        [_child([*build_cmd, "--force", "--data-only", "--stille"]) for _ in range(args.repeat)]
     )
-    bare = [_child([*build_cmd, "--force", "--data-only", "--stille"]) for _ in range(args.repeat)]
-    bare_s = statistics.median(b[0] for b in bare)
-    rows.append(("Kaldt bygg uten rapportsider (--data-only)", bare_s, max(b[1] for b in bare), ""))
+    rows.append(("Kaldt bygg uten rapportsider (--data-only)", bare, ""))
     rows.append(
         (
             "Rendering alene (notatbøker og sider)",
-            cold_s - bare_s,
-            float("nan"),
+            Run(cold_s - bare.wall, float("nan"), cold.cpu - bare.cpu),
             "differansen mellom de to over",
         )
     )
-    warm = [_child(build_cmd) for _ in range(5)]
-    warm_s = statistics.median(w[0] for w in warm)
+    warm = _summary([_child(build_cmd) for _ in range(5)])
     rows.append(
-        (
-            "Nytt bygg uten endringer",
-            warm_s,
-            max(w[1] for w in warm),
-            f"{warm_s / cold_s * 100:.1f} % av kaldt bygg",
-        )
+        ("Nytt bygg uten endringer", warm, f"{warm.wall / cold_s * 100:.1f} % av kaldt bygg")
     )
     for name, label in (
         ("read", "Lesing alene"),
         ("validate", "Kontroll alene (uten lesing)"),
         ("process", "Behandling alene (datasett, nøkkeltall)"),
     ):
-        wall, peak = _step(name, raw, args.repeat)
-        rows.append((f"{label}, eksempeldata", wall, peak, ""))
+        rows.append((f"{label}, eksempeldata", _step(name, raw, args.repeat), ""))
 
     if not args.no_national:
         print(f"Måler landsdekkende mappe ({args.units} enheter) ...", flush=True)
@@ -285,29 +295,25 @@ def main() -> None:
                 str(national / "raw"),
             ]
         )
-        rows.append((f"Lage landsdekkende mappe ({args.units} enheter)", gen[0], gen[1], ""))
-        read_s, read_mb = _step("read", national / "raw", 1)
-        rows.append(("Lesing alene, landsdekkende", read_s, read_mb, ""))
-        proc_s, proc_mb = _step("process", national / "raw", 1)
-        priv_s, priv_mb = _step("privacy", national / "raw", 1)
-        base_s, base_mb = _step("pandas", national / "raw", 1)
-        ratio = base_s / max(proc_s, 1e-9)
-        ratio_bare = base_s / max(proc_s - priv_s, 1e-9)
-        rows.append(
-            ("Behandling (polars), landsdekkende", proc_s, proc_mb, "uten lesing, med prikking")
-        )
-        rows.append(("Prikking alene, landsdekkende", priv_s, priv_mb, "del av linjen over"))
+        rows.append((f"Lage landsdekkende mappe ({args.units} enheter)", gen, ""))
+        rows.append(("Lesing alene, landsdekkende", _step("read", national / "raw", 1), ""))
+        proc = _step("process", national / "raw", 1)
+        priv = _step("privacy", national / "raw", 1)
+        base = _step("pandas", national / "raw", 1)
+        ratio = base.wall / max(proc.wall, 1e-9)
+        ratio_bare = base.wall / max(proc.wall - priv.wall, 1e-9)
+        rows.append(("Behandling (polars), landsdekkende", proc, "uten lesing, med prikking"))
+        rows.append(("Prikking alene, landsdekkende", priv, "del av linjen over"))
         rows.append(
             (
                 "Samme datasett og nøkkeltall med pandas",
-                base_s,
-                base_mb,
+                base,
                 f"polars er {ratio:.1f} ganger så rask, {ratio_bare:.1f} uten prikkingen "
                 "(som pandas-grunnlinjen ikke gjør)",
             )
         )
-        val_s, val_mb = _step("validate", national / "raw", 1)
-        rows.append(("Kontroll (Great Expectations), landsdekkende", val_s, val_mb, "uten lesing"))
+        val = _step("validate", national / "raw", 1)
+        rows.append(("Kontroll (Great Expectations), landsdekkende", val, "uten lesing"))
         end = _child(
             [
                 *VTKLEAN,
@@ -324,14 +330,17 @@ def main() -> None:
         )
         pages = sorted((national / "r").glob("*/*.html"))
         biggest = max((p.stat().st_size for p in pages), default=0) / 2**20
-        rows.append(
-            ("Landsdekkende bygg ende til ende", end[0], end[1], f"største side {biggest:.1f} MB")
-        )
+        rows.append(("Landsdekkende bygg ende til ende", end, f"største side {biggest:.1f} MB"))
     shutil.rmtree(work, ignore_errors=True)
 
-    table = ["| steg | tid (s) | toppminne (MiB) | merknad |", "|---|---:|---:|---|"]
+    table = [
+        "| steg | tid (s) | CPU-tid (s) | toppminne (MiB) | merknad |",
+        "|---|---:|---:|---:|---|",
+    ]
     table += [
-        f"| {n} | {w:.1f} | {'–' if m != m else f'{m:.0f}'} | {note} |" for n, w, m, note in rows
+        f"| {n} | {r.wall:.1f} | {r.cpu:.1f} | {'–' if r.peak != r.peak else f'{r.peak:.0f}'} "
+        f"| {note} |"
+        for n, r, note in rows
     ]
     text = "\n".join(table)
     print(text)
@@ -339,7 +348,8 @@ def main() -> None:
         header = (
             "# Ytelse\n\n<!-- Skrevet av `make bench` (benchmarks/bench.py). -->\n\n"
             f"Målt {dt.date.today():%d.%m.%Y} på {_machine()}. Toppminne er største "
-            "prosess (maks RSS). Mål fra prosjektet: "
+            "prosess (maks RSS). CPU-tid er bruker- og systemtid for alle prosesser og tråder "
+            "i steget (stabilere enn tiden når maskinen har annen last). Mål fra prosjektet: "
             + "; ".join(f"{a} {b}" for a, b in TARGETS.values())
             + ".\n\n"
         )
