@@ -193,6 +193,18 @@ def test_a_report_folder_with_a_stale_stamp_is_rebuilt(tmp_path, tiny_raw):
     result, log = _run(options)
     assert not result.skipped and index.is_file()
     assert not any("Kontrollerer" in line for line in log), log
+    # A build cut short between its two swaps: other datasets beside this report.
+    tables = helpers.tiny_tables()
+    tables["gevinster"][0]["arsverk"] = 0.75
+    other = _options(tmp_path / "annen", helpers.write_folder(tmp_path / "annen-raw", tables))
+    assert not _run(inputs.Options(**{**vars(other), "year": 2017, "data_only": True}))[0].skipped
+    mine = helpers.tree_hashes(options.processed / "2017")
+    shutil.rmtree(options.processed / "2017")
+    shutil.copytree(other.processed / "2017", options.processed / "2017")
+    assert inputs.DATASETS_META == processed.META
+    result, log = _run(options)
+    assert not result.skipped and "Kontrollerer rådataene mot datakontrakten" in log
+    assert helpers.tree_hashes(options.processed / "2017") == mine
     units = options.processed / "2017" / "enhet_ar.parquet"
     units.write_bytes(units.read_bytes() + b"\0")  # changed by hand, or half copied
     index.unlink()

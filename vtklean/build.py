@@ -368,8 +368,8 @@ def _up_to_date(options: Options, hashes: inputs.Hashes, period: calendar.Period
     stamp = archive.read_stamp(published)
     if (
         stamp.get("fingerprint") == hashes.folder_key(period.year, period.as_of)
-        and (options.processed / folder).is_dir()
         and (published / "index.html").is_file()
+        and inputs.same_datasets(options, folder, stamp)
     ):
         return published
     return None
@@ -583,6 +583,7 @@ def _run(
             built.isoformat(),
             data.sha256,
             request=hashes.request_key() if trusted else None,
+            data=hashes.data_key() if trusted else None,
         )
         if staged_data is not None:
             swap.swap_in(staged_data, processed_dir)

@@ -172,16 +172,35 @@ class Hashes:
         return all(self.raw.get(name) == digest for name, digest in sha256.items())
 
 
+# The datasets folder's record of what it was made from (`model.processed.META`), named
+# here so that reading it does not import polars.
+DATASETS_META = "meta.json"
+
+
+def same_datasets(options: Options, name: str, stamp: dict) -> bool:
+    """Whether datasets folder `name` holds the datasets the report with `stamp` was built on.
+
+    Both record the datasets' key; a build cut short between its two swaps leaves new
+    datasets beside the old report, which this tells apart.
+    """
+    try:
+        meta = json.loads((options.processed / name / DATASETS_META).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    key = stamp.get("datasett")
+    return isinstance(meta, dict) and key is not None and meta.get("nokkel") == key
+
+
 def current(options: Options, key: str) -> Path | None:
     """The report folder that a build with request key `key` made last, if it is still there.
 
-    Its stamp must carry the key, and its datasets folder and index must exist.
+    Its stamp must carry the key, its index must exist, and its datasets must be in place.
     """
     for folder, stamp in archive.stamps(options.reports):
         if (
             stamp.get("sjekk") == key
             and (folder / "index.html").is_file()
-            and (options.processed / folder.name).is_dir()
+            and same_datasets(options, folder.name, stamp)
         ):
             return folder
     return None

@@ -63,15 +63,18 @@ def write_stamp(
     built: str,
     raw_sha256: dict[str, str],
     request: str | None = None,
+    data: str | None = None,
 ) -> None:
     """Record what a report folder was built from, and when.
 
     `fingerprint` is of the inputs with the period the build chose; `request` (`sjekk`)
-    of the inputs as asked, checked before anything is read (None: not recorded).
+    of the inputs as asked, checked before anything is read; `data` (`datasett`) the key
+    of the datasets it was built on (None: not recorded).
     """
     stamp = {
         "fingerprint": fingerprint,
         "sjekk": request,
+        "datasett": data,
         "bygget": built,
         "radata": dict(sorted(raw_sha256.items())),
     }
