@@ -845,7 +845,7 @@ def _plain_number(expr: pl.Expr) -> pl.Expr:
     Digits, signs, `.`, `,` and exponents without a trailing minus: no space, `kr`,
     parentheses or `1 234-` to rewrite, so the regex replacements can skip the value.
     """
-    return expr.str.contains(r"^[0-9.,eE+-]*$") & ~expr.str.ends_with("-")
+    return expr.str.contains(r"^(?:[0-9.,eE+-]*[0-9.,eE+])?$")
 
 
 def _compact_number(expr: pl.Expr, plain: pl.Expr) -> pl.Expr:
