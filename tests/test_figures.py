@@ -9,7 +9,7 @@ import pytest
 
 from tests import helpers
 from tests.conftest import run_build
-from vtklean.model import figures, privacy
+from vtklean.model import figures, gate
 from vtklean.publish import export
 
 
@@ -115,8 +115,8 @@ def test_xlsx_holds_the_same_table(tiny_raw, tmp_path):
         for row, text in zip(rows, from_csv.get_column(key).to_list(), strict=True):
             if text is None:
                 assert row[col] is None
-            elif text == privacy.SUPPRESSED:
-                assert row[col] == privacy.SUPPRESSED
+            elif text == gate.SUPPRESSED:
+                assert row[col] == gate.SUPPRESSED
             else:
                 assert row[col] == pytest.approx(float(text)), (row[0], key)
                 compared += 1

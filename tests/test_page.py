@@ -4,6 +4,7 @@ import json
 import plotly.io as pio
 import polars as pl
 
+from tests import helpers
 from vtklean.core import norsk
 from vtklean.model import targets
 from vtklean.publish import charts, page, widgets
@@ -78,6 +79,7 @@ def test_lean_start_markers_are_aggregated_per_month():
             "maned": [dt.date(2015, 3, 1)] * 39 + [dt.date(2015, 6, 1)],
         }
     )
+    monthly, starts = helpers.gated(monthly), helpers.gated(starts)
     chart = charts.sick_leave(monthly, starts)
     markers = chart.figure.data[1]
     assert len(markers.x) == 2
@@ -112,7 +114,9 @@ def test_narrow_layout_leaves_room_for_bars_and_short_value_labels():
             "ansvarlige": ["Enhetsleder", "Rektor"],
         }
     )
-    spec = json.loads(pio.to_json(charts.backlog(frame, "31.12.2017").figure, validate=False))
+    spec = json.loads(
+        pio.to_json(charts.backlog(helpers.gated(frame), "31.12.2017").figure, validate=False)
+    )
     change = widgets.narrow(spec)
     margin = change["layout"]["margin"]
     assert 390 - margin["l"] - margin["r"] >= 150  # the bars keep most of a phone's width

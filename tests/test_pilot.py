@@ -14,7 +14,7 @@ from tests.helpers import planted_truth
 from vtklean import sample
 from vtklean.core import norsk, paths
 from vtklean.core.errors import UsageError
-from vtklean.model import datasets, effects, pilot, privacy, processed
+from vtklean.model import datasets, effects, gate, pilot, privacy, processed
 from vtklean.publish import execute, pilot_text
 
 
@@ -479,7 +479,7 @@ def test_one_service_area_and_an_area_of_one_small_unit_with_privacy():
     assert analysis.gap is None and set(analysis.waves) == {1, 2}
     table = pilot_text.before_after_table(analysis)
     p3 = table.filter(pl.col("Enhet") == "Enhet P3").row(0, named=True)
-    assert p3["Endring"] is None and p3[privacy.flag("Endring")] is not None
+    assert p3["Endring"] is None and p3[gate.flag("Endring")] is not None
     p1 = table.filter(pl.col("Enhet") == "Enhet P1").row(0, named=True)
     assert p1["Endring"] is not None
     one_area = pilot.analyse(

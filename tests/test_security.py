@@ -364,7 +364,7 @@ def test_content_policy_lets_only_the_projects_own_scripts_run():
     from vtklean.publish import execute, render, widgets
 
     years = pl.DataFrame({"ar": [2016, 2017], "arsverk": [10.0, 12.5]})
-    own = str(widgets.setup()) + str(widgets.chart(charts.fte(years)))
+    own = str(widgets.setup()) + str(widgets.chart(charts.fte(helpers.gated(years))))
     injected = (
         '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
         '<script>Plotly.newPlot("x", [], {}, {}); window.__pwned=1;</script>'

@@ -10,6 +10,7 @@ from vtklean.core import calendar, measures
 from vtklean.core.norsk import sort_key
 from vtklean.model import datasets, privacy
 from vtklean.model.datasets import WHOLE, Datasets, exact_sum
+from vtklean.model.gate import Cells, Gated, passed, seal
 
 # The export's columns come from the registry of measures (the contract's first, in order).
 CONTRACT_COLUMNS = measures.CONTRACT
@@ -110,7 +111,20 @@ def idea_years(ds: Datasets, area: str | None = None) -> pl.DataFrame | None:
     return pl.concat(rows)
 
 
-def key_figures(ds: Datasets) -> pl.DataFrame:
+def _area_years(year: int | None = None) -> dict[str, Cells]:
+    """The hidden cells of an area-year frame's sensitive columns (of one year, or every)."""
+    on = {"tjenesteomrade": "tjenesteomrade"} | ({} if year is not None else {"ar": "ar"})
+    where = {} if year is None else {"ar": year}
+    sick = Cells(privacy.AREA_YEAR, privacy.SICK, on, where)
+    return {
+        privacy.SICK: sick,
+        privacy.HEADCOUNT: Cells(privacy.AREA_YEAR, privacy.HEADCOUNT, on, where),
+        "fravaer_dagsverk": sick,
+        "avtalte_dagsverk": sick,
+    }
+
+
+def key_figures(ds: Datasets) -> Gated:
     """One row per service area plus `Hele kommunen`, as the data contract defines them."""
     areas = sorted(ds.units.get_column("tjenesteomrade").unique().to_list(), key=sort_key)
     frame = pl.DataFrame({"tjenesteomrade": [*areas, WHOLE]})
@@ -189,26 +203,24 @@ def key_figures(ds: Datasets) -> pl.DataFrame:
         )
     )
     out = measures.with_ratios(out, _RATIOS).select(COLUMNS)
-    for measure in (privacy.SICK, privacy.HEADCOUNT):
-        out = privacy.hide(
-            out,
-            ds.hidden,
-            level=privacy.AREA_YEAR,
-            measure=measure,
-            on={"tjenesteomrade": "tjenesteomrade"},
-            where={"ar": ds.period.year},
-        )
-    return out
+    cells = _area_years(ds.period.year)
+    return passed(out, ds.hidden, {c: cells[c] for c in (privacy.SICK, privacy.HEADCOUNT)})
 
 
-def rounded(figures: pl.DataFrame) -> pl.DataFrame:
+def rounded(figures: Gated) -> Gated:
     """The key figures rounded as they are exported (sums are rounded, not truncated)."""
-    return figures.with_columns(pl.col(c).round(n) for c, n in DECIMALS.items())
+    return seal(figures.with_columns(pl.col(c).round(n) for c, n in DECIMALS.items()))
 
 
-def _gain_totals(ds: Datasets, area: str | None, by: str, largest: str) -> pl.DataFrame:
+def area_history(ds: Datasets, area: str | None = None) -> Gated:
+    """The yearly resource figures of one service area (or the municipality), every year."""
+    years = ds.area_years.filter(pl.col("tjenesteomrade") == (area or WHOLE))
+    return passed(years, ds.hidden, _area_years())
+
+
+def _gain_totals(ds: Datasets, area: str | None, by: str, largest: str) -> Gated:
     """Identified and realised årsverk as of D by `by`, largest `largest` first."""
-    return (
+    return seal(
         _area(ds.gains, area)
         .group_by(by)
         .agg(
@@ -219,7 +231,7 @@ def _gain_totals(ds: Datasets, area: str | None, by: str, largest: str) -> pl.Da
     )
 
 
-def category_totals(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+def category_totals(ds: Datasets, area: str | None = None) -> Gated:
     """Identified and realised årsverk by category of gain, as of D, largest realised first."""
     return _gain_totals(ds, area, "kategori", "realisert_arsverk")
 
@@ -228,23 +240,25 @@ def _area(frame: pl.DataFrame, area: str | None) -> pl.DataFrame:
     return frame if area is None else frame.filter(pl.col("tjenesteomrade") == area)
 
 
-def method_totals(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+def method_totals(ds: Datasets, area: str | None = None) -> Gated:
     """Identified and realised årsverk by method, as of D, largest identified first."""
     return _gain_totals(ds, area, "metode", "identifisert_arsverk")
 
 
-def gains_history(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+def gains_history(ds: Datasets, area: str | None = None) -> Gated:
     """Identified and realised årsverk at each year end up to D (the last row is D itself)."""
     gains = _area(ds.gains, area)
     first = gains.get_column("identifisert").min()
     if first is None:
-        return pl.DataFrame(
-            schema={
-                "ar": pl.Int64,
-                "dato": pl.Date,
-                "identifisert": pl.Float64,
-                "realisert": pl.Float64,
-            }
+        return seal(
+            pl.DataFrame(
+                schema={
+                    "ar": pl.Int64,
+                    "dato": pl.Date,
+                    "identifisert": pl.Float64,
+                    "realisert": pl.Float64,
+                }
+            )
         )
     as_of = ds.period.as_of
     dates = [dt.date(y, 12, 31) for y in range(first.year, as_of.year)] + [as_of]
@@ -259,16 +273,16 @@ def gains_history(ds: Datasets, area: str | None = None) -> pl.DataFrame:
                 "realisert": status.select(exact_sum("realisert_arsverk_dato")).item(),
             }
         )
-    return pl.DataFrame(rows)
+    return seal(pl.DataFrame(rows))
 
 
-def rollout(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+def rollout(ds: Datasets, area: str | None = None) -> Gated:
     """Active and trained units at each year end from the first Lean start up to D."""
     units = _area(ds.units, area)
     first = units.get_column("lean_start").min()
     as_of = ds.period.as_of
     if first is None:
-        return pl.DataFrame(schema={"ar": pl.Int64, "aktive": pl.Int64, "trent": pl.Int64})
+        return seal(pl.DataFrame(schema={"ar": pl.Int64, "aktive": pl.Int64, "trent": pl.Int64}))
     rows = []
     for year in range(first.year, as_of.year + 1):
         d = min(dt.date(year, 12, 31), as_of)
@@ -280,13 +294,13 @@ def rollout(ds: Datasets, area: str | None = None) -> pl.DataFrame:
                 "trent": int(status.get_column("lean").sum()),
             }
         )
-    return pl.DataFrame(rows)
+    return seal(pl.DataFrame(rows))
 
 
-def backlog(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+def backlog(ds: Datasets, area: str | None = None) -> Gated:
     """Gains identified but not yet realised as of D, by unit: how many, how much, how long."""
     pending = _area(ds.gains, area).filter(pl.col("status") == datasets.PENDING)
-    return (
+    return seal(
         pending.group_by("enhet_id", "enhet", "tjenesteomrade")
         .agg(
             antall=pl.len(),
@@ -299,10 +313,11 @@ def backlog(ds: Datasets, area: str | None = None) -> pl.DataFrame:
     )
 
 
-def monthly_sick_leave(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+def monthly_sick_leave(ds: Datasets, area: str | None = None) -> Gated:
     """Sick leave per month (sum of absence over sum of agreed days) for an area or all.
 
-    Hidden months (privacy) have no figures, only the reason in `sykefravaer_prosent_prikket`.
+    Hidden months (privacy) have no figures, only the reason in `sykefravaer_prosent_prikket`
+    (and in the flags of the absence and agreed days).
     """
     frame = (
         _area(ds.unit_months, area)
@@ -311,23 +326,16 @@ def monthly_sick_leave(ds: Datasets, area: str | None = None) -> pl.DataFrame:
         .with_columns(measures.expr("sykefravaer_prosent"))
         .sort("maned")
     )
-    frame = privacy.hide(
-        frame,
-        ds.hidden,
-        level=privacy.AREA_MONTH,
-        measure=privacy.SICK,
-        on={"maned": "maned"},
-        where={"tjenesteomrade": area or WHOLE},
+    cells = Cells(
+        privacy.AREA_MONTH, privacy.SICK, {"maned": "maned"}, {"tjenesteomrade": area or WHOLE}
     )
-    hidden = pl.col(privacy.flag(privacy.SICK)).is_not_null()
-    return frame.with_columns(
-        pl.when(~hidden).then(pl.col(c)).alias(c) for c in ("fravaer_dagsverk", "avtalte_dagsverk")
-    )
+    sensitive = (privacy.SICK, "fravaer_dagsverk", "avtalte_dagsverk")
+    return passed(frame, ds.hidden, dict.fromkeys(sensitive, cells))
 
 
-def lean_starts(ds: Datasets, area: str | None = None) -> pl.DataFrame:
+def lean_starts(ds: Datasets, area: str | None = None) -> Gated:
     """Each unit's Lean start up to D, with the month it falls in."""
-    return (
+    return seal(
         _area(ds.units, area)
         .filter(pl.col("trent"))
         .select(
@@ -341,7 +349,7 @@ def lean_starts(ds: Datasets, area: str | None = None) -> pl.DataFrame:
     )
 
 
-def unit_table(ds: Datasets, area: str) -> pl.DataFrame:
+def unit_table(ds: Datasets, area: str) -> Gated:
     """One row per unit of an area: status, gains and this year's resource figures."""
     year = ds.period.year
     gains = (
@@ -368,20 +376,20 @@ def unit_table(ds: Datasets, area: str) -> pl.DataFrame:
         .with_columns(pl.col("identifisert_arsverk", "realisert_arsverk").fill_null(0.0))
         .sort(pl.col("enhet").map_elements(sort_key, return_dtype=pl.String))
     )
-    for column, ar in (("sykefravaer_prosent", year), ("sykefravaer_prosent_i_fjor", year - 1)):
-        table = privacy.hide(
-            table,
-            ds.hidden,
-            level=privacy.UNIT_YEAR,
-            measure=privacy.SICK,
-            column=column,
-            on={"enhet_id": "enhet_id"},
-            where={"ar": ar},
-        )
-    return table
+    unit = {"enhet_id": "enhet_id"}
+    return passed(
+        table,
+        ds.hidden,
+        {
+            "sykefravaer_prosent": Cells(privacy.UNIT_YEAR, privacy.SICK, unit, {"ar": year}),
+            "sykefravaer_prosent_i_fjor": Cells(
+                privacy.UNIT_YEAR, privacy.SICK, unit, {"ar": year - 1}
+            ),
+        },
+    )
 
 
-def all_units(ds: Datasets) -> pl.DataFrame:
+def all_units(ds: Datasets) -> Gated:
     """Every unit's figures (unit_table for each area), for the machine-readable download.
 
     With a `forbedringer` table, each unit's proposal counts of the year are added.
@@ -393,7 +401,7 @@ def all_units(ds: Datasets) -> pl.DataFrame:
     if ds.ideas is not None:
         ideas = pl.concat([idea_counts(ds, a, by_unit=True) for a in areas])
         out = out.join(ideas.drop("enhet", "aktiv"), on="enhet_id", how="left")
-    return out
+    return seal(out)
 
 
 def unit_changes(ds: Datasets, area: str | None = None) -> dict:
@@ -502,13 +510,10 @@ def followup(ds: Datasets, area: str | None = None, old_days: int = 365, top: in
     )
     rise = pl.DataFrame(schema={"enhet": pl.String, "i_fjor": pl.Float64, "i_ar": pl.Float64})
     if area is not None:
-        table = unit_table(ds, area)
         shown = ["sykefravaer_prosent", "sykefravaer_prosent_i_fjor"]
-        for c in shown:
-            if privacy.flag(c) in table.columns:
-                table = table.filter(pl.col(privacy.flag(c)).is_null())
         rise = (
-            table.drop_nulls(shown)
+            unit_table(ds, area)
+            .drop_nulls(shown)
             .select(
                 "enhet",
                 i_fjor=pl.col("sykefravaer_prosent_i_fjor"),

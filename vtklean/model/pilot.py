@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from vtklean.core import measures
-from vtklean.model import datasets, effects, privacy
+from vtklean.model import datasets, effects, gate, privacy
 
 UNIT = "enhet_id"
 
@@ -160,7 +160,7 @@ class Analysis:
 
 def _hide_windows(
     naive: pl.DataFrame, pilots: pl.DataFrame, hidden: pl.DataFrame, window: int
-) -> pl.DataFrame:
+) -> gate.Gated:
     """Hide a unit's before/after figures when a year they draw on is hidden."""
     year = pl.col("periode").dt.year() if pilots.schema["periode"] == pl.Date else pl.col("periode")
     years = (
@@ -168,14 +168,9 @@ def _hide_windows(
         .select(UNIT, year.cast(pl.Int32).alias("ar"))
         .unique()
     )
-    cells = privacy.reasons(hidden, privacy.UNIT_YEAR, privacy.SICK).select(UNIT, "ar", "grunn")
-    reasons = years.join(cells, on=[UNIT, "ar"]).group_by(UNIT).agg(pl.col("grunn").sort().first())
-    out = naive.join(reasons, on=UNIT, how="left", maintain_order="left")
-    is_hidden = pl.col("grunn").is_not_null()
-    return out.with_columns(
-        *[pl.when(~is_hidden).then(pl.col(c)).alias(c) for c in ("for", "etter", "endring")],
-        *[pl.col("grunn").alias(privacy.flag(c)) for c in ("for", "etter", "endring")],
-    ).drop("grunn")
+    drawn_on = hidden.join(years, left_on=["enhet_id", "ar"], right_on=[UNIT, "ar"], how="semi")
+    cells = gate.Cells(privacy.UNIT_YEAR, privacy.SICK, {"enhet_id": UNIT})
+    return gate.passed(naive, drawn_on, dict.fromkeys(("for", "etter", "endring"), cells))
 
 
 def span(p: Panel) -> str:
@@ -293,12 +288,14 @@ def _naive(
     """The pilots' before/after table (privacy applied) for the units in `frame`."""
     size = window or (1 if p.grain == "ar" else 12)
     pilots = frame.filter(pl.col("pilot").is_not_null())
-    naive = effects.before_after(pilots, window=size, **keys).join(
-        frame.select(UNIT, "enhet", "pilot").unique(), on=UNIT
+    naive = (
+        effects.before_after(pilots, window=size, **keys)
+        .join(frame.select(UNIT, "enhet", "pilot").unique(), on=UNIT)
+        .sort("pilot", UNIT)
     )
     if hidden is not None and p.outcome.name == privacy.SICK:
-        naive = _hide_windows(naive, pilots, hidden, size)
-    return naive.sort("pilot", UNIT)
+        return _hide_windows(naive, pilots, hidden, size)
+    return gate.seal(naive)
 
 
 def horizon(years: int, grain: str) -> int:
@@ -312,17 +309,17 @@ def pretrend_rejected(result: effects.DidResult) -> bool:
     return not math.isnan(p_value) and p_value < PRETREND_TEST_LEVEL
 
 
-def event_window(result: effects.DidResult, before: int | None, after: int | None) -> pl.DataFrame:
+def event_window(result: effects.DidResult, before: int | None, after: int | None) -> gate.Gated:
     """The event-study rows from `before` periods before start to `after` periods after."""
     frame = result.event_study
     if before is not None:
         frame = frame.filter(pl.col("event_time") >= -before)
     if after is not None:
         frame = frame.filter(pl.col("event_time") <= after)
-    return frame
+    return gate.seal(frame)
 
 
-def comparison(analysis: Analysis) -> pl.DataFrame:
+def comparison(analysis: Analysis) -> gate.Gated:
     """The staggered estimate, the static TWFE estimate and the pilots' naive before/after."""
     o, t = analysis.all_units.overall, analysis.twfe
     naive = analysis.before_after.get_column("endring").drop_nulls()
@@ -331,7 +328,9 @@ def comparison(analysis: Analysis) -> pl.DataFrame:
         rows.append(("Toveis faste effekter (TWFE)", t["estimate"], t["ci_low"], t["ci_high"]))
     if naive.len():
         rows.append(("Før/etter, pilotenhetene (snitt)", float(naive.mean()), None, None))
-    return pl.DataFrame(rows, schema=["metode", "estimate", "ci_low", "ci_high"], orient="row")
+    return gate.seal(
+        pl.DataFrame(rows, schema=["metode", "estimate", "ci_low", "ci_high"], orient="row")
+    )
 
 
 def period_text(value: object, grain: str) -> str:

@@ -12,9 +12,9 @@ Suppression (prikking), as SSB and Udir practise it:
   total, the fewest that closes it); a hidden total with every part shown gets its
   smallest part hidden.
 
-Hidden cells are listed in one table (the `prikking` dataset). `hide` turns a frame's
-hidden cells into nulls with a `<column>_prikket` column saying why; pages show `:` there
-and exports write `:`. The values never leave the library.
+Hidden cells are listed in one table (the `prikking` dataset); this module decides them
+and nothing else does. The gate (`vtklean.model.gate`) applies them to every frame the
+model hands on: the values never leave the library.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 import polars as pl
 
 WHOLE = "Hele kommunen"
-SUPPRESSED = ":"
-FLAG = "_prikket"
 PRIMARY = "primær"
 SECONDARY = "sekundær"
 SICK = "sykefravaer_prosent"
@@ -75,11 +73,6 @@ class Rule:
 
     threshold: float = 5
     roles: tuple[str, ...] = field(default=ROLES)
-
-
-def flag(column: str) -> str:
-    """The name of the column saying why `column` is hidden in a row (null: shown)."""
-    return f"{column}{FLAG}"
 
 
 def role(expr: pl.Expr, roles: Iterable[str]) -> pl.Expr:
@@ -270,89 +263,3 @@ def _closed(
             for k, why in hidden.items()
         ]
     return pl.DataFrame(rows, schema=SCHEMA).sort(pl.all())
-
-
-# ---- applying them -----------------------------------------------------------------------
-
-
-def reasons(cells: pl.DataFrame, level: str, measure: str) -> pl.DataFrame:
-    """The hidden cells of one level and measure, `grunn` as a page reads it (`primær:5`)."""
-    return cells.filter((pl.col("niva") == level) & (pl.col("maal") == measure)).with_columns(
-        grunn=pl.format("{}:{}", "grunn", pl.col("grense").round(6))
-    )
-
-
-def hide(
-    frame: pl.DataFrame,
-    cells: pl.DataFrame,
-    *,
-    level: str,
-    measure: str,
-    on: dict[str, str],
-    where: dict[str, object] | None = None,
-    column: str | None = None,
-) -> pl.DataFrame:
-    """Null `column` (default: the measure) where its cell is hidden, with a reason column.
-
-    `on` maps the hidden-cells table's key columns to the frame's columns, `where` fixes
-    keys to values: `on={"enhet_id": "enhet_id"}, where={"ar": 2017}`. The reason column
-    holds e.g. `primær:5` (hidden, fewer than 5) or `sekundær:5`; null where shown.
-    """
-    column = column or measure
-    chosen = reasons(cells, level, measure)
-    for key, value in (where or {}).items():
-        chosen = chosen.filter(pl.col(key) == value)
-    found = chosen.select(
-        *[pl.col(k).alias(v) for k, v in on.items()], pl.col("grunn").alias(flag(column))
-    ).unique(subset=list(on.values()))
-    out = frame.drop(flag(column), strict=False).join(
-        found, on=list(on.values()), how="left", maintain_order="left"
-    )
-    return out.with_columns(
-        pl.when(pl.col(flag(column)).is_null()).then(pl.col(column)).alias(column)
-    )
-
-
-def flagged_columns(frame: pl.DataFrame) -> list[str]:
-    """Columns of `frame` that have a reason column."""
-    return [c for c in frame.columns if flag(c) in frame.columns]
-
-
-def for_export(frame: pl.DataFrame) -> pl.DataFrame:
-    """A frame for CSV: hidden cells as `:` (text), reason columns dropped."""
-    out = frame
-    for column in flagged_columns(frame):
-        if frame.get_column(flag(column)).is_not_null().any():
-            out = out.with_columns(
-                pl.when(pl.col(flag(column)).is_not_null())
-                .then(pl.lit(SUPPRESSED))
-                .otherwise(pl.col(column).cast(pl.String))
-                .alias(column)
-            )
-    return out.drop([c for c in frame.columns if c.endswith(FLAG)])
-
-
-def footnote(frame: pl.DataFrame) -> str | None:
-    """The footnote for a table with hidden cells (None when nothing is hidden)."""
-    reasons = [
-        r for c in flagged_columns(frame) for r in frame.get_column(flag(c)).drop_nulls().to_list()
-    ]
-    return note(reasons)
-
-
-def note(reasons: list[str]) -> str | None:
-    """The footnote for these reasons (`primær:5`, `sekundær:5`, ...); None when empty."""
-    if not reasons:
-        return None
-    limit = float(reasons[0].split(":")[1])
-    text = (
-        f"{SUPPRESSED} Skjult for å verne enkeltpersoner: sykefravær og antall ansatte vises "
-        f"ikke for enheter og grupper med færre enn {limit:g} ansatte."
-    )
-    secondary = sum(r.startswith(SECONDARY) for r in reasons)
-    if secondary:
-        text += (
-            f" {secondary} av de skjulte tallene her er skjult fordi de ellers kunne regnes ut "
-            "ved å trekke andre tall fra en sum (sekundærprikking)."
-        )
-    return text

@@ -16,6 +16,7 @@ from vtklean.core.errors import UsageError
 from vtklean.ingest.problems import Problem, Severity
 from vtklean.model import targets
 from vtklean.model.datasets import FILES, OPTIONAL, Datasets
+from vtklean.model.gate import Gated, seal
 
 META = "meta.json"
 KEY_FIGURES = "nokkeltall.parquet"
@@ -38,8 +39,8 @@ class Processed:
     """Everything a report notebook needs, loaded from one processed folder."""
 
     datasets: Datasets
-    key_figures: pl.DataFrame  # the report date
-    key_figures_before: pl.DataFrame  # the same date a year earlier
+    key_figures: Gated  # the report date
+    key_figures_before: Gated  # the same date a year earlier
     checks: pl.DataFrame
     problems: pl.DataFrame
     raw_sha256: dict[str, str]
@@ -210,8 +211,9 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
     key = pl.read_parquet(folder / KEY_FIGURES)
     return Processed(
         datasets=ds,
-        key_figures=key.filter(pl.col("per") == NOW).drop("per"),
-        key_figures_before=key.filter(pl.col("per") == BEFORE).drop("per"),
+        # Written by the gate (figures.key_figures); sealing checks it still holds.
+        key_figures=seal(key.filter(pl.col("per") == NOW).drop("per")),
+        key_figures_before=seal(key.filter(pl.col("per") == BEFORE).drop("per")),
         checks=pl.read_parquet(folder / CHECKS),
         problems=pl.read_parquet(folder / PROBLEMS),
         raw_sha256=meta["rafiler_sha256"],

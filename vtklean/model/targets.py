@@ -8,7 +8,7 @@ import polars as pl
 
 from vtklean.core import measures, norsk
 from vtklean.core.measures import Direction
-from vtklean.model import privacy
+from vtklean.model import gate
 
 REACHED, NEAR, MISSED = "nådd", "nær", "ikke nådd"
 SYMBOL = {REACHED: "✔", NEAR: "◐", MISSED: "✘"}
@@ -79,7 +79,7 @@ def status(
     return NEAR if -margin <= tolerance else MISSED
 
 
-def table(key_figures: pl.DataFrame, targets: pl.DataFrame | None) -> pl.DataFrame:
+def table(key_figures: pl.DataFrame, targets: pl.DataFrame | None) -> gate.Gated:
     """Every target (of `prepare`; None for none) with the key figure's value and status.
 
     A figure hidden for privacy gets no value and no status (the status would reveal it);
@@ -91,7 +91,7 @@ def table(key_figures: pl.DataFrame, targets: pl.DataFrame | None) -> pl.DataFra
     for t in targets.iter_rows(named=True):
         row = figures.get(t["tjenesteomrade"], {})
         key = t["indikator"]
-        hidden = row.get(privacy.flag(key))
+        hidden = row.get(gate.flag(key))
         value = None if hidden is not None else row.get(key)
         rows.append(
             t
@@ -110,7 +110,7 @@ def table(key_figures: pl.DataFrame, targets: pl.DataFrame | None) -> pl.DataFra
         "status": pl.String,
         "skjult": pl.String,
     }
-    return pl.DataFrame(rows, schema=schema)
+    return gate.seal(pl.DataFrame(rows, schema=schema))
 
 
 def goal_phrase(row: Mapping) -> str:

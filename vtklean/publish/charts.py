@@ -1,7 +1,8 @@
 """The one chart style, and the chart builders the report notebooks call.
 
 Every chart comes with a title, axis titles with units, a sentence saying what it shows,
-and its numbers as a table, so nothing needs hovering to be read.
+and its numbers as a table, so nothing needs hovering to be read. Every chart takes only
+frames that have passed the privacy gate (`gate.views`): it cannot show a hidden value.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import polars as pl
 
 from vtklean.core import escape, measures, norsk
 from vtklean.ingest import contract
-from vtklean.model import privacy, targets
+from vtklean.model import gate, targets
 
 # Column headings of gains tables, from the registry of measures.
 IDENTIFIED = measures.get("gevinster_identifisert_arsverk").narrow_heading
@@ -112,6 +113,7 @@ def _bars(
         )
 
 
+@gate.views
 def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
     """Cumulative identified and realised gains at each year end."""
     years = [str(y) for y in history.get_column("ar")]
@@ -145,6 +147,7 @@ def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
     )
 
 
+@gate.views
 def rollout(frame: pl.DataFrame) -> Chart:
     """Units trained in Lean among active units, by year."""
     years = [str(y) for y in frame.get_column("ar")]
@@ -222,6 +225,7 @@ def _split_bars(
     )
 
 
+@gate.views
 def by_category(frame: pl.DataFrame) -> Chart:
     """Gains by how they are taken out: quality, capacity or savings."""
     return _split_bars(
@@ -234,6 +238,7 @@ def by_category(frame: pl.DataFrame) -> Chart:
     )
 
 
+@gate.views
 def by_method(frame: pl.DataFrame) -> Chart:
     """Gains by the method that found them."""
     return _split_bars(
@@ -246,6 +251,7 @@ def by_method(frame: pl.DataFrame) -> Chart:
     )
 
 
+@gate.views
 def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60) -> Chart:
     """Gains not yet realised, by unit, with how long they have waited.
 
@@ -307,6 +313,7 @@ def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60)
     )
 
 
+@gate.views
 def budget(area_years: pl.DataFrame) -> Chart:
     """Budget against accounts (net spend) by year, in millions of kroner."""
     years = [str(y) for y in area_years.get_column("ar")]
@@ -341,6 +348,7 @@ def budget(area_years: pl.DataFrame) -> Chart:
     )
 
 
+@gate.views
 def fte(area_years: pl.DataFrame) -> Chart:
     """Årsverk by year."""
     years = [str(y) for y in area_years.get_column("ar")]
@@ -371,6 +379,7 @@ def fte(area_years: pl.DataFrame) -> Chart:
     )
 
 
+@gate.views
 def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame, goal: Mapping | None = None) -> Chart:
     """Sick leave by month, with each unit's Lean start marked on the line.
 
@@ -417,17 +426,15 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame, goal: Mapping | None
             hovertemplate="%{text}: Lean-start %{x|%m.%Y}<extra></extra>",
         )
     fig.update_xaxes(tickformat="%Y")
-    flag = privacy.flag("sykefravaer_prosent")
-    hidden = pl.col(flag).is_not_null() if flag in monthly.columns else pl.lit(False)
     years = (
-        monthly.with_columns(ar=pl.col("maned").dt.year(), _skjult=hidden)
+        monthly.with_columns(ar=pl.col("maned").dt.year())
         .group_by("ar")
         .agg(
             pl.col("fravaer_dagsverk").sum(),
             pl.col("avtalte_dagsverk").sum(),
-            pl.col("_skjult").any(),
+            pl.col("fravaer_dagsverk").null_count().alias("uten_tall"),
         )
-        .filter(~pl.col("_skjult"))  # a year with a hidden month is not summed up here
+        .filter(pl.col("uten_tall") == 0)  # a year with a month without figures is not summed
         .sort("ar")
     )
     if years.height >= 2:
@@ -457,7 +464,7 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame, goal: Mapping | None
     table = monthly.select(
         pl.col("maned").dt.strftime("%m.%Y").alias("Måned"),
         pl.col("sykefravaer_prosent").alias("Sykefravær"),
-        *([pl.col(flag).alias(privacy.flag("Sykefravær"))] if flag in monthly.columns else []),
+        pl.col(gate.flag("sykefravaer_prosent")).alias(gate.flag("Sykefravær")),
     ).join(
         starts.group_by(pl.col("maned").dt.strftime("%m.%Y").alias("Måned")).agg(
             pl.when(pl.len() <= NAMES_SHOWN)
@@ -479,6 +486,7 @@ def sick_leave(monthly: pl.DataFrame, starts: pl.DataFrame, goal: Mapping | None
     )
 
 
+@gate.views
 def area_comparison(figures: pl.DataFrame) -> Chart:
     """Realisation rate and Lean coverage of each service area."""
     areas = figures.filter(pl.col("tjenesteomrade") != "Hele kommunen")
@@ -524,6 +532,7 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
     )
 
 
+@gate.views
 def event_study(
     frame: pl.DataFrame,
     *,
@@ -647,6 +656,7 @@ def _estimates_table(
     return table, {"Anslag": kind, "Nedre grense": kind, "Øvre grense": kind}
 
 
+@gate.views
 def estimate_comparison(frame: pl.DataFrame, unit: str, decimals: int) -> Chart:
     """Estimates from different methods side by side, each with its interval where it has one.
 

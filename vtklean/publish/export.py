@@ -11,7 +11,7 @@ import polars as pl
 import xlsxwriter
 
 from vtklean.core import escape, measures, norsk
-from vtklean.model import privacy, targets
+from vtklean.model import datasets, gate, targets
 
 # What the index says about each download: who it is for.
 DOWNLOADS = (
@@ -94,13 +94,14 @@ def rounded_units(units: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@gate.views
 def write_csvs(folder: Path, figures: pl.DataFrame, units: pl.DataFrame) -> None:
     """nokkeltall.csv (the contract's columns, `,` and `.`) and enheter.csv (rounded)."""
     # Names are guarded against formula injection before hidden numbers become `:` text.
-    privacy.for_export(escape.csv_frame(figures)).write_csv(
+    gate.for_export(escape.csv_frame(figures)).write_csv(
         folder / "nokkeltall.csv", separator=",", null_value=""
     )
-    privacy.for_export(escape.csv_frame(rounded_units(units))).write_csv(
+    gate.for_export(escape.csv_frame(rounded_units(units))).write_csv(
         folder / "enheter.csv", null_value=""
     )
 
@@ -161,9 +162,9 @@ class _Book:
             row += 1
             is_total = total is not None and rec[columns[0][0]] == total
             for col, (key, _, fmt) in enumerate(columns):
-                if rec.get(privacy.flag(key)) is not None:
+                if rec.get(gate.flag(key)) is not None:
                     style = self.hidden_total if is_total else self.hidden
-                    escape.sheet_cell(sheet, row, col, privacy.SUPPRESSED, style)
+                    escape.sheet_cell(sheet, row, col, gate.SUPPRESSED, style)
                     continue
                 value = rec[key]
                 if isinstance(value, bool):
@@ -216,7 +217,7 @@ def _intro(book: _Book, sheet, ctx: Context, what: str) -> None:
 
 
 def _footnote(book: _Book, sheet, row: int, frame: pl.DataFrame) -> None:
-    note = privacy.footnote(frame)
+    note = gate.footnote(frame)
     if note:
         escape.sheet_cell(sheet, row + 2, 0, note, book.note)
 
@@ -226,7 +227,7 @@ def _key_figures(book: _Book, ctx: Context, figures: pl.DataFrame) -> None:
     columns = [("tjenesteomrade", measures.AREA_LABEL, None)]
     columns += [(k, heading(k), measures.get(k).excel) for k in key_sheet_columns(figures)]
     _intro(book, sheet, ctx, "Nøkkeltall")
-    last = book.table(sheet, HEADER_ROW, figures, columns, total=privacy.WHOLE)
+    last = book.table(sheet, HEADER_ROW, figures, columns, total=datasets.WHOLE)
     sheet.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
     _footnote(book, sheet, last, figures)
     escape.sheet_cell(
@@ -271,7 +272,7 @@ def _targets(book: _Book, ctx: Context, goals: pl.DataFrame | None) -> None:
             (heading(rec["indikator"]), book.note),
             (targets.WORDS.get(rec["retning"] or "", ""), book.note),
             (rec["mal"], number),
-            (privacy.SUPPRESSED if hidden else rec["verdi"], book.hidden if hidden else number),
+            (gate.SUPPRESSED if hidden else rec["verdi"], book.hidden if hidden else number),
             (targets.status_text(rec), book.note),
         )
         for col, (value, style) in enumerate(cells):
@@ -279,7 +280,7 @@ def _targets(book: _Book, ctx: Context, goals: pl.DataFrame | None) -> None:
     for col, width in enumerate((24, 34, 10, 14, 14, 34)):
         sheet.set_column(col, col, width)
     sheet.autofilter(HEADER_ROW, 0, row, len(headings) - 1)
-    _footnote(book, sheet, row, goals.rename({"skjult": privacy.flag("verdi")}))
+    _footnote(book, sheet, row, goals.rename({"skjult": gate.flag("verdi")}))
     book.print_setup(sheet, HEADER_ROW, f"Mål – {ctx.kommune}")
 
 
@@ -295,7 +296,7 @@ def _ideas(book: _Book, ctx: Context, figures: pl.DataFrame) -> None:
         return
     columns = [("tjenesteomrade", measures.AREA_LABEL, None)]
     columns += [(k, heading(k), measures.get(k).excel) for k in keys]
-    last = book.table(sheet, HEADER_ROW, figures, columns, total=privacy.WHOLE)
+    last = book.table(sheet, HEADER_ROW, figures, columns, total=datasets.WHOLE)
     sheet.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
     book.print_setup(sheet, HEADER_ROW, f"Forbedringer – {ctx.kommune}")
 
@@ -315,7 +316,7 @@ def _explanation(book: _Book, ctx: Context, figures: pl.DataFrame) -> None:
         ("Tomme celler", measures.ZERO_RULE),
         (
             "Prikking (:)",
-            f"{privacy.SUPPRESSED} betyr at tallet er skjult for å verne enkeltpersoner: "
+            f"{gate.SUPPRESSED} betyr at tallet er skjult for å verne enkeltpersoner: "
             "sykefravær og antall ansatte vises ikke for enheter og grupper med færre enn "
             f"{ctx.threshold:g} ansatte, og heller ikke tall som ellers kunne regnes ut ved å "
             "trekke andre tall fra en sum (sekundærprikking).",
@@ -349,6 +350,7 @@ def _explanation(book: _Book, ctx: Context, figures: pl.DataFrame) -> None:
     sheet.set_footer(f"&L{_header_text('Forklaring – ' + ctx.kommune)}&RSide &P av &N")
 
 
+@gate.views
 def write_workbook(
     path: Path,
     ctx: Context,
@@ -374,6 +376,7 @@ def write_workbook(
         _explanation(book, ctx, figures)
 
 
+@gate.views
 def write(
     folder: Path,
     ctx: Context,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from vtklean.core import measures, norsk
-from vtklean.model import privacy, targets
+from vtklean.model import datasets, gate, targets
 
 # The key figures the headline compares with the year before (each has a direction).
 COMPARED = (
@@ -23,7 +23,7 @@ def _row(frame: pl.DataFrame, area: str) -> dict:
 
 
 def _shown(row: dict, key: str) -> float | None:
-    return None if row.get(privacy.flag(key)) is not None else row.get(key)
+    return None if row.get(gate.flag(key)) is not None else row.get(key)
 
 
 def changes(now: dict, before: dict) -> tuple[list[str], list[str]]:
@@ -78,7 +78,7 @@ def headline(
             r for r in mine.iter_rows(named=True) if r["status"] in (targets.MISSED, targets.NEAR)
         ]
         # The whole municipality's page lists every area's targets too: say which are counted.
-        whose = f" for {area[0].lower()}{area[1:]}" if area == privacy.WHOLE else ""
+        whose = f" for {area[0].lower()}{area[1:]}" if area == datasets.WHOLE else ""
         sentence = targets.summary(mine, whose)
         if missed:
             worst = max(missed, key=_miss)
@@ -116,11 +116,11 @@ def _largest_rise(
             return None
         top = sick_rises.row(0, named=True)
         return top["enhet"], top["endring"]
-    if area != privacy.WHOLE:
+    if area != datasets.WHOLE:
         return None
     best = None
     for name in figures_now.get_column("tjenesteomrade").to_list():
-        if name == privacy.WHOLE:
+        if name == datasets.WHOLE:
             continue
         a = _shown(_row(figures_now, name), "sykefravaer_prosent")
         b = _shown(_row(figures_before, name), "sykefravaer_prosent")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from vtklean.core import escape, measures, norsk
-from vtklean.model import datasets, privacy, targets
+from vtklean.model import datasets, gate, targets
 from vtklean.publish.charts import IDENTIFIED, REALISED
 from vtklean.publish.widgets import Card, Html, heading, table, text
 
@@ -74,14 +74,14 @@ def key_cards(now: dict, before: dict | None, goals: dict[str, dict] | None = No
                 "status": goal["status"],
                 "status_text": targets.status_text(goal),
             }
-        if now.get(privacy.flag(key)) is not None:
+        if now.get(gate.flag(key)) is not None:
             shown = {k: v for k, v in extra.items() if k == "target"}
-            return Card(m.label, privacy.SUPPRESSED, "", now[privacy.flag(key)], **shown)
+            return Card(m.label, gate.SUPPRESSED, "", now[gate.flag(key)], **shown)
         value = measures.format_page(key, now.get(key))
         if key == "enheter_lean":
             value = f"{now['enheter_lean']} av {now['enheter']}"
         change = ""
-        if b.get(privacy.flag(key)) is None:
+        if b.get(gate.flag(key)) is None:
             change = change_text(key, now.get(key), b.get(key))
         return Card(m.label, value, change, note=notes.get(key, ""), **extra)
 
@@ -99,7 +99,7 @@ def comments(frame: pl.DataFrame | None, area: str) -> list[Html]:
     rows = frame.filter(pl.col("tjenesteomrade") == area).iter_rows(named=True)
     out = []
     for r in rows:
-        who = r["rolle"] or ("Rådmannen" if area == privacy.WHOLE else "Ledelsen")
+        who = r["rolle"] or ("Rådmannen" if area == datasets.WHOLE else "Ledelsen")
         out.append(
             Html(
                 '<figure class="kommentar"><figcaption>Vurdering fra '
@@ -253,7 +253,7 @@ TOP = 10
 
 def _unit_table(units: pl.DataFrame, caption: str) -> Html:
     names = {k: COLUMNS[k][0] for k in UNIT_TABLE}
-    flags = {privacy.flag(k): privacy.flag(v) for k, v in names.items() if privacy.flag(k) in units}
+    flags = {gate.flag(k): gate.flag(v) for k, v in names.items() if gate.flag(k) in units}
     shown = units.select([*names, *flags]).rename(names | flags)
     return table(shown, _formats(UNIT_TABLE), caption)
 

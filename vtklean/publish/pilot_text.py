@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from vtklean.core import norsk
-from vtklean.model import effects, privacy
+from vtklean.model import effects, gate
 from vtklean.model.pilot import (
     COHORT,
     GRAINS,
@@ -348,9 +348,9 @@ def before_after_table(analysis: Analysis) -> pl.DataFrame:
     frame = analysis.before_after
     names = {"for": "Før start", "etter": "Etter start", "endring": "Endring"}
     flags = [
-        pl.col(privacy.flag(c)).alias(privacy.flag(n))
+        pl.col(gate.flag(c)).alias(gate.flag(n))
         for c, n in names.items()
-        if privacy.flag(c) in frame.columns
+        if gate.flag(c) in frame.columns
     ]
     return frame.select(
         pl.col("enhet").alias("Enhet"),

@@ -22,7 +22,7 @@ from vtklean import __version__
 from vtklean.core import escape, measures, norsk
 from vtklean.core.norsk import normalise_name
 from vtklean.core.paths import ROOT
-from vtklean.model import privacy, targets
+from vtklean.model import gate, targets
 from vtklean.publish import widgets
 
 if TYPE_CHECKING:
@@ -122,8 +122,8 @@ def figure_table(figures: pl.DataFrame) -> dict:
     cols = [c for c in FIGURE_HEADERS if c in figures.columns]
 
     def cell(rec: dict, c: str) -> str:
-        hidden = rec.get(privacy.flag(c)) is not None
-        return privacy.SUPPRESSED if hidden else _cell(c, rec[c])
+        hidden = rec.get(gate.flag(c)) is not None
+        return gate.SUPPRESSED if hidden else _cell(c, rec[c])
 
     rows = [[cell(rec, c) for c in cols] for rec in figures.iter_rows(named=True)]
     return {
@@ -131,7 +131,7 @@ def figure_table(figures: pl.DataFrame) -> dict:
         "section": "liggende" if len(cols) >= widgets.LANDSCAPE_TABLE else "",
         "header": [FIGURE_HEADERS[c] for c in cols],
         "rows": rows,
-        "note": privacy.footnote(figures),
+        "note": gate.footnote(figures),
     }
 
 

@@ -14,7 +14,7 @@ import polars as pl
 from vtklean.core import measures
 from vtklean.ingest import read
 from vtklean.ingest.contract import TABLES
-from vtklean.model import privacy
+from vtklean.model import gate
 from vtklean.publish import archive, export, render
 
 # What the records of each table are called on the page, in the order shown.
@@ -80,7 +80,7 @@ class Restatement:
 def _export_frame(table: pl.DataFrame) -> pl.DataFrame:
     """The key figures exactly as nokkeltall.csv has them, every cell as text."""
     buffer = io.StringIO()
-    privacy.for_export(table).write_csv(buffer, separator=",", null_value="")
+    gate.for_export(table).write_csv(buffer, separator=",", null_value="")
     return _read_text_csv(buffer.getvalue())
 
 

@@ -136,7 +136,7 @@ def backlog(s: Scope, top: int, rows: int) -> list[Html]:
 
 def resources(s: Scope) -> list[Html]:
     """Budget and spend, årsverk and sick leave over the years (sick leave by month)."""
-    years = s.ds.area_years.filter(s.ds.area_years["tjenesteomrade"] == s.name)
+    years = figures.area_history(s.ds, s.area)
     goal = targets.for_area(s.goals, s.name).get("sykefravaer_prosent")
     sick = figures.monthly_sick_leave(s.ds, s.area)
     return [

@@ -14,7 +14,7 @@ import plotly.io as pio
 import polars as pl
 
 from vtklean.core import escape, measures, norsk
-from vtklean.model import privacy, targets
+from vtklean.model import gate, targets
 from vtklean.publish.charts import Chart
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -110,15 +110,15 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
         for c, k in formats.items()
         if k in ("arsverk", "kr", "mill", "prosent", "heltall", "tall2")
     }
-    columns = [c for c in frame.columns if not c.endswith(privacy.FLAG)]
+    columns = [c for c in frame.columns if not c.endswith(gate.FLAG)]
 
     def th(col: str) -> str:
         cls = ' class="tall"' if col in numeric else ""
         return f'<th scope="col"{cls}>{escape.html_text(col)}</th>'
 
     def shown(rec: dict, col: str) -> str:
-        if rec.get(privacy.flag(col)) is not None:
-            return privacy.SUPPRESSED
+        if rec.get(gate.flag(col)) is not None:
+            return gate.SUPPRESSED
         return fmt(rec[col], formats.get(col, ""))
 
     head = "".join(th(c) for c in columns)
@@ -136,7 +136,7 @@ def table(frame: pl.DataFrame, formats: dict[str, str] | None = None, caption: s
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{escape.html_text(caption)}</caption>" if caption else ""
     label = escape.html_text(caption or "Tabell")
-    note = privacy.footnote(frame)
+    note = gate.footnote(frame)
     foot = f'<p class="fotnote">{escape.html_text(note)}</p>' if note else ""
     return Html(
         f'<div class="{region_class(len(columns))}" tabindex="0" role="region" '
@@ -269,7 +269,7 @@ def cards(items: list[Card], caption: str) -> Html:
                 status = f' – <span class="status {css}">{escape.html_text(i.status_text)}</span>'
             dds.append(f'<dd class="mal">{escape.html_text(i.target)}{status}</dd>')
         parts.append(f'<div class="kort"><dt>{escape.html_text(i.label)}</dt>{"".join(dds)}</div>')
-    note = privacy.note([i.hidden for i in items if i.hidden])
+    note = gate.note([i.hidden for i in items if i.hidden])
     foot = f'<p class="fotnote">{escape.html_text(note)}</p>' if note else ""
     return Html(
         f'<section class="nokkeltall" aria-label="{escape.html_text(caption)}">'
