@@ -11,7 +11,7 @@ from vtklean.publish import charts, page, widgets
 
 
 def _units(n: int) -> pl.DataFrame:
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "enhet_id": [f"E{i}" for i in range(n)],
             "enhet": [f"Enhet {i}" for i in range(n)],
@@ -32,6 +32,7 @@ def _units(n: int) -> pl.DataFrame:
             "sykefravaer_prosent_i_fjor": pl.Float64,
         },
     )
+    return helpers.gated(frame)
 
 
 def test_small_areas_show_every_unit_in_one_table():

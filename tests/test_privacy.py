@@ -344,33 +344,33 @@ def test_hidden_cells_show_a_colon_with_a_footnote(small_build):
     with (reports / "nokkeltall.csv").open(encoding="utf-8", newline="") as fh:
         rows = {r["tjenesteomrade"]: r for r in csv.DictReader(fh)}
     for area in ("Kultur", "Omsorg"):
-        assert rows[area]["sykefravaer_prosent"] == privacy.SUPPRESSED
-        assert rows[area]["ansatte"] == privacy.SUPPRESSED
-    assert rows["Teknisk"]["sykefravaer_prosent"] not in ("", privacy.SUPPRESSED)
+        assert rows[area]["sykefravaer_prosent"] == gate.SUPPRESSED
+        assert rows[area]["ansatte"] == gate.SUPPRESSED
+    assert rows["Teknisk"]["sykefravaer_prosent"] not in ("", gate.SUPPRESSED)
     assert rows[privacy.WHOLE]["ansatte"] == "120"
     sheet = load_workbook(reports / "nokkeltall.xlsx")["Nøkkeltall"]
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
     header = next(r for r in cells if r[0] == "Tjenesteområde")
     kultur = dict(zip(header, next(r for r in cells if r[0] == "Kultur"), strict=True))
-    assert kultur["Sykefravær (%)"] == privacy.SUPPRESSED
+    assert kultur["Sykefravær (%)"] == gate.SUPPRESSED
     assert any(str(r[0]).startswith(": Skjult for å verne enkeltpersoner") for r in cells)
     with (reports / "enheter.csv").open(encoding="utf-8", newline="") as fh:
         units = {r["enhet"]: r for r in csv.DictReader(fh)}
     for unit in ("A1", "D4"):
-        assert units[f"Enhet {unit}"]["sykefravaer_prosent"] == privacy.SUPPRESSED
-    assert units["Enhet C3"]["sykefravaer_prosent"] not in ("", privacy.SUPPRESSED)
+        assert units[f"Enhet {unit}"]["sykefravaer_prosent"] == gate.SUPPRESSED
+    assert units["Enhet C3"]["sykefravaer_prosent"] not in ("", gate.SUPPRESSED)
     omsorg = (reports / "tjenesteomrade-omsorg.html").read_text("utf-8")
-    assert omsorg.count(f">{privacy.SUPPRESSED}<") >= 4  # cards and the unit table
+    assert omsorg.count(f">{gate.SUPPRESSED}<") >= 4  # cards and the unit table
     assert "Skjult for å verne enkeltpersoner" in omsorg and "sekundærprikking" in omsorg
     kultur = (reports / "tjenesteomrade-kultur.html").read_text("utf-8")
     d4_rows = [tr for tr in re.findall(r"<tr>.*?</tr>", kultur, re.S) if "Enhet D4" in tr]
-    assert d4_rows and all(f">{privacy.SUPPRESSED}</td>" in tr for tr in d4_rows)  # D4's row
+    assert d4_rows and all(f">{gate.SUPPRESSED}</td>" in tr for tr in d4_rows)  # D4's row
     assert "Skjult for å verne enkeltpersoner" in kultur
     index = (reports / "index.html").read_text("utf-8")
-    assert re.search(f'<td class="tall" data-label="[^"]+">{privacy.SUPPRESSED}</td>', index)
+    assert re.search(f'<td class="tall" data-label="[^"]+">{gate.SUPPRESSED}</td>', index)
     assert "fotnote" in index
     pilots = (reports / "pilot-effekter.html").read_text("utf-8")
-    assert f">{privacy.SUPPRESSED}<" in pilots  # A1's before/after
+    assert f">{gate.SUPPRESSED}<" in pilots  # A1's before/after
 
 
 def test_no_name_of_a_gain_owner_in_any_output(small_build):

@@ -4,7 +4,8 @@
 sensitive column, the cells it shows (`Cells`). It nulls every hidden value and attaches
 to each sensitive column `c` a flag column `c_prikket`: null where the value is shown,
 else why it is hidden (`primær:5`, `sekundær:5`, the rule and its threshold). What comes
-out is a `Gated` frame: a polars DataFrame that charts and exports demand (`views`).
+out is a `Gated` frame: a polars DataFrame that charts, exports and the pages' unit
+tables demand (`views`).
 Polars operations that can change values (select, with_columns, join, ...) return a plain
 DataFrame, so a frame changed after the gate must pass it again; a view given a plain
 frame raises `Ungated`. A frame without sensitive columns, or one the gate wrote earlier

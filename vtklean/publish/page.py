@@ -258,6 +258,7 @@ def _unit_table(units: pl.DataFrame, caption: str) -> Html:
     return table(shown, _formats(UNIT_TABLE), caption)
 
 
+@gate.views
 def unit_overview(units: pl.DataFrame, area: str, as_of: str, year: int, limit: int) -> list[Html]:
     """The units of an area in one table, or, above `limit` units, top lists and a count.
 
