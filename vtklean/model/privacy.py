@@ -110,11 +110,19 @@ def _sizes(unit_months: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "enhet_id", "tjenesteomrade", "maned", "ansatte", "arsverk", ar=pl.col("maned").dt.year()
     )
     # A unit's size in a year: its headcount in its last month that year (årsverk: mean).
-    last = m.group_by("enhet_id", "ar").agg(
-        pl.col("tjenesteomrade").first(),
+    # The rows of a unit-year are one run when the months are sorted by unit (as built);
+    # a key found in two runs means they are not, and then they are grouped by key.
+    sizes = [
+        pl.col("enhet_id", "ar", "tjenesteomrade").first(),
         pl.col("ansatte").get(pl.col("maned").arg_max()),
         _sum("arsverk") / pl.col("arsverk").count(),
-    )
+    ]
+    run = pl.struct("enhet_id", "ar").rle_id().alias("_run")
+    last = m.group_by(run).agg(sizes).drop("_run").collect()
+    if not last.select(pl.struct("enhet_id", "ar").is_unique().all()).item():
+        keys = [pl.col("enhet_id").alias("_id"), pl.col("ar").alias("_ar")]
+        last = m.group_by(keys).agg(sizes).drop("_id", "_ar").collect()
+    last = last.lazy()
     unit_year = last.with_columns(
         storrelse=pl.coalesce(pl.col("ansatte").cast(pl.Float64), pl.col("arsverk"))
     )
