@@ -193,8 +193,10 @@ def _quiet_stderr() -> None:
 
 CELL_TIMEOUT = 600  # seconds one cell may run before its notebook counts as hanging
 
-# Imported once per kernel, before the first notebook: what every report notebook imports.
-# A library that fails to import is left to the notebook that imports it, to report.
+# Imported once per kernel, before the first notebook: what the report notebooks import.
+# Nothing whose import changes process settings (scipy, under the pilot page, adds warnings
+# filters): every notebook must see what it would see in a new kernel. A library that
+# fails to import is left to the notebook that imports it, to report.
 _WARM = (
     "try:\n"
     "    import IPython.display, plotly.graph_objects, plotly.io, polars\n"
