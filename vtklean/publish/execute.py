@@ -6,9 +6,11 @@ import atexit
 import functools
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -355,10 +357,22 @@ def _replace(kernel: Kernel | None) -> None:
 _KERNEL: Kernel | None = None  # this worker process's kernel
 
 
+def _exit_with_parent() -> None:
+    """End this worker when the build process is gone (killed); its kernel follows it.
+
+    A pool's workers otherwise wait for work forever, each with a kernel.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+
 def _start_worker(notebooks_dir: Path) -> None:
     """Worker start: ignore Ctrl-C (the CLI handles it), quiet stderr, warm kernel and tools."""
     global _KERNEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
     _quiet_stderr()
     _KERNEL = Kernel(notebooks_dir)
     atexit.register(_KERNEL.stop)
