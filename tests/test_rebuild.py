@@ -248,7 +248,7 @@ def test_changed_notebook_reruns_only_its_pages_and_matches_a_cold_build(tmp_pat
     assert not any("Kontrollerer" in line for line in log), log
     runs = [line for line in log if line.startswith("Kjører")]
     assert runs == [
-        f"Kjører 1 rapporter (1 om gangen); {len(pages) - 1} er uendret siden forrige bygg"
+        f"Kjører 1 rapport (1 om gangen); {len(pages) - 1} er uendret siden forrige bygg"
     ]
     assert any(line.startswith("  1/1 datakvalitet ") for line in log), log
     assert _mtimes(data) == kept

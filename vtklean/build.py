@@ -410,7 +410,8 @@ def _render(
     run = [job for job in todo if job.page not in bodies]
     if run:
         same = f"; {len(bodies)} er uendret siden forrige bygg" if bodies else ""
-        say(f"Kjører {len(run)} rapporter ({min(workers(), len(run))} om gangen){same}")
+        what = "rapport" if len(run) == 1 else "rapporter"
+        say(f"Kjører {len(run)} {what} ({min(workers(), len(run))} om gangen){same}")
         done = pool().run(run, staged, say)
         for job in run:
             bodies[job.page] = done[job.page][1]
