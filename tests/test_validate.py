@@ -406,3 +406,40 @@ def test_the_contracts_limit_warnings_follow_the_build_parameter(tmp_path):
     assert all(p.expected.startswith("regnskap avviker mer enn 20 % fra budsjett") for p in lower)
     assert all(f"({warning.beside} er «" in p.line() for p in lower)
     assert "over 12,5 % (" in warning.describe(12.5)[0]  # a limit in Norwegian number format
+
+
+def test_key_combination_check_in_polars_equals_great_expectations_own(tmp_path, monkeypatch):
+    # The repeated (enhet_id, maned) check is computed in polars; on repeated, partly empty
+    # and wholly empty keys it must give what GX's own compound-uniqueness expectation gives.
+    import dataclasses
+
+    import great_expectations.expectations as gxe
+
+    tables = helpers.tiny_tables()
+    res = tables["ressursbruk"]
+    res.append(dict(res[0]))
+    res += [dict(res[1]) | {"maned": None} for _ in range(2)]
+    res += [dict(res[2]) | {"enhet_id": None, "maned": None} for _ in range(2)]
+    raw = read_folder(helpers.write_folder(tmp_path / "raw", tables))
+    ours = validate.validate(raw, as_of=D(2017, 12, 31))
+    rules = validate.suite_rules
+
+    def with_gx(table, ids, limits=None):
+        return [
+            dataclasses.replace(
+                r,
+                expectation=gxe.ExpectCompoundColumnsToBeUnique(
+                    column_list=list(table.unique_together)
+                ),
+            )
+            if getattr(r.expectation, "column", None) == validate.UNIQUE_TOGETHER
+            else r
+            for r in rules(table, ids, limits)
+        ]
+
+    monkeypatch.setattr(validate, "suite_rules", with_gx)
+    theirs = validate.validate(raw, as_of=D(2017, 12, 31))
+    lines = [p.line() for p in ours.problems]
+    assert lines == [p.line() for p in theirs.problems]
+    assert repr(ours.checks) == repr(theirs.checks)
+    assert sum("kombinasjonen enhet_id + maned" in line for line in lines) == 4
