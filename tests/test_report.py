@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -416,3 +417,57 @@ def test_a_hanging_notebook_is_stopped_and_its_kernel_replaced(kernels, tmp_path
         kernel.timeout = execute.CELL_TIMEOUT
     assert err.value.page == "henger" and "ikke ferdig etter 3 s" in err.value.message
     assert _run(kernel, folder, "probe", tmp_path / "b") == expected
+
+
+_ORPHAN = """
+import sys, time
+from pathlib import Path
+from vtklean.publish import execute
+if __name__ == "__main__":
+    pool = execute.Pool(Path(sys.argv[1]), 2)
+    pool.run([], Path(sys.argv[1]), print)  # no notebooks: returns once nothing is pending
+    print("klar", flush=True)
+    time.sleep(600)
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            children = (task / "children").read_text().split() if task.exists() else []
+            found |= {int(c) for c in children}
+            todo += [int(c) for c in children]
+    return found
+
+
+def _kernels(pid: int) -> list[int]:
+    def command(p: int) -> bytes:
+        path = Path(f"/proc/{p}/cmdline")
+        return path.read_bytes() if path.exists() else b""
+
+    return [p for p in _descendants(pid) if b"ipykernel_launcher" in command(p)]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_killed_build_leaves_no_workers_or_kernels(tmp_path):
+    """Workers and their kernels end when the build process is killed (no orphans)."""
+    script = tmp_path / "bygg.py"
+    script.write_text(_ORPHAN, encoding="utf-8")
+    build_process = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert build_process.stdout.readline().strip() == "klar"
+        deadline = time.monotonic() + 120
+        while len(_kernels(build_process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)  # two workers, each starting a kernel
+        assert len(_kernels(build_process.pid)) == 2
+        left = _descendants(build_process.pid)
+    finally:
+        build_process.kill()
+        build_process.wait()
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{p}").exists() for p in left) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [p for p in left if Path(f"/proc/{p}").exists()]
