@@ -164,6 +164,13 @@ def discover(folder: Path) -> tuple[dict[str, list[Path]], list[Problem]]:
     return found, problems
 
 
+def _unreadable(
+    name: str, rule: str, heading: str, expected: str, **where: object
+) -> tuple[None, str, list[Problem]]:
+    """`decode`'s answer for a text file it cannot read: no text, no encoding, the problem."""
+    return None, "", [Problem.error(rule, heading, expected, file=name, **where)]
+
+
 def decode(data: bytes, name: str) -> tuple[str | None, str, list[Problem]]:
     """Decode text-file bytes: UTF-16 with BOM, UTF-8 (with or without BOM) or Windows-1252.
 
@@ -171,37 +178,25 @@ def decode(data: bytes, name: str) -> tuple[str | None, str, list[Problem]]:
 
     Never silently wrong: bytes that fit none of them, or a mix, are an error.
     """
+    unreadable = "Tegn som ikke kan leses"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode-tekst"
         try:
             return data.decode("utf-16"), "utf-16", []
         except UnicodeDecodeError as err:
-            return (
-                None,
-                "",
-                [
-                    Problem.error(
-                        "tegnkoding",
-                        "Tegn som ikke kan leses",
-                        f"filen er ikke gyldig UTF-16 (Unicode-tekst): {err.reason}",
-                        file=name,
-                    )
-                ],
+            return _unreadable(
+                name,
+                "tegnkoding",
+                unreadable,
+                f"filen er ikke gyldig UTF-16 (Unicode-tekst): {err.reason}",
             )
     if not data or data.isspace():  # (no copy, unlike strip)
-        return None, "", [Problem.error("tom_fil", "Tom fil", "filen er tom", file=name)]
+        return _unreadable(name, "tom_fil", "Tom fil", "filen er tom")
     if b"\x00" in data:
-        return (
-            None,
-            "",
-            [
-                Problem.error(
-                    "ikke_csv",
-                    "Filen er ikke en CSV-fil",
-                    "filen inneholder binære data; "
-                    "lagre den som CSV (semikolonseparert) eller .xlsx",
-                    file=name,
-                )
-            ],
+        return _unreadable(
+            name,
+            "ikke_csv",
+            "Filen er ikke en CSV-fil",
+            "filen inneholder binære data; lagre den som CSV (semikolonseparert) eller .xlsx",
         )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -212,36 +207,23 @@ def decode(data: bytes, name: str) -> tuple[str | None, str, list[Problem]]:
     row = data.count(b"\n", 0, bad) + 1
     byte = f"0x{data[bad]:02X}"
     if _UTF8_SEQ.search(data):
-        return (
-            None,
-            "",
-            [
-                Problem.error(
-                    "tegnkoding",
-                    "Tegn som ikke kan leses",
-                    f"filen blander UTF-8 med andre tegn (byte {byte}); "
-                    "lagre hele filen på nytt som UTF-8",
-                    file=name,
-                    row=row,
-                )
-            ],
+        return _unreadable(
+            name,
+            "tegnkoding",
+            unreadable,
+            f"filen blander UTF-8 med andre tegn (byte {byte}); lagre hele filen på nytt som UTF-8",
+            row=row,
         )
     try:
         return data.decode("cp1252"), "cp1252", []
     except UnicodeDecodeError as err:
         row = data.count(b"\n", 0, err.start) + 1
-        return (
-            None,
-            "",
-            [
-                Problem.error(
-                    "tegnkoding",
-                    "Tegn som ikke kan leses",
-                    f"ugyldig tegn (byte 0x{data[err.start]:02X}); lagre filen som UTF-8",
-                    file=name,
-                    row=row,
-                )
-            ],
+        return _unreadable(
+            name,
+            "tegnkoding",
+            unreadable,
+            f"ugyldig tegn (byte 0x{data[err.start]:02X}); lagre filen som UTF-8",
+            row=row,
         )
 
 
