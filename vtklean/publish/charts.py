@@ -56,6 +56,18 @@ class Chart:
     formats: dict[str, str] = field(default_factory=dict)  # column -> norsk format name
 
 
+# A numbers-table column: source column or expression, heading, norsk format (None: as is).
+NumberColumn = tuple[str | pl.Expr, str, str | None]
+
+
+def _numbers(frame: pl.DataFrame, *columns: NumberColumn) -> tuple[pl.DataFrame, dict[str, str]]:
+    """A chart's numbers table and the format of each column, from one list of columns."""
+    table = frame.select(
+        (pl.col(src) if isinstance(src, str) else src).alias(heading) for src, heading, _ in columns
+    )
+    return table, {heading: kind for _, heading, kind in columns if kind is not None}
+
+
 LABEL_MAX = 48  # characters of a label in a chart; the table below it has the whole name
 
 
@@ -132,18 +144,17 @@ def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
         if last
         else "Det er ikke registrert gevinster ennå."
     )
-    table = history.select(
-        pl.col("dato").alias("Per dato"),
-        pl.col("identifisert").alias(IDENTIFIED),
-        pl.col("realisert").alias(REALISED),
-    )
     return Chart(
         "gevinster-over-tid",
         "Identifiserte og realiserte gevinster over tid",
         sentence,
         fig,
-        table,
-        {"Per dato": "dato", IDENTIFIED: "arsverk", REALISED: "arsverk"},
+        *_numbers(
+            history,
+            ("dato", "Per dato", "dato"),
+            ("identifisert", IDENTIFIED, "arsverk"),
+            ("realisert", REALISED, "arsverk"),
+        ),
     )
 
 
@@ -173,18 +184,17 @@ def rollout(frame: pl.DataFrame) -> Chart:
         f"Opplæringen er rullet ut gradvis: ved siste telling hadde {last['trent']} av "
         f"{last['aktive']} aktive enheter fått opplæring i Lean."
     )
-    table = frame.select(
-        pl.col("ar").alias("År"),
-        pl.col("aktive").alias("Aktive enheter"),
-        pl.col("trent").alias("Med Lean-opplæring"),
-    )
     return Chart(
         "utrulling",
         "Enheter med Lean-opplæring per år",
         sentence,
         fig,
-        table,
-        {"År": "tekst", "Aktive enheter": "heltall", "Med Lean-opplæring": "heltall"},
+        *_numbers(
+            frame,
+            ("ar", "År", "tekst"),
+            ("aktive", "Aktive enheter", "heltall"),
+            ("trent", "Med Lean-opplæring", "heltall"),
+        ),
     )
 
 
@@ -210,18 +220,17 @@ def _split_bars(
         )
     else:
         sentence = "Det er ikke registrert gevinster ennå."
-    table = frame.select(
-        pl.col(key).replace_strict(names, default=pl.col(key)).alias(what.capitalize()),
-        pl.col("identifisert_arsverk").alias(IDENTIFIED),
-        pl.col("realisert_arsverk").alias(REALISED),
-    )
     return Chart(
         chart_key,
         title,
         sentence,
         fig,
-        table,
-        {IDENTIFIED: "arsverk", REALISED: "arsverk"},
+        *_numbers(
+            frame,
+            (pl.col(key).replace_strict(names, default=pl.col(key)), what.capitalize(), None),
+            ("identifisert_arsverk", IDENTIFIED, "arsverk"),
+            ("realisert_arsverk", REALISED, "arsverk"),
+        ),
     )
 
 
@@ -290,26 +299,20 @@ def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60)
     if frame.height > top:
         shown_rows = "alle" if frame.height <= rows else f"de {rows} med mest"
         sentence += f" Figuren viser de {top} enhetene med mest; tabellen viser {shown_rows}."
-    table = frame.head(rows).select(
-        pl.col("enhet").alias("Enhet"),
-        pl.col("antall").alias("Gevinster"),
-        pl.col("arsverk").alias("Årsverk"),
-        pl.col("snitt_dager").alias("Ventet i snitt (dager)"),
-        pl.col("lengst_dager").alias("Lengst ventet (dager)"),
-        pl.col("ansvarlige").alias("Ansvarlig (rolle)"),
-    )
     return Chart(
         "etterslep",
         "Gevinster som venter på realisering",
         sentence,
         fig,
-        table,
-        {
-            "Gevinster": "heltall",
-            "Årsverk": "arsverk",
-            "Ventet i snitt (dager)": "heltall",
-            "Lengst ventet (dager)": "heltall",
-        },
+        *_numbers(
+            frame.head(rows),
+            ("enhet", "Enhet", None),
+            ("antall", "Gevinster", "heltall"),
+            ("arsverk", "Årsverk", "arsverk"),
+            ("snitt_dager", "Ventet i snitt (dager)", "heltall"),
+            ("lengst_dager", "Lengst ventet (dager)", "heltall"),
+            ("ansvarlige", "Ansvarlig (rolle)", None),
+        ),
     )
 
 
@@ -332,19 +335,18 @@ def budget(area_years: pl.DataFrame) -> Chart:
         if last
         else "Ingen regnskapstall."
     )
-    table = area_years.select(
-        pl.col("ar").alias("År"),
-        pl.col("budsjett_kr").alias("Budsjett"),
-        pl.col("regnskap_kr").alias("Regnskap"),
-        pl.col("budsjettavvik_prosent").alias("Avvik"),
-    )
     return Chart(
         "budsjett",
         "Budsjett og regnskap per år",
         sentence,
         fig,
-        table,
-        {"År": "tekst", "Budsjett": "kr", "Regnskap": "kr", "Avvik": "prosent"},
+        *_numbers(
+            area_years,
+            ("ar", "År", "tekst"),
+            ("budsjett_kr", "Budsjett", "kr"),
+            ("regnskap_kr", "Regnskap", "kr"),
+            ("budsjettavvik_prosent", "Avvik", "prosent"),
+        ),
     )
 
 
@@ -373,9 +375,12 @@ def fte(area_years: pl.DataFrame) -> Chart:
         if first
         else "Ingen tall for årsverk."
     )
-    table = area_years.select(pl.col("ar").alias("År"), pl.col("arsverk").alias("Årsverk"))
     return Chart(
-        "arsverk", "Årsverk per år", sentence, fig, table, {"År": "tekst", "Årsverk": "arsverk"}
+        "arsverk",
+        "Årsverk per år",
+        sentence,
+        fig,
+        *_numbers(area_years, ("ar", "År", "tekst"), ("arsverk", "Årsverk", "arsverk")),
     )
 
 
@@ -508,27 +513,20 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
         if ranked.height
         else "Ingen tjenesteområder har gevinster ennå."
     )
-    table = areas.select(
-        pl.col("tjenesteomrade").alias("Tjenesteområde"),
-        pl.col("enheter").alias("Aktive enheter"),
-        pl.col("enheter_lean").alias("Med Lean"),
-        pl.col("gevinster_identifisert_arsverk").alias(IDENTIFIED),
-        pl.col("gevinster_realisert_arsverk").alias(REALISED),
-        pl.col("realiseringsgrad_prosent").alias("Realiseringsgrad"),
-    )
     return Chart(
         "omrader",
         "Tjenesteområdene sammenlignet",
         sentence,
         fig,
-        table,
-        {
-            "Aktive enheter": "heltall",
-            "Med Lean": "heltall",
-            IDENTIFIED: "arsverk",
-            REALISED: "arsverk",
-            "Realiseringsgrad": "prosent",
-        },
+        *_numbers(
+            areas,
+            ("tjenesteomrade", "Tjenesteområde", None),
+            ("enheter", "Aktive enheter", "heltall"),
+            ("enheter_lean", "Med Lean", "heltall"),
+            ("gevinster_identifisert_arsverk", IDENTIFIED, "arsverk"),
+            ("gevinster_realisert_arsverk", REALISED, "arsverk"),
+            ("realiseringsgrad_prosent", "Realiseringsgrad", "prosent"),
+        ),
     )
 
 
@@ -646,14 +644,14 @@ def _estimates_table(
     frame: pl.DataFrame, first: pl.Expr, decimals: int
 ) -> tuple[pl.DataFrame, dict[str, str]]:
     """A chart's numbers: a label column, then the estimate and its interval."""
-    table = frame.select(
-        first,
-        pl.col("estimate").alias("Anslag"),
-        pl.col("ci_low").alias("Nedre grense"),
-        pl.col("ci_high").alias("Øvre grense"),
-    )
     kind = "tall2" if decimals == 2 else "heltall"
-    return table, {"Anslag": kind, "Nedre grense": kind, "Øvre grense": kind}
+    return _numbers(
+        frame,
+        (first, first.meta.output_name(), None),
+        ("estimate", "Anslag", kind),
+        ("ci_low", "Nedre grense", kind),
+        ("ci_high", "Øvre grense", kind),
+    )
 
 
 @gate.views
