@@ -49,3 +49,38 @@ def test_notebooks_have_no_outputs():
             if cell["cell_type"] == "code":
                 assert not cell.get("outputs"), nb_path
                 assert cell.get("execution_count") is None, nb_path
+
+
+def _readme_map() -> list[str]:
+    """The paths the README's folder map names below `vtklean/`, from its indentation."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(
+        i
+        for i, line in enumerate(lines)
+        if i > lines.index("## Mappene") and line[:9] == "vtklean/ "
+    )
+    stack: list[str] = []
+    out = []
+    for line in lines[start + 1 :]:
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        if depth == 0:  # the next top folder: the map of the library ends
+            break
+        name = line.split()[0]
+        stack = [*stack[: depth - 1], name]
+        out.append("".join(stack))
+    return out
+
+
+def test_readme_map_names_every_module_and_folder_of_the_library():
+    named = _readme_map()
+    assert len(named) == len(set(named)), "a module is named twice in the README's map"
+    library = ROOT / "vtklean"
+    modules = {
+        str(p.relative_to(library)) for p in library.rglob("*.py") if p.name != "__init__.py"
+    }
+    folders = {
+        f"{p.relative_to(library)}/"
+        for p in library.rglob("*")
+        if p.is_dir() and p.name != "__pycache__"
+    }
+    assert set(named) == modules | folders
