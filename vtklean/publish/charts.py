@@ -144,17 +144,18 @@ def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
         if last
         else "Det er ikke registrert gevinster ennå."
     )
+    table = _numbers(
+        history,
+        ("dato", "Per dato", "dato"),
+        ("identifisert", IDENTIFIED, "arsverk"),
+        ("realisert", REALISED, "arsverk"),
+    )
     return Chart(
         "gevinster-over-tid",
         "Identifiserte og realiserte gevinster over tid",
         sentence,
         fig,
-        *_numbers(
-            history,
-            ("dato", "Per dato", "dato"),
-            ("identifisert", IDENTIFIED, "arsverk"),
-            ("realisert", REALISED, "arsverk"),
-        ),
+        *table,
     )
 
 
@@ -184,23 +185,18 @@ def rollout(frame: pl.DataFrame) -> Chart:
         f"Opplæringen er rullet ut gradvis: ved siste telling hadde {last['trent']} av "
         f"{last['aktive']} aktive enheter fått opplæring i Lean."
     )
-    return Chart(
-        "utrulling",
-        "Enheter med Lean-opplæring per år",
-        sentence,
-        fig,
-        *_numbers(
-            frame,
-            ("ar", "År", "tekst"),
-            ("aktive", "Aktive enheter", "heltall"),
-            ("trent", "Med Lean-opplæring", "heltall"),
-        ),
+    table = _numbers(
+        frame,
+        ("ar", "År", "tekst"),
+        ("aktive", "Aktive enheter", "heltall"),
+        ("trent", "Med Lean-opplæring", "heltall"),
     )
+    return Chart("utrulling", "Enheter med Lean-opplæring per år", sentence, fig, *table)
 
 
-def _split_bars(
-    frame: pl.DataFrame, key: str, names: dict[str, str], title: str, chart_key: str, what: str
-) -> Chart:
+def _split_bars(frame: pl.DataFrame, key: str, title: str, what: str) -> Chart:
+    """Identified and realised gains by a coded column of the gains (`key`, also the chart's)."""
+    names = {"kategori": contract.KATEGORIER, "metode": contract.METODER}[key]
     labels = [names.get(k, k) for k in frame.get_column(key)]
     fig = _figure("Årsverk", "", barmode="group", height=120 + 60 * max(1, len(labels)))
     fig.update_yaxes(autorange="reversed", rangemode="normal")
@@ -220,44 +216,25 @@ def _split_bars(
         )
     else:
         sentence = "Det er ikke registrert gevinster ennå."
-    return Chart(
-        chart_key,
-        title,
-        sentence,
-        fig,
-        *_numbers(
-            frame,
-            (pl.col(key).replace_strict(names, default=pl.col(key)), what.capitalize(), None),
-            ("identifisert_arsverk", IDENTIFIED, "arsverk"),
-            ("realisert_arsverk", REALISED, "arsverk"),
-        ),
+    table = _numbers(
+        frame,
+        (pl.col(key).replace_strict(names, default=pl.col(key)), what.capitalize(), None),
+        ("identifisert_arsverk", IDENTIFIED, "arsverk"),
+        ("realisert_arsverk", REALISED, "arsverk"),
     )
+    return Chart(key, title, sentence, fig, *table)
 
 
 @gate.views
 def by_category(frame: pl.DataFrame) -> Chart:
     """Gains by how they are taken out: quality, capacity or savings."""
-    return _split_bars(
-        frame,
-        "kategori",
-        contract.KATEGORIER,
-        "Gevinster etter hvordan de tas ut",
-        "kategori",
-        "som",
-    )
+    return _split_bars(frame, "kategori", "Gevinster etter hvordan de tas ut", "som")
 
 
 @gate.views
 def by_method(frame: pl.DataFrame) -> Chart:
     """Gains by the method that found them."""
-    return _split_bars(
-        frame,
-        "metode",
-        contract.METODER,
-        "Gevinster etter metoden som fant dem",
-        "metode",
-        "med metoden",
-    )
+    return _split_bars(frame, "metode", "Gevinster etter metoden som fant dem", "med metoden")
 
 
 @gate.views
@@ -299,21 +276,16 @@ def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60)
     if frame.height > top:
         shown_rows = "alle" if frame.height <= rows else f"de {rows} med mest"
         sentence += f" Figuren viser de {top} enhetene med mest; tabellen viser {shown_rows}."
-    return Chart(
-        "etterslep",
-        "Gevinster som venter på realisering",
-        sentence,
-        fig,
-        *_numbers(
-            frame.head(rows),
-            ("enhet", "Enhet", None),
-            ("antall", "Gevinster", "heltall"),
-            ("arsverk", "Årsverk", "arsverk"),
-            ("snitt_dager", "Ventet i snitt (dager)", "heltall"),
-            ("lengst_dager", "Lengst ventet (dager)", "heltall"),
-            ("ansvarlige", "Ansvarlig (rolle)", None),
-        ),
+    table = _numbers(
+        frame.head(rows),
+        ("enhet", "Enhet", None),
+        ("antall", "Gevinster", "heltall"),
+        ("arsverk", "Årsverk", "arsverk"),
+        ("snitt_dager", "Ventet i snitt (dager)", "heltall"),
+        ("lengst_dager", "Lengst ventet (dager)", "heltall"),
+        ("ansvarlige", "Ansvarlig (rolle)", None),
     )
+    return Chart("etterslep", "Gevinster som venter på realisering", sentence, fig, *table)
 
 
 @gate.views
@@ -335,19 +307,14 @@ def budget(area_years: pl.DataFrame) -> Chart:
         if last
         else "Ingen regnskapstall."
     )
-    return Chart(
-        "budsjett",
-        "Budsjett og regnskap per år",
-        sentence,
-        fig,
-        *_numbers(
-            area_years,
-            ("ar", "År", "tekst"),
-            ("budsjett_kr", "Budsjett", "kr"),
-            ("regnskap_kr", "Regnskap", "kr"),
-            ("budsjettavvik_prosent", "Avvik", "prosent"),
-        ),
+    table = _numbers(
+        area_years,
+        ("ar", "År", "tekst"),
+        ("budsjett_kr", "Budsjett", "kr"),
+        ("regnskap_kr", "Regnskap", "kr"),
+        ("budsjettavvik_prosent", "Avvik", "prosent"),
     )
+    return Chart("budsjett", "Budsjett og regnskap per år", sentence, fig, *table)
 
 
 @gate.views
@@ -513,21 +480,16 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
         if ranked.height
         else "Ingen tjenesteområder har gevinster ennå."
     )
-    return Chart(
-        "omrader",
-        "Tjenesteområdene sammenlignet",
-        sentence,
-        fig,
-        *_numbers(
-            areas,
-            ("tjenesteomrade", "Tjenesteområde", None),
-            ("enheter", "Aktive enheter", "heltall"),
-            ("enheter_lean", "Med Lean", "heltall"),
-            ("gevinster_identifisert_arsverk", IDENTIFIED, "arsverk"),
-            ("gevinster_realisert_arsverk", REALISED, "arsverk"),
-            ("realiseringsgrad_prosent", "Realiseringsgrad", "prosent"),
-        ),
+    table = _numbers(
+        areas,
+        ("tjenesteomrade", "Tjenesteområde", None),
+        ("enheter", "Aktive enheter", "heltall"),
+        ("enheter_lean", "Med Lean", "heltall"),
+        ("gevinster_identifisert_arsverk", IDENTIFIED, "arsverk"),
+        ("gevinster_realisert_arsverk", REALISED, "arsverk"),
+        ("realiseringsgrad_prosent", "Realiseringsgrad", "prosent"),
     )
+    return Chart("omrader", "Tjenesteområdene sammenlignet", sentence, fig, *table)
 
 
 @gate.views
