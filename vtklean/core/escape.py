@@ -1,9 +1,10 @@
 """One escaping helper per output context: data is always text, never markup, code or formula.
 
 Contexts: HTML text and attributes (`html_text`), JSON inside `<script>` (`script_json`),
-plotly's pseudo-HTML labels (`plotly_text`), spreadsheet cells (`sheet_cell`, `csv_cell`,
-`csv_frame`), file names (`slug`) and the terminal (`terminal_text`). Every call site that
-puts data into one of these contexts goes through the helper for it.
+plotly's pseudo-HTML labels (`plotly_text`), spreadsheet cells (`sheet_cell` and its
+column-wise `sheet_column`, `csv_cell`, `csv_frame`), file names (`slug`) and the terminal
+(`terminal_text`). Every call site that puts data into one of these contexts goes through
+the helper for it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 import hashlib
 import html
 import unicodedata
-from collections.abc import MutableSet
+from collections.abc import Callable, MutableSet
 from typing import TYPE_CHECKING, Any
 
 import markupsafe
@@ -116,6 +117,21 @@ def csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _sheet_writer(sheet: Any, value: object) -> tuple[Callable[..., Any], object]:
+    """The xlsxwriter method for `value`'s type, and the value as that method takes it."""
+    if value is None or (isinstance(value, float) and value != value):
+        return sheet.write_blank, None
+    if isinstance(value, bool):
+        return sheet.write_boolean, value
+    if isinstance(value, int | float):
+        return sheet.write_number, value
+    if isinstance(value, dt.datetime):
+        return sheet.write_datetime, value
+    if isinstance(value, dt.date):
+        return sheet.write_datetime, dt.datetime.combine(value, dt.time())
+    return sheet.write_string, str(value)
+
+
 def sheet_cell(sheet: Any, row: int, col: int, value: object, cell_format: Any = None) -> None:
     """Write one value into an xlsxwriter worksheet with the writer for its type.
 
@@ -124,18 +140,38 @@ def sheet_cell(sheet: Any, row: int, col: int, value: object, cell_format: Any =
     dates through `write_datetime`, None as a blank cell. The text is not prefixed: in a
     workbook a string cell cannot become a formula.
     """
-    if value is None or (isinstance(value, float) and value != value):
-        sheet.write_blank(row, col, None, cell_format)
-    elif isinstance(value, bool):
-        sheet.write_boolean(row, col, value, cell_format)
-    elif isinstance(value, int | float):
-        sheet.write_number(row, col, value, cell_format)
-    elif isinstance(value, dt.datetime):
-        sheet.write_datetime(row, col, value, cell_format)
-    elif isinstance(value, dt.date):
-        sheet.write_datetime(row, col, dt.datetime.combine(value, dt.time()), cell_format)
-    else:
-        sheet.write_string(row, col, str(value), cell_format)
+    write, value = _sheet_writer(sheet, value)
+    write(row, col, value, cell_format)
+
+
+def sheet_column(sheet: Any, values: pl.Series) -> list[tuple[Callable[..., Any], object]]:
+    """`sheet_cell`'s writer and value for every item of a column, the type chosen per column.
+
+    The same choice as `sheet_cell` makes per value (text through `write_string` only,
+    null and NaN blank), decided once from the column's type for text, numbers, dates and
+    naive date-times; any other type is decided per value by `sheet_cell`'s own rule. The
+    caller writes the pairs in row order (`write(row, col, value, format)`).
+    """
+    import polars as pl
+
+    dtype = values.dtype
+    if dtype in (pl.Categorical, pl.Enum):
+        values, dtype = values.cast(pl.String), pl.String
+    naive = dtype == pl.Datetime and getattr(dtype, "time_zone", None) is None
+    if dtype == pl.Date or naive:
+        values, dtype = values.cast(pl.Datetime("us")), pl.Datetime
+    if dtype in (pl.String, pl.Boolean, pl.Datetime) or dtype.is_integer() or dtype.is_float():
+        blank = values.is_null()
+        if dtype.is_float():
+            blank = blank | values.is_nan()
+        write = {pl.String: sheet.write_string, pl.Boolean: sheet.write_boolean}.get(
+            dtype, sheet.write_datetime if dtype == pl.Datetime else sheet.write_number
+        )
+        return [
+            (sheet.write_blank, None) if empty else (write, value)
+            for value, empty in zip(values.to_list(), blank.to_list(), strict=True)
+        ]
+    return [_sheet_writer(sheet, value) for value in values.to_list()]
 
 
 # ---- terminal ----------------------------------------------------------------------------

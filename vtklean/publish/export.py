@@ -157,20 +157,44 @@ class _Book:
         for col, (key, text, fmt) in enumerate(columns):
             escape.sheet_cell(sheet, top, col, text, self.header_num if fmt else self.header)
             sheet.set_column(col, col, _width(frame, key, text, fmt))
+        if total is None:
+            is_total = [False] * frame.height
+        else:
+            is_total = (frame.get_column(columns[0][0]) == total).fill_null(False).to_list()
+        cells = [self._column(sheet, frame, key, fmt, is_total) for key, _, fmt in columns]
         row = top
-        for rec in frame.iter_rows(named=True):
-            row += 1
-            is_total = total is not None and rec[columns[0][0]] == total
-            for col, (key, _, fmt) in enumerate(columns):
-                if rec.get(gate.flag(key)) is not None:
-                    style = self.hidden_total if is_total else self.hidden
-                    escape.sheet_cell(sheet, row, col, gate.SUPPRESSED, style)
-                    continue
-                value = rec[key]
-                if isinstance(value, bool):
-                    value = "ja" if value else "nei"
-                escape.sheet_cell(sheet, row, col, value, self.cell_format(fmt, is_total))
+        for row, line in enumerate(zip(*cells, strict=True), start=top + 1):
+            for col, (write, value, style) in enumerate(line):
+                write(row, col, value, style)
         return row
+
+    def _column(
+        self, sheet, frame: pl.DataFrame, key: str, fmt: str | None, is_total: list[bool]
+    ) -> list[tuple]:
+        """One table column as (writer, value, format) per row, in row order.
+
+        A boolean shows as `ja`/`nei`; a hidden cell (its flag set) as `:` in the hidden
+        style; the total row in bold with a rule.
+        """
+        values = frame.get_column(key)
+        if values.dtype == pl.Boolean:
+            values = pl.select(
+                pl.when(values).then(pl.lit("ja")).when(~values).then(pl.lit("nei"))
+            ).to_series()
+        styles = {False: self.cell_format(fmt), True: self.cell_format(fmt, True)}
+        out = [
+            (write, value, styles[t])
+            for (write, value), t in zip(escape.sheet_column(sheet, values), is_total, strict=True)
+        ]
+        if gate.flag(key) in frame.columns:
+            hidden = frame.get_column(gate.flag(key)).is_not_null().to_list()
+            suppressed = escape.sheet_column(sheet, pl.Series([gate.SUPPRESSED]))[0]
+            marks = {False: self.hidden, True: self.hidden_total}
+            out = [
+                (*suppressed, marks[t]) if h else cell
+                for cell, h, t in zip(out, hidden, is_total, strict=True)
+            ]
+        return out
 
     def print_setup(self, sheet, header_row: int, title: str) -> None:
         """One page wide, header row on every page, page numbers (landscape: `_intro`)."""
