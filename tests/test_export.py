@@ -14,11 +14,12 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+import xlsxwriter
 
-from tests import helpers
+from tests import helpers, hostile
 from tests.conftest import run_build
 from tests.test_privacy import small_unit_tables
-from vtklean.core import measures, norsk
+from vtklean.core import escape, measures, norsk
 from vtklean.model import figures, gate, privacy
 from vtklean.publish import export
 
@@ -261,3 +262,148 @@ def test_workbook_prints_landscape_one_page_wide_in_libreoffice(built, tmp_path)
     assert "###" not in "".join(pages)
     assert norsk.date(dt.date(2017, 12, 31)) in pages[0]
     assert "Side 1 av" in pages[0]
+
+
+# ---- the column-wise table writer writes what the per-cell one wrote ----------------------
+
+
+class _PerCell(export._Book):
+    """The table written cell by cell through `escape.sheet_cell`: the reference."""
+
+    def table(self, sheet, top, frame, columns, total=None) -> int:
+        for col, (key, text, fmt) in enumerate(columns):
+            escape.sheet_cell(sheet, top, col, text, self.header_num if fmt else self.header)
+            sheet.set_column(col, col, export._width(frame, key, text, fmt))
+        row = top
+        for rec in frame.iter_rows(named=True):
+            row += 1
+            is_total = total is not None and rec[columns[0][0]] == total
+            for col, (key, _, fmt) in enumerate(columns):
+                if rec.get(gate.flag(key)) is not None:
+                    style = self.hidden_total if is_total else self.hidden
+                    escape.sheet_cell(sheet, row, col, gate.SUPPRESSED, style)
+                    continue
+                value = rec[key]
+                if isinstance(value, bool):
+                    value = "ja" if value else "nei"
+                escape.sheet_cell(sheet, row, col, value, self.cell_format(fmt, is_total))
+        return row
+
+
+def _style(c) -> tuple:
+    """A cell's rules, fill and alignment as a reader sees them."""
+    return (
+        c.border.top.style,
+        c.border.bottom.style,
+        c.fill.fgColor.rgb,
+        c.alignment.horizontal,
+        c.alignment.vertical,
+        c.alignment.wrap_text,
+    )
+
+
+def _cells(path: Path) -> dict:
+    """Everything a reader sees of a workbook: cells with type, format and style; sheet setup."""
+    book = openpyxl.load_workbook(path)
+    out = {}
+    for sheet in book.worksheets:
+        out[sheet.title] = {
+            "cells": [
+                (
+                    c.coordinate,
+                    c.value,
+                    c.data_type,
+                    c.number_format,
+                    c.font.b,
+                    c.font.sz,
+                    *_style(c),
+                )
+                for row in sheet.iter_rows()
+                for c in row
+                if c.value is not None or c.has_style
+            ],
+            "widths": {k: d.width for k, d in sheet.column_dimensions.items()},
+            "heights": {k: d.height for k, d in sheet.row_dimensions.items() if d.height},
+            "setup": (sheet.freeze_panes, sheet.print_title_rows, sheet.auto_filter.ref),
+            "page": (sheet.page_setup.orientation, sheet.page_setup.fitToWidth),
+            "footer": sheet.oddFooter.left.text,
+        }
+    return out
+
+
+def _both_ways(tmp_path: Path, monkeypatch, ctx, figures_, units, goals) -> tuple[dict, dict]:
+    new, old = tmp_path / "ny.xlsx", tmp_path / "celle.xlsx"
+    export.write_workbook(new, ctx, figures_, units, goals)
+    with monkeypatch.context() as m:
+        m.setattr(export, "_Book", _PerCell)
+        export.write_workbook(old, ctx, figures_, units, goals)
+    return _cells(new), _cells(old)
+
+
+def _frames(raw: Path, params: Path | None = None, year: int | None = None):
+    """The export's inputs computed from a raw folder, as the build computes them."""
+    from vtklean import build
+    from vtklean.ingest import read
+    from vtklean.model import datasets, targets
+    from vtklean.model import figures as fig
+
+    settings = build.load_params(params) if params else build.DEFAULT_PARAMS
+    tables = {n: t.data for n, t in read.read_folder(raw).tables.items()}
+    period = build.resolve_period(tables["ressursbruk"], year, None)
+    rule = build.privacy_rule(settings)
+    ds = datasets.build(tables, period, rule, build.tolerances(settings))
+    table = fig.rounded(fig.key_figures(ds))
+    ctx = export.Context("Vestre Toten kommune", "Lean", period.as_of, period.year, "1", 5, ())
+    return ctx, table, fig.all_units(ds), targets.table(table, ds.targets)
+
+
+def test_column_writer_same_cells_as_per_cell_on_the_sample(sample_raw, tmp_path, monkeypatch):
+    new, old = _both_ways(tmp_path, monkeypatch, *_frames(sample_raw))
+    assert len(new["Enheter"]["cells"]) > 1000  # the unit table is there
+    assert new == old
+
+
+def test_column_writer_same_cells_as_per_cell_on_hostile_names(tmp_path, monkeypatch):
+    planted = hostile.write_folder(tmp_path / "raw")
+    new, old = _both_ways(tmp_path, monkeypatch, *_frames(planted.raw, planted.params, 2017))
+    names = {c[1] for c in new["Enheter"]["cells"]}
+    assert any(n in names for units in planted.units.values() for n in units)
+    assert new == old
+    assert not [c for s in new.values() for c in s["cells"] if c[2] == "f"]  # no formula
+
+
+def test_column_writer_same_cells_for_odd_columns(tmp_path, monkeypatch):
+    """Every column type and oddity sheet_column decides per column, against sheet_cell."""
+    frame = pl.DataFrame(
+        {
+            "tjenesteomrade": ["=1+1", None, "@SUM(A1)", "Hele kommunen", "-2", "x"],
+            "ja": [True, None, False, True, False, None],
+            "tall": [1.25, None, float("nan"), -0.0, 1e15, 3.0],
+            "heltall": [1, None, -5, 0, 2**40, 7],
+            "dato": [dt.date(2017, 12, 31), None, dt.date(1900, 3, 1), None, None, None],
+            "tid": [dt.datetime(2017, 1, 2, 3, 4, 5), None, None, None, None, None],
+            "kat": pl.Series(["a", None, "=b", "a", "c", "a"], dtype=pl.Categorical),
+            "tom": [None] * 6,
+            "tall_prikket": [None, "liten", None, "liten", None, None],
+        },
+        strict=False,
+    )
+    columns = [("tjenesteomrade", "Område", None), ("ja", "Ja", None)]
+    columns += [("tall", "Tall", "0.0"), ("heltall", "Heltall", "#,##0")]
+    columns += [("dato", "Dato", "dd.mm.yyyy"), ("tid", "Tid", "dd.mm.yyyy hh:mm")]
+    columns += [("kat", "Kat", None), ("tom", "Tom", "0")]
+
+    def write(path: Path, cls) -> dict:
+        with xlsxwriter.Workbook(
+            str(path), escape.WORKBOOK_OPTIONS | {"constant_memory": True}
+        ) as wb:
+            book = cls(wb)
+            book.table(wb.add_worksheet("T"), 4, frame, columns, total="Hele kommunen")
+        return _cells(path)
+
+    new, old = write(tmp_path / "ny.xlsx", export._Book), write(tmp_path / "celle.xlsx", _PerCell)
+    assert new == old
+    cells = {c[0]: c for c in new["T"]["cells"]}
+    assert cells["A6"][1:3] == ("=1+1", "s") and cells["C6"][1] == 1.25
+    assert cells["C8"][1] is None and cells["C9"][1] == ":"  # blank; hidden in the total row
+    assert cells["C9"][4] and cells["B7"][1] is None and cells["B8"][1] == "nei"

@@ -197,7 +197,10 @@ class _Book:
         return out
 
     def print_setup(self, sheet, header_row: int, title: str) -> None:
-        """One page wide, header row on every page, page numbers (landscape: `_intro`)."""
+        """One page wide, header row on every page, page numbers (landscape: `_intro`).
+
+        Called before the table is written: the workbook writes its rows in order.
+        """
         sheet.fit_to_pages(1, 0)
         sheet.repeat_rows(header_row)
         sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
@@ -251,13 +254,13 @@ def _key_figures(book: _Book, ctx: Context, figures: pl.DataFrame) -> None:
     columns = [("tjenesteomrade", measures.AREA_LABEL, None)]
     columns += [(k, heading(k), measures.get(k).excel) for k in key_sheet_columns(figures)]
     _intro(book, sheet, ctx, "Nøkkeltall")
+    book.print_setup(sheet, HEADER_ROW, f"Nøkkeltall – {ctx.kommune}")
     last = book.table(sheet, HEADER_ROW, figures, columns, total=datasets.WHOLE)
     sheet.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
     _footnote(book, sheet, last, figures)
     escape.sheet_cell(
         sheet, last + 3, 0, "Definisjonene av kolonnene står i arket Forklaring.", book.note
     )
-    book.print_setup(sheet, HEADER_ROW, f"Nøkkeltall – {ctx.kommune}")
     sheet.activate()
 
 
@@ -265,10 +268,10 @@ def _units(book: _Book, ctx: Context, units: pl.DataFrame) -> None:
     sheet = book.wb.add_worksheet("Enheter")
     columns = [(c, h, f) for c, h, f, _ in _unit_columns(units)]
     _intro(book, sheet, ctx, "Enhetene")
+    book.print_setup(sheet, HEADER_ROW, f"Enhetene – {ctx.kommune}")
     last = book.table(sheet, HEADER_ROW, units, columns)
     sheet.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
     _footnote(book, sheet, last, units)
-    book.print_setup(sheet, HEADER_ROW, f"Enhetene – {ctx.kommune}")
 
 
 def _targets(book: _Book, ctx: Context, goals: pl.DataFrame | None) -> None:
@@ -282,6 +285,7 @@ def _targets(book: _Book, ctx: Context, goals: pl.DataFrame | None) -> None:
         text = f"Ingen mål for {ctx.year}: rådataene har ingen mål (tabellen «mal») for året."
         escape.sheet_cell(sheet, HEADER_ROW, 0, text, book.note)
         return
+    book.print_setup(sheet, HEADER_ROW, f"Mål – {ctx.kommune}")
     headings = ("Tjenesteområde", "Nøkkeltall", "Retning", "Mål", "Verdi", "Status")
     for col, text in enumerate(headings):
         style = book.header_num if text in ("Mål", "Verdi") else book.header
@@ -305,7 +309,6 @@ def _targets(book: _Book, ctx: Context, goals: pl.DataFrame | None) -> None:
         sheet.set_column(col, col, width)
     sheet.autofilter(HEADER_ROW, 0, row, len(headings) - 1)
     _footnote(book, sheet, row, goals.rename({"skjult": gate.flag("verdi")}))
-    book.print_setup(sheet, HEADER_ROW, f"Mål – {ctx.kommune}")
 
 
 def _ideas(book: _Book, ctx: Context, figures: pl.DataFrame) -> None:
@@ -318,11 +321,11 @@ def _ideas(book: _Book, ctx: Context, figures: pl.DataFrame) -> None:
         escape.sheet_cell(sheet, HEADER_ROW, 0, text, book.text)
         sheet.set_column(0, 0, 100)
         return
+    book.print_setup(sheet, HEADER_ROW, f"Forbedringer – {ctx.kommune}")
     columns = [("tjenesteomrade", measures.AREA_LABEL, None)]
     columns += [(k, heading(k), measures.get(k).excel) for k in keys]
     last = book.table(sheet, HEADER_ROW, figures, columns, total=datasets.WHOLE)
     sheet.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
-    book.print_setup(sheet, HEADER_ROW, f"Forbedringer – {ctx.kommune}")
 
 
 def _explanation(book: _Book, ctx: Context, figures: pl.DataFrame) -> None:
@@ -384,7 +387,10 @@ def write_workbook(
 ) -> None:
     """nokkeltall.xlsx: Nøkkeltall, Enheter, Mål, Forbedringer and Forklaring sheets."""
     created = dt.datetime.combine(ctx.as_of, dt.time())
-    with xlsxwriter.Workbook(str(path), escape.WORKBOOK_OPTIONS) as wb:
+    # constant_memory: each row goes to the file once the next begins (rows are written in
+    # order; print_setup's header row height comes before the header row).
+    options = {**escape.WORKBOOK_OPTIONS, "constant_memory": True}
+    with xlsxwriter.Workbook(str(path), options) as wb:
         wb.set_properties(
             {
                 "created": created,
