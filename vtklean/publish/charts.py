@@ -68,6 +68,11 @@ def _numbers(frame: pl.DataFrame, *columns: NumberColumn) -> tuple[pl.DataFrame,
     return table, {heading: kind for _, heading, kind in columns if kind is not None}
 
 
+def _row(frame: pl.DataFrame, index: int) -> dict | None:
+    """Row `index` of `frame` by column name (-1: the last), or None when it has no rows."""
+    return frame.row(index, named=True) if frame.height else None
+
+
 LABEL_MAX = 48  # characters of a label in a chart; the table below it has the whole name
 
 
@@ -137,18 +142,18 @@ def gains_history(history: pl.DataFrame, as_of_text: str) -> Chart:
         for col, name in (("identifisert", "Identifisert"), ("realisert", "Realisert"))
     ]
     _bars(fig, years, series, " årsverk", norsk.number)
-    last = history.tail(1).row(0, named=True) if history.height else None
-    sentence = (
-        f"Per {as_of_text} var {norsk.number(last['identifisert'])} årsverk i gevinster "
-        f"identifisert og {norsk.number(last['realisert'])} realisert."
-        if last
-        else "Det er ikke registrert gevinster ennå."
-    )
     table = _numbers(
         history,
         ("dato", "Per dato", "dato"),
         ("identifisert", IDENTIFIED, "arsverk"),
         ("realisert", REALISED, "arsverk"),
+    )
+    last = _row(history, -1)
+    sentence = (
+        f"Per {as_of_text} var {norsk.number(last['identifisert'])} årsverk i gevinster "
+        f"identifisert og {norsk.number(last['realisert'])} realisert."
+        if last
+        else "Det er ikke registrert gevinster ennå."
     )
     return Chart(
         "gevinster-over-tid",
@@ -180,16 +185,16 @@ def rollout(frame: pl.DataFrame) -> Chart:
         textposition="outside",
         hovertemplate="%{x}: %{y} med opplæring<extra></extra>",
     )
-    last = frame.tail(1).row(0, named=True) if frame.height else {"trent": 0, "aktive": 0}
-    sentence = (
-        f"Opplæringen er rullet ut gradvis: ved siste telling hadde {last['trent']} av "
-        f"{last['aktive']} aktive enheter fått opplæring i Lean."
-    )
     table = _numbers(
         frame,
         ("ar", "År", "tekst"),
         ("aktive", "Aktive enheter", "heltall"),
         ("trent", "Med Lean-opplæring", "heltall"),
+    )
+    last = _row(frame, -1) or {"trent": 0, "aktive": 0}
+    sentence = (
+        f"Opplæringen er rullet ut gradvis: ved siste telling hadde {last['trent']} av "
+        f"{last['aktive']} aktive enheter fått opplæring i Lean."
     )
     return Chart("utrulling", "Enheter med Lean-opplæring per år", sentence, fig, *table)
 
@@ -208,6 +213,12 @@ def _split_bars(frame: pl.DataFrame, key: str, title: str, what: str) -> Chart:
         )
     ]
     _bars(fig, labels, series, " årsverk", norsk.number, horizontal=True)
+    table = _numbers(
+        frame,
+        (pl.col(key).replace_strict(names, default=pl.col(key)), what.capitalize(), None),
+        ("identifisert_arsverk", IDENTIFIED, "arsverk"),
+        ("realisert_arsverk", REALISED, "arsverk"),
+    )
     if frame.height and frame.get_column("identifisert_arsverk").sum() > 0:
         top = frame.sort("realisert_arsverk", descending=True).row(0, named=True)
         sentence = (
@@ -216,12 +227,6 @@ def _split_bars(frame: pl.DataFrame, key: str, title: str, what: str) -> Chart:
         )
     else:
         sentence = "Det er ikke registrert gevinster ennå."
-    table = _numbers(
-        frame,
-        (pl.col(key).replace_strict(names, default=pl.col(key)), what.capitalize(), None),
-        ("identifisert_arsverk", IDENTIFIED, "arsverk"),
-        ("realisert_arsverk", REALISED, "arsverk"),
-    )
     return Chart(key, title, sentence, fig, *table)
 
 
@@ -265,6 +270,15 @@ def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60)
         showlegend=False,
     )
     fig.update_layout(margin={"l": 220, "r": 220})
+    table = _numbers(
+        frame.head(rows),
+        ("enhet", "Enhet", None),
+        ("antall", "Gevinster", "heltall"),
+        ("arsverk", "Årsverk", "arsverk"),
+        ("snitt_dager", "Ventet i snitt (dager)", "heltall"),
+        ("lengst_dager", "Lengst ventet (dager)", "heltall"),
+        ("ansvarlige", "Ansvarlig (rolle)", None),
+    )
     total = frame.get_column("arsverk").sum() if frame.height else 0.0
     n = int(frame.get_column("antall").sum()) if frame.height else 0
     sentence = (
@@ -276,15 +290,6 @@ def backlog(frame: pl.DataFrame, as_of_text: str, top: int = 15, rows: int = 60)
     if frame.height > top:
         shown_rows = "alle" if frame.height <= rows else f"de {rows} med mest"
         sentence += f" Figuren viser de {top} enhetene med mest; tabellen viser {shown_rows}."
-    table = _numbers(
-        frame.head(rows),
-        ("enhet", "Enhet", None),
-        ("antall", "Gevinster", "heltall"),
-        ("arsverk", "Årsverk", "arsverk"),
-        ("snitt_dager", "Ventet i snitt (dager)", "heltall"),
-        ("lengst_dager", "Lengst ventet (dager)", "heltall"),
-        ("ansvarlige", "Ansvarlig (rolle)", None),
-    )
     return Chart("etterslep", "Gevinster som venter på realisering", sentence, fig, *table)
 
 
@@ -298,7 +303,14 @@ def budget(area_years: pl.DataFrame) -> Chart:
         for col, name in (("budsjett_kr", "Budsjett"), ("regnskap_kr", "Regnskap"))
     ]
     _bars(fig, years, series, " mill. kr")
-    last = area_years.tail(1).row(0, named=True) if area_years.height else None
+    table = _numbers(
+        area_years,
+        ("ar", "År", "tekst"),
+        ("budsjett_kr", "Budsjett", "kr"),
+        ("regnskap_kr", "Regnskap", "kr"),
+        ("budsjettavvik_prosent", "Avvik", "prosent"),
+    )
+    last = _row(area_years, -1)
     sentence = (
         f"I {last['ar']} var regnskapet {norsk.millions(last['regnskap_kr'])} mot et budsjett "
         f"på {norsk.millions(last['budsjett_kr'])}: "
@@ -307,22 +319,15 @@ def budget(area_years: pl.DataFrame) -> Chart:
         if last
         else "Ingen regnskapstall."
     )
-    table = _numbers(
-        area_years,
-        ("ar", "År", "tekst"),
-        ("budsjett_kr", "Budsjett", "kr"),
-        ("regnskap_kr", "Regnskap", "kr"),
-        ("budsjettavvik_prosent", "Avvik", "prosent"),
-    )
     return Chart("budsjett", "Budsjett og regnskap per år", sentence, fig, *table)
 
 
 @gate.views
 def fte(area_years: pl.DataFrame) -> Chart:
     """Årsverk by year."""
+    fig = _figure("År", "Årsverk")
     years = [str(y) for y in area_years.get_column("ar")]
     values = area_years.get_column("arsverk").to_list()
-    fig = _figure("År", "Årsverk")
     fig.add_scatter(
         x=years,
         y=values,
@@ -334,8 +339,7 @@ def fte(area_years: pl.DataFrame) -> Chart:
         hovertemplate="%{x}: %{y:.1f} årsverk<extra></extra>",
         name="Årsverk",
     )
-    first = area_years.head(1).row(0, named=True) if area_years.height else None
-    last = area_years.tail(1).row(0, named=True) if area_years.height else None
+    first, last = _row(area_years, 0), _row(area_years, -1)
     sentence = (
         f"Årsverkene gikk fra {norsk.number(first['arsverk'])} i {first['ar']} til "
         f"{norsk.number(last['arsverk'])} i {last['ar']}."
@@ -471,15 +475,6 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
         ("Andel enheter med Lean", coverage),
     )
     _bars(fig, names, list(series), " %", lambda v: norsk.percent(v, 0), horizontal=True)
-    ranked = areas.drop_nulls("realiseringsgrad_prosent").sort(
-        "realiseringsgrad_prosent", descending=True
-    )
-    sentence = (
-        f"{ranked.row(0, named=True)['tjenesteomrade']} har realisert størst andel av sine "
-        f"gevinster ({norsk.percent(ranked.row(0, named=True)['realiseringsgrad_prosent'])})."
-        if ranked.height
-        else "Ingen tjenesteområder har gevinster ennå."
-    )
     table = _numbers(
         areas,
         ("tjenesteomrade", "Tjenesteområde", None),
@@ -488,6 +483,15 @@ def area_comparison(figures: pl.DataFrame) -> Chart:
         ("gevinster_identifisert_arsverk", IDENTIFIED, "arsverk"),
         ("gevinster_realisert_arsverk", REALISED, "arsverk"),
         ("realiseringsgrad_prosent", "Realiseringsgrad", "prosent"),
+    )
+    ranked = areas.drop_nulls("realiseringsgrad_prosent").sort(
+        "realiseringsgrad_prosent", descending=True
+    )
+    sentence = (
+        f"{ranked.row(0, named=True)['tjenesteomrade']} har realisert størst andel av sine "
+        f"gevinster ({norsk.percent(ranked.row(0, named=True)['realiseringsgrad_prosent'])})."
+        if ranked.height
+        else "Ingen tjenesteområder har gevinster ennå."
     )
     return Chart("omrader", "Tjenesteområdene sammenlignet", sentence, fig, *table)
 
