@@ -303,11 +303,17 @@ def _style(c) -> tuple:
 
 
 def _cells(path: Path) -> dict:
-    """Everything a reader sees of a workbook: cells with type, format and style; sheet setup."""
-    book = openpyxl.load_workbook(path)
+    """Everything a reader sees of a workbook: cells with type, format and style; sheet setup.
+
+    Values also as calamine reads them: it decodes the `_xHHHH_` escapes as Excel does.
+    """
+    from python_calamine import CalamineWorkbook
+
+    book, shown = openpyxl.load_workbook(path), CalamineWorkbook.from_path(str(path))
     out = {}
     for sheet in book.worksheets:
         out[sheet.title] = {
+            "shown": shown.get_sheet_by_name(sheet.title).to_python(skip_empty_area=False),
             "cells": [
                 (
                     c.coordinate,
@@ -376,7 +382,7 @@ def test_column_writer_same_cells_for_odd_columns(tmp_path, monkeypatch):
     """Every column type and oddity sheet_column decides per column, against sheet_cell."""
     frame = pl.DataFrame(
         {
-            "tjenesteomrade": ["=1+1", None, "@SUM(A1)", "Hele kommunen", "-2", "x"],
+            "tjenesteomrade": ["=1+1", None, "@SUM(A1)", "Hele kommunen", "-2", "_x0041_"],
             "ja": [True, None, False, True, False, None],
             "tall": [1.25, None, float("nan"), -0.0, 1e15, 3.0],
             "heltall": [1, None, -5, 0, 2**40, 7],
@@ -407,3 +413,4 @@ def test_column_writer_same_cells_for_odd_columns(tmp_path, monkeypatch):
     assert cells["A6"][1:3] == ("=1+1", "s") and cells["C6"][1] == 1.25
     assert cells["C8"][1] is None and cells["C9"][1] == ":"  # blank; hidden in the total row
     assert cells["C9"][4] and cells["B7"][1] is None and cells["B8"][1] == "nei"
+    assert new["T"]["shown"][10][0] == "_x0041_"  # Excel shows the text, not `A`
