@@ -113,15 +113,14 @@ def unit_months(
         .join(
             unit_frame.select("enhet_id", "enhet", "tjenesteomrade", "lean_start", "pilot")
             .sort("enhet_id")
-            .with_row_index("_nr"),
+            .with_row_index("_nr")
+            # The Lean start's month as one number, once per unit rather than per row.
+            .with_columns(_lean=_month_number("lean_start")),
             on="enhet_id",
             how="left",
         )
     )
-    lean_month = pl.col("lean_start").dt.month_start()
-    months_since = (pl.col("maned").dt.year() - lean_month.dt.year()) * 12 + (
-        pl.col("maned").dt.month() - lean_month.dt.month()
-    )
+    months_since = _month_number("maned") - pl.col("_lean")
     # Sorted by unit and month. The unit's place in enhet_id order sorts as its text id
     # does, and far faster as one number with the month (a unit not in the register: text).
     if frame.get_column("_nr").null_count() == 0:
@@ -136,8 +135,13 @@ def unit_months(
             RATIOS,
         )
         .sort(order)
-        .drop("_nr")
+        .drop("_nr", "_lean")
     )
+
+
+def _month_number(column: str) -> pl.Expr:
+    """A date's month as one number (year * 12 + month), so months apart is a difference."""
+    return pl.col(column).dt.year().cast(pl.Int64) * 12 + pl.col(column).dt.month().cast(pl.Int64)
 
 
 MONTH_NAMES = (
@@ -230,14 +234,19 @@ def unit_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:
 
     def sums(frame: pl.DataFrame) -> pl.DataFrame:
         """One row per run of rows of one unit-year, in the order of the runs."""
-        run = pl.struct("enhet_id", "ar").rle_id().alias("_run")
+        run = pl.col("_run")
+        # Headcount of the run's last month, marked over whole columns (a filter inside the
+        # aggregation runs group by group).
+        last = pl.when(pl.col("maned") == pl.col("maned").max().over(run))
         return (
-            frame.group_by(run, maintain_order=True)
+            frame.with_columns(pl.struct("enhet_id", "ar").rle_id().alias("_run"))
+            .with_columns(ansatte=last.then(pl.col("ansatte")))
+            .group_by(run, maintain_order=True)
             .agg(
                 pl.col(keys).first(),
                 *[exact_sum(c) for c in _SUMS],
                 pl.len().alias("maneder"),
-                pl.col("ansatte").filter(pl.col("maned") == pl.col("maned").max()).sum(),
+                pl.col("ansatte").sum(),
             )
             .drop("_run")
         )
