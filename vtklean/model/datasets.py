@@ -97,46 +97,45 @@ def unit_months(
     ressursbruk: pl.DataFrame, unit_frame: pl.DataFrame, cutoff: dt.date
 ) -> pl.DataFrame:
     """Monthly resource rows up to the cutoff month, with the unit's area and Lean timing."""
-    frame = (
-        ressursbruk.filter(pl.col("maned") <= pl.lit(cutoff, pl.Date))
-        .select(
-            "enhet_id",
-            "maned",
-            "budsjett_kr",
-            "regnskap_kr",
-            "arsverk",
-            "ansatte",
-            "avtalte_dagsverk",
-            "fravaer_dagsverk",
-            "volum",
-        )
-        .join(
-            unit_frame.select("enhet_id", "enhet", "tjenesteomrade", "lean_start", "pilot")
-            .sort("enhet_id")
-            .with_row_index("_nr")
-            # The Lean start's month as one number, once per unit rather than per row.
-            .with_columns(_lean=_month_number("lean_start")),
-            on="enhet_id",
-            how="left",
-        )
+    frame = ressursbruk.filter(pl.col("maned") <= pl.lit(cutoff, pl.Date)).select(
+        "enhet_id",
+        "maned",
+        "budsjett_kr",
+        "regnskap_kr",
+        "arsverk",
+        "ansatte",
+        "avtalte_dagsverk",
+        "fravaer_dagsverk",
+        "volum",
     )
-    months_since = _month_number("maned") - pl.col("_lean")
+    unit = (
+        unit_frame.select("enhet_id", "enhet", "tjenesteomrade", "lean_start", "pilot")
+        .sort("enhet_id")
+        # The Lean start's month as one number, once per unit rather than per row.
+        .with_columns(_lean=_month_number("lean_start"))
+    )
+    place = (
+        frame.select("enhet_id")
+        .join(unit.select("enhet_id").with_row_index("_nr"), on="enhet_id", how="left")
+        .get_column("_nr")
+    )
     # Sorted by unit and month. The unit's place in enhet_id order sorts as its text id
-    # does, and far faster as one number with the month (a unit not in the register: text).
-    if frame.get_column("_nr").null_count() == 0:
-        order = [pl.col("_nr").cast(pl.Int64) * 2**32 + pl.col("maned").cast(pl.Int64)]
-    else:
-        order = [pl.col("enhet_id"), pl.col("maned")]
-    return (
-        measures.with_ratios(
-            frame.with_columns(
-                ar=pl.col("maned").dt.year(), lean_maned=months_since.cast(pl.Int64)
-            ),
-            RATIOS,
+    # does, and far faster as one number with the month; the unit's columns are then taken
+    # by place (a unit not in the register: joined and sorted by text).
+    if place.null_count() == 0:
+        order = pl.col("_nr").cast(pl.Int64) * 2**32 + pl.col("maned").cast(pl.Int64)
+        frame = frame.with_columns(_nr=place).sort(order)
+        frame = pl.concat(
+            [frame.drop("_nr"), unit.drop("enhet_id")[frame.get_column("_nr")]],
+            how="horizontal",
         )
-        .sort(order)
-        .drop("_nr", "_lean")
-    )
+    else:
+        frame = frame.join(unit, on="enhet_id", how="left").sort("enhet_id", "maned")
+    months_since = _month_number("maned") - pl.col("_lean")
+    return measures.with_ratios(
+        frame.with_columns(ar=pl.col("maned").dt.year(), lean_maned=months_since.cast(pl.Int64)),
+        RATIOS,
+    ).drop("_lean")
 
 
 def _month_number(column: str) -> pl.Expr:
