@@ -82,7 +82,11 @@ def idea_counts(
         return None
     aggs = _idea_aggregates(ds.period.year)
     if not by_unit:
-        per_area = _with_whole(ideas).group_by("tjenesteomrade").agg(aggs)
+        # The municipality's row from the same rows once more, not from a frame twice as long.
+        per_area = ideas.group_by("tjenesteomrade").agg(aggs)
+        if not ideas.is_empty():
+            whole = ideas.select(pl.lit(WHOLE).alias("tjenesteomrade"), *aggs)
+            per_area = pl.concat([per_area, whole])
         order = pl.col("tjenesteomrade").map_elements(sort_key, return_dtype=pl.String)
         return per_area.sort(pl.col("tjenesteomrade") == WHOLE, order)
     units = _area(ds.units, area).select("enhet_id", "enhet", "aktiv")
