@@ -116,7 +116,12 @@ def unit_months(
     )
     place = (
         frame.select("enhet_id")
-        .join(unit.select("enhet_id").with_row_index("_nr"), on="enhet_id", how="left")
+        .join(
+            unit.select("enhet_id").with_row_index("_nr"),
+            on="enhet_id",
+            how="left",
+            maintain_order="left",  # one place per row of `frame`, in its order
+        )
         .get_column("_nr")
     )
     # Sorted by unit and month. The unit's place in enhet_id order sorts as its text id
