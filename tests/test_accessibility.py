@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 
 from tests.browser import offline_browser, wait_for_charts
@@ -124,11 +125,12 @@ def test_chart_colours_have_3_to_1_contrast_and_more_than_colour(suite):
         charts.area_comparison(data.key_figures),
     ]
     for chart in built:
-        colours = _colours(chart.figure)
+        fig = go.Figure(chart.figure)  # plotly's objects, to read the properties it resolves
+        colours = _colours(fig)
         assert colours, chart.key
         for colour in colours:
             assert contrast(colour, "#ffffff") >= 3.0, (chart.key, colour)
-        if len(chart.figure.data) > 1:  # series also differ by pattern, symbol or mode
+        if len(fig.data) > 1:  # series also differ by pattern, symbol or mode
             looks = {
                 (
                     str(getattr(getattr(t, "marker", None), "pattern", None)),
@@ -136,10 +138,10 @@ def test_chart_colours_have_3_to_1_contrast_and_more_than_colour(suite):
                     getattr(t, "mode", None),
                     getattr(t, "type", None),
                 )
-                for t in chart.figure.data
+                for t in fig.data
             }
-            assert len(looks) == len(chart.figure.data) or chart.key == "utrulling", chart.key
-        assert chart.figure.layout.xaxis.title.text, chart.key
+            assert len(looks) == len(fig.data) or chart.key == "utrulling", chart.key
+        assert fig.layout.xaxis.title.text, chart.key
 
 
 def _ppm_pixels(path: Path) -> tuple[int, int, bytes]:

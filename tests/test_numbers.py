@@ -234,9 +234,9 @@ def test_the_target_line_spans_only_the_year_the_target_is_for():
     starts = pl.DataFrame(schema={"enhet": pl.String, "maned": pl.Date})
     goal = {"ar": 2017, "indikator": "sykefravaer_prosent", "mal": 7.5, "retning": "hoyst"}
     goal |= {"status": targets.status(10.0, 7.5, "hoyst", 0.5), "skjult": None}
-    line = charts.sick_leave(helpers.gated(monthly), helpers.gated(starts), goal).figure.data[-1]
-    assert line.y == (7.5, 7.5)
-    assert {str(x)[:4] for x in line.x} == {"2017"}
+    line = charts.sick_leave(helpers.gated(monthly), helpers.gated(starts), goal).figure["data"][-1]
+    assert line["y"] == [7.5, 7.5]
+    assert {str(x)[:4] for x in line["x"]} == {"2017"}
 
 
 def test_a_figure_that_rounds_to_zero_has_no_minus_sign():

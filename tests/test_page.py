@@ -1,8 +1,8 @@
 import datetime as dt
 import json
 
-import plotly.io as pio
 import polars as pl
+from plotly.io.json import to_json_plotly
 
 from tests import helpers
 from vtklean.core import norsk
@@ -82,10 +82,10 @@ def test_lean_start_markers_are_aggregated_per_month():
     )
     monthly, starts = helpers.gated(monthly), helpers.gated(starts)
     chart = charts.sick_leave(monthly, starts)
-    markers = chart.figure.data[1]
-    assert len(markers.x) == 2
-    assert markers.text[0].startswith("39 enheter")
-    assert markers.text[1] == "Enhet 39"
+    markers = chart.figure["data"][1]
+    assert len(markers["x"]) == 2
+    assert markers["text"][0].startswith("39 enheter")
+    assert markers["text"][1] == "Enhet 39"
     cells = dict(
         zip(chart.table.get_column("Måned"), chart.table.get_column("Lean-start"), strict=True)
     )
@@ -93,7 +93,7 @@ def test_lean_start_markers_are_aggregated_per_month():
     goal = {"ar": 2015, "indikator": "sykefravaer_prosent", "mal": 7.5, "retning": "hoyst"}
     status = targets.status(10.0, 7.5, "hoyst", 0.5)
     with_goal = charts.sick_leave(monthly, starts, goal | {"status": status, "skjult": None})
-    assert with_goal.figure.data[-1].y == (7.5, 7.5)
+    assert with_goal.figure["data"][-1]["y"] == [7.5, 7.5]
     assert "Målet for 2015 er høyst 7,5\u00a0% (stiplet linje): ✘ ikke nådd." in with_goal.sentence
 
 
@@ -115,9 +115,7 @@ def test_narrow_layout_leaves_room_for_bars_and_short_value_labels():
             "ansvarlige": ["Enhetsleder", "Rektor"],
         }
     )
-    spec = json.loads(
-        pio.to_json(charts.backlog(helpers.gated(frame), "31.12.2017").figure, validate=False)
-    )
+    spec = json.loads(to_json_plotly(charts.backlog(helpers.gated(frame), "31.12.2017").figure))
     change = widgets.narrow(spec)
     margin = change["layout"]["margin"]
     assert 390 - margin["l"] - margin["r"] >= 150  # the bars keep most of a phone's width

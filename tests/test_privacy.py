@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 import pytest
 from openpyxl import load_workbook
+from plotly.io.json import to_json_plotly
 
 from tests import helpers
 from tests.conftest import run_build
@@ -655,7 +656,7 @@ def test_gated_frames_give_charts_without_a_hidden_value(small_datasets):
             charts.sick_leave(figures.monthly_sick_leave(ds, area), figures.lean_starts(ds, area)),
         ]
     built.append(charts.area_comparison(figures.key_figures(ds)))
-    texts = [c.figure.to_json() + c.sentence + c.table.write_csv() for c in built]
+    texts = [to_json_plotly(c.figure) + c.sentence + c.table.write_csv() for c in built]
     found = [
         (cell, p.pattern) for t in texts for cell, v in values for p in _patterns(v) if p.search(t)
     ]

@@ -10,8 +10,8 @@ import json
 import re
 from dataclasses import dataclass
 
-import plotly.io as pio
 import polars as pl
+from plotly.io.json import to_json_plotly
 
 from vtklean.core import escape, measures, norsk
 from vtklean.model import gate, targets
@@ -212,7 +212,8 @@ def chart(c: Chart) -> Html:
     The chart's layout for phones (`narrow`) is in its layout.meta; the page's charts.js
     draws it where the chart is narrower than 600 px, again when the window is resized.
     """
-    spec = json.loads(pio.to_json(c.figure, validate=False))
+    # Through plotly's JSON encoder, as plotly.io.to_json: dates as ISO text, NaN as null.
+    spec = json.loads(to_json_plotly(c.figure, engine="json"))
     div = f"diagram-{c.key}"
     # No mode bar: its buttons would be keyboard traps inside the figure, and every number
     # is in the table below the chart, so nothing needs hovering or zooming to be read.
