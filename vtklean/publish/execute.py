@@ -201,7 +201,7 @@ CELL_TIMEOUT = 600  # seconds one cell may run before its notebook counts as han
 # fails to import is left to the notebook that imports it, to report.
 _WARM = (
     "try:\n"
-    "    import IPython.display, plotly.graph_objects, plotly.io, polars\n"
+    "    import IPython.display, plotly.io, polars\n"
     "    from vtklean.core import norsk\n"
     "    from vtklean.model import processed\n"
     "    from vtklean.publish import charts, defaults, page, sections, widgets\n"
