@@ -200,3 +200,17 @@ def test_odd_names_stay_text_in_the_figure(built):
     assert all("<b>" not in label and "&lt;b&gt;" in label for label in labels[:2])
     script = widgets.chart(chart).text.split("<script")[1].split("</script>")[0]
     assert "\u2028" not in script and "</" not in script and "<b>" not in script
+
+
+def test_a_notebook_that_changes_plotlys_default_template_gets_it():
+    frame = helpers.gated(pl.DataFrame({"ar": [2017, 2018], "arsverk": [10.0, 12.5]}))
+    before = pio.templates.default
+    try:
+        pio.templates.default = "simple_white"
+        figure = charts.fte(frame).figure
+        expected = json.loads(pio.to_json(go.Figure(layout=figure["layout"] | {"template": None})))
+    finally:
+        pio.templates.default = before
+    assert figure["layout"]["template"] == pio.templates["simple_white"].to_plotly_json()
+    assert expected["layout"]["template"] == figure["layout"]["template"]
+    assert charts.fte(frame).figure["layout"]["template"] == pio.templates[before].to_plotly_json()
