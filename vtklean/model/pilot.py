@@ -131,11 +131,11 @@ def panel(unit_months: pl.DataFrame, outcome: str, grain: str = "ar") -> Panel:
         pl.when(pl.col("start") <= last).then(pl.col("start")).alias(COHORT)
     )
     complete = effects.complete_units(frame, unit=UNIT, period="periode", outcome="utfall")
-    for u in unit_months.get_column(UNIT).unique().sort():
-        if u not in complete and u not in left_out:
-            left_out[u] = (
-                "mangler tall for noen perioder (kom til, ble lagt ned eller har tomme tall)"
-            )
+    missing = "mangler tall for noen perioder (kom til, ble lagt ned eller har tomme tall)"
+    kept = set(complete.to_list())
+    for u in pl.Series(list(names)).sort().to_list():
+        if u not in kept and u not in left_out:
+            left_out[u] = missing
     frame = frame.filter(pl.col(UNIT).is_in(complete.implode())).drop("start")
     return Panel(frame.sort(UNIT, "periode"), grain, spec, left_out, names)
 
