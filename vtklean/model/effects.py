@@ -124,7 +124,8 @@ def _wide(
             f"Enheten {row[unit]} har flere ulike verdier i kolonnen {cohort!r}: {values}. "
             "En enhet kan bare starte én gang."
         )
-    periods = frame.get_column(period).drop_nulls().unique().sort().to_list()
+    grid = frame.get_column(period).drop_nulls().unique().sort()
+    periods = grid.to_list()
     if len(periods) < 2:
         raise EffectError(f"Panelet har færre enn to perioder i kolonnen {period!r}.")
     position = {p: i for i, p in enumerate(periods)}
@@ -148,13 +149,68 @@ def _wide(
     first = first.filter(pl.col(unit).is_in(keep.implode()))
     units = first.get_column(unit).to_list()
     g_index = np.array([-1 if g is None else position[g] for g in first.get_column(cohort)])
-    index = {u: i for i, u in enumerate(units)}
+    # Each kept unit's row and each period's column, by joins rather than a Python lookup
+    # per row; the cells are unique (checked above), so their order does not matter.
+    rows = first.select(unit, _row=pl.int_range(pl.len(), dtype=pl.Int64))
+    cols = grid.to_frame().with_columns(_col=pl.int_range(pl.len(), dtype=pl.Int64))
+    cells = frame.join(rows, on=unit).join(cols, on=period)
     y = np.full((len(units), len(periods)), np.nan)
-    values = frame.filter(pl.col(unit).is_in(keep.implode()))
-    rows = np.array([index[u] for u in values.get_column(unit).to_list()], dtype=int)
-    cols = np.array([position[p] for p in values.get_column(period).to_list()], dtype=int)
-    y[rows, cols] = values.get_column(outcome).cast(pl.Float64).to_numpy()
+    y[cells.get_column("_row").to_numpy(), cells.get_column("_col").to_numpy()] = (
+        cells.get_column(outcome).cast(pl.Float64).to_numpy()
+    )
     return units, periods, g_index, y, dropped
+
+
+@dataclass(frozen=True, eq=False)
+class Balanced:
+    """A balanced panel as arrays, made once for several estimates on the same units.
+
+    `cohorts` holds each unit's period index of start (-1: never treated) and `y` the
+    outcome (units x periods). The bootstrap's multipliers depend only on the number of
+    units, so they are drawn once here and shared by every estimate on the panel.
+    """
+
+    units: list[Any]
+    periods: list[Any]
+    cohorts: np.ndarray
+    y: np.ndarray
+    dropped: tuple[str, ...]
+    _multipliers: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def multipliers(self, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+        """Rademacher weights (draws x units) of the multiplier bootstrap, from `seed`."""
+        if seed not in self._multipliers:
+            self._multipliers[seed] = rademacher(len(self.units), seed)
+        return self._multipliers[seed]
+
+
+def balance(panel: Any, *, unit: str, period: str, cohort: str, outcome: str) -> Balanced:
+    """The balanced panel of a long pandas or polars table (see `staggered_did`)."""
+    frame = _as_polars(panel)
+    _check_columns(frame, (unit, period, cohort, outcome))
+    return Balanced(*_wide(frame, unit=unit, period=period, cohort=cohort, outcome=outcome))
+
+
+def _balanced(panel: Any, **columns: str) -> Balanced:
+    """`panel` itself when already balanced (by `balance`), else its balanced panel."""
+    return panel if isinstance(panel, Balanced) else balance(panel, **columns)
+
+
+def rademacher(units: int, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """BOOTSTRAP_DRAWS x `units` weights of -1 or 1 with equal odds, from a fixed seed.
+
+    The same draws as `rng.choice([-1.0, 1.0], size)`: taken as 0/1 integers (the same
+    random stream, one 32-bit word per draw, also when drawn a block of rows at a time)
+    and written as -1/1 into one array, without choice's indexing or full-size temporaries.
+    """
+    rng = np.random.default_rng(seed)
+    weights = np.empty((BOOTSTRAP_DRAWS, units))
+    for first in range(0, BOOTSTRAP_DRAWS, 32):
+        block = weights[first : first + 32]
+        np.multiply(rng.integers(0, 2, size=block.shape), 2.0, out=block)
+        block -= 1.0
+    weights.flags.writeable = False
+    return weights
 
 
 def _wif(indicators: np.ndarray, pg: np.ndarray) -> np.ndarray:
@@ -232,21 +288,26 @@ def wald_test(estimates: np.ndarray, influence: np.ndarray, units: int) -> dict[
 
 
 def uniform_critical_value(
-    influence: np.ndarray, se: np.ndarray, alpha: float, seed: int = BOOTSTRAP_SEED
+    influence: np.ndarray,
+    se: np.ndarray,
+    alpha: float,
+    seed: int = BOOTSTRAP_SEED,
+    weights: np.ndarray | None = None,
 ) -> float:
     """Critical value of a uniform band over several estimates (multiplier bootstrap).
 
     As R's `did` with `cband = TRUE`: each draw multiplies the units' influence functions by
     independent Rademacher weights; the band's value is the 1 - alpha quantile over draws
     of the largest |deviation| / se across the estimates. Estimates without spread
-    (se = 0) are left out of the maximum. The seed is fixed, so the value is deterministic.
+    (se = 0) are left out of the maximum. The seed is fixed, so the value is deterministic;
+    `weights` are `rademacher(units, seed)` when already drawn.
     """
     keep = se > 0
     if not keep.any():
         return math.nan
     n = influence.shape[0]
-    rng = np.random.default_rng(seed)
-    weights = rng.choice(np.array([-1.0, 1.0]), size=(BOOTSTRAP_DRAWS, n))
+    if weights is None:
+        weights = rademacher(n, seed)
     draws = weights @ influence[:, keep] / n
     largest = np.max(np.abs(draws) / se[keep][None, :], axis=1)
     return float(np.quantile(largest, 1 - alpha))
@@ -266,14 +327,15 @@ def staggered_did(
 ) -> DidResult:
     """Callaway & Sant'Anna group-time effects, aggregated overall and by event time.
 
-    `panel` is a long pandas or polars table with one row per unit and period; `cohort` is
-    the unit's first treated period (one of the periods, not the first), null for never
-    treated. Units without the outcome in every period are left out and listed in
-    `dropped_units`. With `focus`, only those units form the treated cohorts; the other
-    units still serve as controls while not yet treated. Intervals are pointwise, at
-    level 1 - alpha, from influence-function (unit-clustered) standard errors, with t
-    (G - 1 df) for estimates resting on fewer than FEW_UNITS treated units (`units`, `df`
-    columns); `band_low`/`band_high` are the uniform band and `pretrend` the joint test.
+    `panel` is a long pandas or polars table with one row per unit and period, or the same
+    panel made once by `balance` for several estimates; `cohort` is the unit's first
+    treated period (one of the periods, not the first), null for never treated. Units
+    without the outcome in every period are left out and listed in `dropped_units`. With
+    `focus`, only those units form the treated cohorts; the other units still serve as
+    controls while not yet treated. Intervals are pointwise, at level 1 - alpha, from
+    influence-function (unit-clustered) standard errors, with t (G - 1 df) for estimates
+    resting on fewer than FEW_UNITS treated units (`units`, `df` columns);
+    `band_low`/`band_high` are the uniform band and `pretrend` the joint test.
 
     With `correction` (the default) each group mean's spread is scaled by n / (n - 1), as
     in the unequal-variance t-test: the plain influence function (as in R's `did`) makes a
@@ -286,11 +348,8 @@ def staggered_did(
         raise EffectError(f"Ukjent kontrollgruppe {control!r}: bruk {' eller '.join(CONTROLS)}.")
     if not 0 < alpha < 1:
         raise EffectError(f"alpha må være mellom 0 og 1, ikke {alpha}.")
-    frame = _as_polars(panel)
-    _check_columns(frame, (unit, period, cohort, outcome))
-    units, periods, g_index, y, dropped = _wide(
-        frame, unit=unit, period=period, cohort=cohort, outcome=outcome
-    )
+    panel = _balanced(panel, unit=unit, period=period, cohort=cohort, outcome=outcome)
+    units, periods, g_index, y = panel.units, panel.periods, panel.cohorts, panel.y
     n = len(units)
     focus_set = None if focus is None else set(focus)
     is_focus = np.array([focus_set is None or u in focus_set for u in units])
@@ -403,7 +462,7 @@ def staggered_did(
         pl.col("cohorts").cast(pl.Int64),
         pl.col("units").cast(pl.Int64),
     )
-    event_study = _with_band(event_study, influence, alpha)
+    event_study = _with_band(event_study, influence, alpha, panel.multipliers())
     pre = (event_study.get_column("event_time") < 0).to_numpy()
     # The pre-start estimates rest on the cohorts with a pre-start cell: their units.
     pre_cohorts = np.unique(group_of_cell[cell_t < cell_g])
@@ -419,7 +478,7 @@ def staggered_did(
         alpha=alpha,
         units=n,
         treated_units=int(((g_index >= 0) & is_focus).sum()),
-        dropped_units=dropped,
+        dropped_units=panel.dropped,
         single_unit_cohorts=tuple(
             periods[g] for g, size in zip(groups, group_size, strict=True) if size == 1
         ),
@@ -428,10 +487,12 @@ def staggered_did(
     )
 
 
-def _with_band(event_study: pl.DataFrame, influence: np.ndarray, alpha: float) -> pl.DataFrame:
+def _with_band(
+    event_study: pl.DataFrame, influence: np.ndarray, alpha: float, weights: np.ndarray
+) -> pl.DataFrame:
     """`band_low` and `band_high`: the uniform band, never narrower than the pointwise one."""
     se = event_study.get_column("se").to_numpy()
-    uniform = uniform_critical_value(influence, se, alpha)
+    uniform = uniform_critical_value(influence, se, alpha, weights=weights)
     pointwise = (event_study.get_column("ci_high") - event_study.get_column("estimate")) / se
     crit = np.fmax(np.nan_to_num(pointwise.to_numpy(), nan=0.0), np.nan_to_num(uniform, nan=0.0))
     est = event_study.get_column("estimate").to_numpy()
@@ -497,13 +558,13 @@ def twfe(
 ) -> dict[str, float]:
     """Static two-way fixed-effects estimate of Y on unit and period effects and 'treated now'.
 
-    On the same balanced panel as `staggered_did`; standard error clustered by unit (CR1,
-    G / (G - 1)). Biased when effects change with time since start and units start at
-    different times: already treated units then act as controls for later ones.
+    On the same balanced panel as `staggered_did` (`panel` may be one made by `balance`);
+    standard error clustered by unit (CR1, G / (G - 1)). Biased when effects change with
+    time since start and units start at different times: already treated units then act
+    as controls for later ones.
     """
-    frame = _as_polars(panel)
-    _check_columns(frame, (unit, period, cohort, outcome))
-    _, _, g_index, y, _ = _wide(frame, unit=unit, period=period, cohort=cohort, outcome=outcome)
+    panel = _balanced(panel, unit=unit, period=period, cohort=cohort, outcome=outcome)
+    g_index, y = panel.cohorts, panel.y
     n, t_count = y.shape
     t = np.arange(t_count)[None, :]
     d = ((g_index[:, None] >= 0) & (t >= g_index[:, None])).astype(float)

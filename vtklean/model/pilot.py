@@ -258,7 +258,9 @@ def analyse(
     if gap is not None:
         return Analysis(p, None, {}, None, _naive(empty, p, keys, window, hidden), gap)
     try:
-        everyone = effects.staggered_did(p.frame, control=control, alpha=alpha, **keys)
+        # Balanced once: every estimate below rests on the same units and periods.
+        balanced = effects.balance(p.frame, **keys)
+        everyone = effects.staggered_did(balanced, control=control, alpha=alpha, **keys)
     except effects.EffectError as error:
         gap = f"Siden kan ikke vise noen effekt for disse dataene: {error}"
         return Analysis(p, None, {}, None, _naive(empty, p, keys, window, hidden), gap)
@@ -266,12 +268,12 @@ def analyse(
     for wave, units in _wave_units(p.frame).items():
         try:
             waves[wave] = effects.staggered_did(
-                p.frame, control=control, alpha=alpha, focus=units, **keys
+                balanced, control=control, alpha=alpha, focus=units, **keys
             )
         except effects.EffectError as error:
             wave_gaps[wave] = f"For bølge {wave} kan ingen effekt beregnes: {error}"
     try:
-        static = effects.twfe(p.frame, alpha=alpha, **keys)
+        static = effects.twfe(balanced, alpha=alpha, **keys)
     except effects.EffectError:
         static = None
     naive = _naive(p.frame, p, keys, window, hidden)
