@@ -821,35 +821,25 @@ def _number_text(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def _plain_number(expr: pl.Expr) -> pl.Expr:
-    """True where `_number_text` would give the text back unchanged.
-
-    Digits, signs, `.`, `,` and exponents without a trailing minus: no space, `kr`,
-    parentheses or `1 234-` to rewrite, so the regex replacements can skip the value.
-    """
-    return expr.str.contains(r"^(?:[0-9.,eE+-]*[0-9.,eE+])?$")
-
-
-def _compact_number(expr: pl.Expr, plain: pl.Expr) -> pl.Expr:
-    """`_number_text(expr)`, with the replacements run only where `plain` is false."""
-    return pl.when(plain).then(expr).otherwise(_number_text(pl.when(~plain).then(expr)))
-
-
-def _parse_number(
-    text: pl.Expr, value: pl.Expr, money: bool, text_cell: pl.Expr, file: pl.Expr
+def _number_failure(
+    text: pl.Expr,
+    value: pl.Expr,
+    money: bool,
+    text_cell: pl.Expr,
+    comma_in_file: pl.Expr,
+    point_in_file: pl.Expr,
 ) -> pl.Expr:
     """The failure of reading a number: null when read, else a failure code.
 
-    `text` is the compact text (`_number_text`), `value` its float, `file` the key of the
-    file a row came from. Codes: `ugyldig` (not a number), `tvetydig` (could be a
+    `text` is the compact text (`_number_text`), `value` its float; `comma_in_file` and
+    `point_in_file` say whether the row's file writes other values of the column with a
+    decimal comma or point. Codes: `ugyldig` (not a number), `tvetydig` (could be a
     thousands separator: `958.000`, or `1,234` among decimal points) or `for_stor`
     (beyond 10^15). A value is only ambiguous in a text file or a spreadsheet's text cell
     (`text_cell`): a spreadsheet's numbers are native.
     """
     valid = text.str.contains(_NUMBER) & value.is_not_null()
-    comma_in_file = text.str.contains(_DECIMAL_COMMA).fill_null(False).any().over(file)
-    point_in_file = text.str.contains(_DECIMAL_POINT).fill_null(False).any().over(file)
-    ambiguous = (pl.col(TEXT_FILE) | text_cell) & (
+    ambiguous = text_cell & (
         (text.str.contains(_DOT_THOUSANDS) & (money | comma_in_file))
         | (text.str.contains(_COMMA_THOUSANDS) & point_in_file)
     )
@@ -863,6 +853,74 @@ def _parse_number(
         .when(value.abs() > MAX_NUMBER)
         .then(pl.lit("for_stor"))
     )
+
+
+def _as_float(text: pl.Expr) -> pl.Expr:
+    """The float of a number text with a decimal comma or point; null where it is none."""
+    return text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+
+
+def _quick_number(expr: pl.Expr, text_cell: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(float, needs a closer look) for a column of number texts, both over whole columns.
+
+    The float is right, and the text needs no rewrite and cannot fail, where polars reads
+    the text as a finite float no larger than 10^15 (it then matches `_NUMBER`: a test
+    checks it on every short text) and it does not end in a separator and three digits
+    (`958.000` may be ambiguous). Every other value is looked at by `_careful_numbers`.
+    """
+    value = _as_float(expr)
+    plain = value.is_finite() & (value.abs() <= MAX_NUMBER)
+    near_thousands = text_cell & expr.str.contains(r"[.,]\d{3}$")
+    return value, expr.is_not_null() & (~plain.fill_null(False) | near_thousands.fill_null(False))
+
+
+def _careful_numbers(
+    frame: pl.DataFrame, column: str, money: bool, quick: pl.Series, careful: pl.Series
+) -> tuple[pl.Series, pl.Series]:
+    """(float, failure code) of a number column: `quick` where it is right, else rewritten.
+
+    The rows in `careful` get the full Norwegian rewrite (`_number_text`) and checks
+    (`_number_failure`); the decimal comma or point of the other values in a file is
+    looked for only when such a row could be ambiguous.
+    """
+    failure = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(column)
+    if not careful.any():
+        return quick, failure
+    rows = careful.arg_true()
+    text_cell = pl.col(TEXT_FILE) | pl.col(TEXT_CELL + column)
+    sub = frame.select(FILE, text_cell.alias("cell"), pl.col(column).alias("text"))[rows]
+    sub = sub.with_columns(_number_text(pl.col("text")).alias("text"))
+    sub = sub.with_columns(_as_float(pl.col("text")).alias("value"))
+    could_be_ambiguous = sub.select(
+        pl.col("cell")
+        & pl.col("text").str.contains(f"{_DOT_THOUSANDS}|{_COMMA_THOUSANDS}").fill_null(False)
+    ).to_series()
+    comma_files: list[str] = []
+    point_files: list[str] = []
+    if could_be_ambiguous.any():
+        # Every value's compact text: the quick ones need no rewrite.
+        texts = frame.get_column(column).scatter(rows, sub.get_column("text"))
+        marks = (
+            pl.DataFrame({FILE: frame.get_column(FILE), "text": texts})
+            .group_by(FILE)
+            .agg(
+                pl.col("text").str.contains(_DECIMAL_COMMA).any().alias("comma"),
+                pl.col("text").str.contains(_DECIMAL_POINT).any().alias("point"),
+            )
+        )
+        comma_files = marks.filter("comma").get_column(FILE).to_list()
+        point_files = marks.filter("point").get_column(FILE).to_list()
+    codes = sub.select(
+        _number_failure(
+            pl.col("text"),
+            pl.col("value"),
+            money=money,
+            text_cell=pl.col("cell"),
+            comma_in_file=pl.col(FILE).is_in(comma_files),
+            point_in_file=pl.col(FILE).is_in(point_files),
+        ).cast(pl.String)
+    ).to_series()
+    return quick.scatter(rows, sub.get_column("value")), failure.scatter(rows, codes)
 
 
 def _parse_date(expr: pl.Expr) -> pl.Expr:
@@ -920,80 +978,77 @@ _NUMBER_RULES = {
 def _typed(table: Table, raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type every canonical column; return (typed frame, frame of parse failures).
 
-    A failure column holds null where the value was read, else a failure code. Values are
-    parsed in stages (compact text, value, failure), each computed once over whole columns
-    so each expression stays small; dates and months once per distinct text.
+    A failure column holds null where the value was read, else a failure code. Numbers are
+    read by one cast over whole columns, and only the values it cannot be trusted with are
+    rewritten and checked one by one (`_quick_number`); dates and months once per distinct
+    text. The whole-column work of all columns runs in one polars call (in parallel).
     """
-    numeric = [c.name for c in table.columns if c.kind in (Kind.DECIMAL, Kind.INTEGER)]
+    numeric = [c for c in table.columns if c.kind in (Kind.DECIMAL, Kind.INTEGER)]
     dated = [c for c in table.columns if c.kind in (Kind.DATE, Kind.MONTH)]
-    plain = {c: f"__enkel_{c}" for c in numeric}
-    text = {c: f"__tekst_{c}" for c in numeric}
-    number = {c: f"__tall_{c}" for c in numeric}
-    value = {c.name: f"__verdi_{c.name}" for c in dated}
-    fail = {c: f"__feil_{c}" for c in [*numeric, *value]}
-    file_no = "__filnr"
-    staged = raw.with_columns(
-        pl.col(FILE).rle_id().alias(file_no),
-        *(_plain_number(pl.col(c)).alias(plain[c]) for c in numeric),
-        *(
-            _by_distinct(
-                pl.col(c.name), _parse_date if c.kind is Kind.DATE else _parse_month
-            ).alias(value[c.name])
-            for c in dated
-        ),
+    quick_exprs = []
+    for col in numeric:
+        text_cell = pl.col(TEXT_FILE) | pl.col(TEXT_CELL + col.name)
+        quick, careful = _quick_number(pl.col(col.name), text_cell)
+        quick_exprs += [quick.alias(f"tall_{col.name}"), careful.alias(f"sjekk_{col.name}")]
+    # Lazy: the float each `_quick_number` pair shares is computed once (not so eagerly).
+    staged = (
+        raw.lazy()
+        .select(
+            *quick_exprs,
+            *(
+                _by_distinct(
+                    pl.col(c.name), _parse_date if c.kind is Kind.DATE else _parse_month
+                ).alias(c.name)
+                for c in dated
+            ),
+            *(
+                pl.col(c.name).map_batches(_normalise_series, return_dtype=pl.String)
+                for c in table.columns
+                if c.kind is Kind.CODE
+            ),
+        )
+        .collect()
     )
-    staged = staged.with_columns(
-        _compact_number(pl.col(c), pl.col(plain[c])).alias(text[c]) for c in numeric
-    )
-    staged = staged.with_columns(
-        pl.col(text[c])
-        .str.replace(",", ".", literal=True)
-        .cast(pl.Float64, strict=False)
-        .alias(number[c])
-        for c in numeric
-    )
-    failures: list[pl.Expr] = []
+    typed: dict[str, pl.Series] = {}
+    failed: dict[str, pl.Series] = {}
     for col in table.columns:
-        src = pl.col(col.name)
-        match col.kind:
-            case Kind.DECIMAL | Kind.INTEGER:
-                num = pl.col(number[col.name])
-                failure = _parse_number(
-                    pl.col(text[col.name]),
-                    num,
-                    money=col.name.endswith("_kr"),
-                    text_cell=pl.col(TEXT_CELL + col.name),
-                    file=pl.col(file_no),
-                )
-                if col.kind is Kind.INTEGER:
-                    failure = failure.fill_null(
-                        pl.when(num.is_not_null() & (num.round(0) != num)).then(pl.lit("ugyldig"))
-                    )
-            case Kind.DATE | Kind.MONTH:
-                parsed = pl.col(value[col.name])
-                failure = pl.when(src.is_not_null() & parsed.is_null()).then(pl.lit("ugyldig"))
-            case _:
-                continue
-        failures.append(failure.cast(pl.String).alias(fail[col.name]))
-    staged = staged.with_columns(failures)
-    exprs: list[pl.Expr] = [pl.col(FILE), pl.col(ROW)]
-    for col in table.columns:
-        src = pl.col(col.name)
-        ok = pl.col(fail.get(col.name, "")).is_null()
         match col.kind:
             case Kind.TEXT:
-                typed = src
+                typed[col.name] = raw.get_column(col.name)
             case Kind.CODE:
-                typed = src.map_batches(_normalise_series, return_dtype=pl.String)
-            case Kind.DECIMAL:
-                typed = pl.when(ok).then(pl.col(number[col.name]))
-            case Kind.INTEGER:
-                typed = pl.when(ok).then(pl.col(number[col.name]).cast(pl.Int64, strict=False))
+                typed[col.name] = staged.get_column(col.name)
+            case Kind.DECIMAL | Kind.INTEGER:
+                number, failure = _careful_numbers(
+                    raw,
+                    col.name,
+                    col.name.endswith("_kr"),
+                    staged.get_column(f"tall_{col.name}"),
+                    staged.get_column(f"sjekk_{col.name}"),
+                )
+                v, f = pl.col("v"), pl.col("f")
+                if col.kind is Kind.INTEGER:
+                    f = f.fill_null(pl.when(v.round(0) != v).then(pl.lit("ugyldig")))
+                v = pl.when(f.is_null()).then(v)
+                if col.kind is Kind.INTEGER:
+                    v = v.cast(pl.Int64, strict=False)
+                done = pl.DataFrame([number.alias("v"), failure.alias("f")]).select(v, f)
+                typed[col.name] = done.get_column("v").alias(col.name)
+                failed[col.name] = done.get_column("f").alias(col.name)
             case Kind.DATE | Kind.MONTH:
-                typed = pl.col(value[col.name])
-        exprs.append(typed.alias(col.name))
-    bad = [pl.col(fail[c.name]).alias(c.name) for c in table.columns if c.name in fail]
-    return staged.select(exprs), staged.select(pl.col(FILE), pl.col(ROW), *bad)
+                parsed = staged.get_column(col.name)
+                source = raw.get_column(col.name)
+                failed[col.name] = (
+                    pl.DataFrame([source.alias("t"), parsed.alias("d")])
+                    .select(
+                        pl.when(pl.col("t").is_not_null() & pl.col("d").is_null())
+                        .then(pl.lit("ugyldig"))
+                        .alias(col.name)
+                    )
+                    .to_series()
+                )
+                typed[col.name] = parsed
+    keys = [raw.get_column(FILE), raw.get_column(ROW)]
+    return pl.DataFrame([*keys, *typed.values()]), pl.DataFrame([*keys, *failed.values()])
 
 
 def _normalise_series(s: pl.Series) -> pl.Series:
