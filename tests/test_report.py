@@ -471,3 +471,64 @@ def test_killed_build_leaves_no_workers_or_kernels(tmp_path):
     while any(Path(f"/proc/{p}").exists() for p in left) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not [p for p in left if Path(f"/proc/{p}").exists()]
+
+
+def test_page_exporter_gives_what_nbconverts_html_exporter_gives():
+    """The page body is HTMLExporter's, without its costly BeautifulSoup pass over the page.
+
+    That pass only re-serialises our pages (no images, no lab cell wrappers), so the soup of
+    our body must be exactly HTMLExporter's body: same elements, attributes and text.
+    """
+    import copy
+
+    import nbformat
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from tests.hostile import OWN
+    from vtklean.core import escape
+    from vtklean.publish import widgets
+
+    hostile = " | ".join(OWN)
+    fragment = widgets.text(f"Enhet: {hostile}").text + widgets.heading(hostile).text
+    outputs = [
+        nbformat.v4.new_output("display_data", {"text/html": widgets.setup().text}),
+        nbformat.v4.new_output("display_data", {"text/html": fragment, "text/plain": hostile}),
+        nbformat.v4.new_output("execute_result", {"text/plain": hostile}, execution_count=2),
+        nbformat.v4.new_output("stream", name="stdout", text=hostile),
+        nbformat.v4.new_output("stream", name="stderr", text="advarsel"),
+    ]
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(f"# Tittel\n\n{escape.html_text(hostile)}"),
+            nbformat.v4.new_code_cell("x = 1", outputs=outputs, execution_count=2),
+        ],
+        metadata={"language_info": {"name": "python"}},
+    )
+    theirs = copy.deepcopy(nb)
+    ours = execute._export(nb)
+    for cell in theirs.cells:
+        cell.outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
+    expected, _ = HTMLExporter(**execute.EXPORTER_SETTINGS).from_notebook_node(theirs)
+    assert "advarsel" not in ours and "window.__pwned" in ours  # as text, escaped
+    assert str(BeautifulSoup(ours, features="html.parser")) == expected
+
+
+def test_notebooks_start_longest_first():
+    """The pilot analysis starts first, then the overview, the areas by size, data quality."""
+
+    def job(page: str, notebook: str, area: str | None = None) -> execute.Job:
+        params = (("tjenesteomrade", area),) if area else ()
+        return execute.Job(page, notebook, page, (("year", 2018), *params))
+
+    todo = [
+        job("oversikt", "oversikt"),
+        job("a", "tjenesteomrade", "Kultur"),
+        job("b", "tjenesteomrade", "Omsorg"),
+        job("c", "tjenesteomrade", "Teknisk"),
+        job("pilot-effekter", "pilot-effekter"),
+        job("datakvalitet", "datakvalitet"),
+    ]
+    sizes = {"Kultur": 3, "Omsorg": 40, "Teknisk": 7, "Hele kommunen": 50}
+    order = [j.page for j in build.longest_first(todo, sizes)]
+    assert order == ["pilot-effekter", "oversikt", "b", "c", "a", "datakvalitet"]

@@ -18,6 +18,7 @@ from vtklean import build
 from vtklean.core import calendar, paths, progress
 from vtklean.ingest import read
 from vtklean.model import datasets, figures, privacy
+from vtklean.publish import execute
 
 TESTS = Path(__file__).parent
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
@@ -48,7 +49,7 @@ def test_build_process_imports_neither_rfc3987_syntax_nor_great_expectations():
 
 def test_render_workers_are_the_cores_this_process_may_use():
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert build.workers() == available
+    assert execute.workers() == available
 
 
 def test_progress_bars_on_a_terminal_and_never_with_stille(tmp_path, tiny_raw, monkeypatch):

@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +49,6 @@ DEFAULT_PARAMS = {
     "mal_toleranse": {},
     "gammel_gevinst_dager": 365,
 }
-
-
-def workers() -> int:
-    """Notebooks run at once: the cores this process may use (each notebook uses about one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass
@@ -283,6 +277,23 @@ def jobs(
     return out
 
 
+# Notebooks from the longest run to the shortest (area pages by their units). Each worker
+# takes the next run when it is free, so the long pilot analysis no longer runs alone at
+# the end with the other cores idle.
+LONGEST_FIRST = ("pilot-effekter", "oversikt", "tjenesteomrade", "datakvalitet")
+
+
+def longest_first(runs: list[execute.Job], sizes: dict[str, int]) -> list[execute.Job]:
+    """The notebook runs in the order to start them: longest first (`LONGEST_FIRST`)."""
+
+    def expected(job: execute.Job) -> tuple[int, int]:
+        area = dict(job.parameters).get("tjenesteomrade")
+        rank = LONGEST_FIRST.index(job.notebook) if job.notebook in LONGEST_FIRST else 0
+        return rank, -(sizes.get(area) or 0)
+
+    return sorted(runs, key=expected)
+
+
 @dataclass
 class Data:
     """What the data stage hands to publishing: the datasets, key figures and checks."""
@@ -389,10 +400,12 @@ def _render(
     staged: Path,
     say: Callable[[str], None],
     pool: Callable[[], execute.Pool],
+    sizes: dict[str, int],
 ) -> dict[str, str]:
     """The page body of every notebook run, run now or kept from an earlier build.
 
     A page is kept when nothing it depends on changed (`hashes`; None keeps nothing).
+    `sizes` are the units of each service area, to start the longest runs first.
     """
     store = options.processed / pagecache.FOLDER
     keys = {}
@@ -407,11 +420,11 @@ def _render(
             body = pagecache.take(store, key, executed[page])
             if body is not None:
                 bodies[page] = body
-    run = [job for job in todo if job.page not in bodies]
+    run = longest_first([job for job in todo if job.page not in bodies], sizes)
     if run:
         same = f"; {len(bodies)} er uendret siden forrige bygg" if bodies else ""
         what = "rapport" if len(run) == 1 else "rapporter"
-        say(f"Kjører {len(run)} {what} ({min(workers(), len(run))} om gangen){same}")
+        say(f"Kjører {len(run)} {what} ({min(execute.workers(), len(run))} om gangen){same}")
         done = pool().run(run, staged, say)
         for job in run:
             bodies[job.page] = done[job.page][1]
@@ -455,20 +468,22 @@ def run(
     options: Options,
     step: Callable[[str], None] | None = None,
     hashes: inputs.Hashes | None = None,
+    workers: execute.Pool | None = None,
 ) -> Result:
     """Run the whole build: read, validate, datasets, figures, render, export, swap in.
 
     `hashes` are those of the inputs when the build was asked for (taken here if None).
     Nothing is done when the last build was asked for with the same inputs; datasets and
     pages that depend on nothing that changed are taken from the last build that made
-    them (`--force` does everything again). Raises a VtkleanError: DataError, UsageError
-    or RenderError.
+    them (`--force` does everything again). `workers`, when given, are notebook workers
+    the caller started early and closes itself. Raises a VtkleanError: DataError,
+    UsageError or RenderError.
     """
     hashes = hashes or inputs.Hashes.of(options)
     if not options.force and (done := inputs.current(options, hashes.request_key())):
         return _skipped(done, options)
     with contextlib.ExitStack() as resources:  # the notebook workers, closed however it ends
-        return _run(options, step or log.info, hashes, resources)
+        return _run(options, step or log.info, hashes, resources, workers)
 
 
 def _run(
@@ -476,15 +491,16 @@ def _run(
     say: Callable[[str], None],
     hashes: inputs.Hashes,
     resources: contextlib.ExitStack,
+    workers: execute.Pool | None,
 ) -> Result:
     """The build in `run`; the notebook workers it starts are closed with `resources`."""
-    workers_started: list[execute.Pool] = []
+    workers_started: list[execute.Pool] = [] if workers is None else [workers]
 
     def pool() -> execute.Pool:
         """The notebook workers, started when first needed (once)."""
         if not workers_started:
             workers_started.append(
-                resources.enter_context(execute.Pool(options.notebooks, workers()))
+                resources.enter_context(execute.Pool(options.notebooks, execute.workers()))
             )
         return workers_started[0]
 
@@ -551,7 +567,10 @@ def _run(
         data_dir = staged_data or processed_dir
         areas = [a for a in data.table.get_column("tjenesteomrade") if a != datasets.WHOLE]
         todo = [] if options.data_only else jobs(defaults, data_dir, period.year, areas, kommune)
-        bodies = _render(todo, options, hashes if trusted else None, staged_reports, say, pool)
+        units = dict(data.table.select("tjenesteomrade", "enheter").iter_rows())
+        bodies = _render(
+            todo, options, hashes if trusted else None, staged_reports, say, pool, units
+        )
         prov = render.provenance(period.as_of, period.year, data.sha256, kommune, built)
         _write_pages(staged_reports, todo, bodies, prov)
         goals = _export(staged_reports, data, kommune)

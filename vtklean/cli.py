@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import errno
 import logging
@@ -256,6 +257,25 @@ def _output_folders(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _step(text: str) -> None:
+    """A build step, said as a bullet."""
+    _out(f"• {text}")
+
+
+def _early_workers(options: inputs.Options) -> contextlib.AbstractContextManager:
+    """The notebook workers, started before the build imports its libraries and reads data.
+
+    Their kernels start and import while this process imports, reads and checks (the
+    build runs every page unless nothing changed, which was ruled out before). None for
+    `--data-only`.
+    """
+    if options.data_only:
+        return contextlib.nullcontext(None)
+    from vtklean.publish import execute
+
+    return execute.Pool(options.notebooks, execute.workers())
+
+
 def _build(args: argparse.Namespace) -> int:
     progress.silence(args.stille)
     try:
@@ -282,9 +302,10 @@ def _build(args: argparse.Namespace) -> int:
         hashes = inputs.Hashes.of(options)
         done = None if options.force else inputs.current(options, hashes.request_key())
         if done is None:
-            from vtklean import build
+            with _early_workers(options) as workers:
+                from vtklean import build
 
-            result = build.run(options, step=lambda text: _out(f"• {text}"), hashes=hashes)
+                result = build.run(options, step=_step, hashes=hashes, workers=workers)
             done = result.reports if result.skipped else None
     except OSError as err:
         _err(f"Feil i kommandoen: {_os_error(err)}. Ingen rapporter er byttet ut.")
