@@ -40,6 +40,25 @@ def test_bad_data_exit_1_in_bokmal_without_traceback(tmp_path):
     assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()
 
 
+def test_data_that_break_the_datasets_are_reported_as_data_errors(tmp_path):
+    """The pages render while the data are checked; data the datasets cannot take are
+    reported by the checks (exit 1, in bokmål), not as a crash, and nothing is written."""
+    tables = helpers.tiny_tables()
+    for row in tables["ressursbruk"]:
+        if row["enhet_id"] == "E1":
+            row["enhet_id"] = "E99"  # a unit that is not in enheter
+    raw = helpers.write_folder(tmp_path / "raw", tables)
+    out = _vtklean(
+        "build", "--raw", str(raw), "--processed", str(tmp_path / "p"),
+        "--reports", str(tmp_path / "r"), cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert "Ingenting er skrevet" in out.stderr
+    assert "verdien «E99»" in out.stderr
+    assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()
+
+
 def test_usage_errors_exit_2(tmp_path, tiny_raw):
     assert run_build(tiny_raw, tmp_path / "a", "--year", "2031") == 2
     assert run_build(tiny_raw, tmp_path / "b", "--year", "2017", "--as-of", "2016-05-01") == 2

@@ -281,6 +281,7 @@ def jobs(
 # takes the next run when it is free, so the long pilot analysis no longer runs alone at
 # the end with the other cores idle.
 LONGEST_FIRST = ("pilot-effekter", "oversikt", "tjenesteomrade", "datakvalitet")
+SHOW_CHECKS = frozenset({"datakvalitet"})  # notebooks that show the checks' results
 
 
 def longest_first(runs: list[execute.Job], sizes: dict[str, int]) -> list[execute.Job]:
@@ -337,14 +338,41 @@ def _validated(
     return validation
 
 
-def _data(raw: read.RawData, period: calendar.Period, params: dict, validation: Validation) -> Data:
-    """The datasets and key figures of the period (and a year earlier) from validated raw data."""
+def _data(raw: read.RawData, period: calendar.Period, params: dict) -> Data:
+    """The datasets and key figures of the period (and a year earlier) from the raw data.
+
+    The checks' results are added when the raw data have been checked (`_checked`).
+    """
     tables = {name: td.data for name, td in raw.tables.items()}
     rule = privacy_rule(params)
     ds = datasets.build(tables, period, rule, tolerances(params))
     table = figures.rounded(figures.key_figures(ds))
     before = earlier_figures(tables, period, rule)
-    return Data(period, ds, table, before, validation.checks, validation.problems, raw.sha256, rule)
+    return Data(period, ds, table, before, [], [], raw.sha256, rule)
+
+
+def _checked(
+    data: Data, raw: read.RawData, period: calendar.Period, options: Options, params: dict
+) -> None:
+    """Check the raw data the datasets came from, and add the results; DataError on errors."""
+    validation = _validated(raw, period, options, params)
+    data.checks, data.problems = validation.checks, validation.problems
+
+
+def _unchecked_data(
+    raw: read.RawData, period: calendar.Period, options: Options, params: dict
+) -> Data:
+    """The datasets before the raw data are checked, so the pages can render meanwhile.
+
+    Raw data that break the contract can make the datasets fail: then the checks run at
+    once, and their DataError is what the user sees. (Datasets from such data are never
+    published either way: the build stops when the checks find errors.)
+    """
+    try:
+        return _data(raw, period, params)
+    except Exception:
+        _validated(raw, period, options, params)  # raises DataError when the data are wrong
+        raise
 
 
 def _kept_data(options: Options, hashes: inputs.Hashes, params: dict) -> Data | None:
@@ -401,11 +429,13 @@ def _render(
     say: Callable[[str], None],
     pool: Callable[[], execute.Pool],
     sizes: dict[str, int],
+    checks: Callable[[], None],
 ) -> dict[str, str]:
     """The page body of every notebook run, run now or kept from an earlier build.
 
     A page is kept when nothing it depends on changed (`hashes`; None keeps nothing).
-    `sizes` are the units of each service area, to start the longest runs first.
+    `sizes` are the units of each service area, to start the longest runs first. `checks`
+    runs while the notebooks run, and before any notebook that shows the checks starts.
     """
     store = options.processed / pagecache.FOLDER
     keys = {}
@@ -425,13 +455,17 @@ def _render(
         same = f"; {len(bodies)} er uendret siden forrige bygg" if bodies else ""
         what = "rapport" if len(run) == 1 else "rapporter"
         say(f"Kjører {len(run)} {what} ({min(execute.workers(), len(run))} om gangen){same}")
-        done = pool().run(run, staged, say)
+        first = [job for job in run if job.notebook not in SHOW_CHECKS]
+        then = [job for job in run if job.notebook in SHOW_CHECKS]
+        done = pool().run(first, staged, say, meanwhile=checks, then=then)
         for job in run:
             bodies[job.page] = done[job.page][1]
             if job.page in keys:
                 pagecache.put(store, keys[job.page], bodies[job.page], executed[job.page])
-    elif todo:
-        say(f"Alle {len(todo)} rapportene er uendret siden forrige bygg")
+    else:
+        checks()
+        if todo:
+            say(f"Alle {len(todo)} rapportene er uendret siden forrige bygg")
     return bodies
 
 
@@ -515,14 +549,19 @@ def _run(
     period = data.period if data else _period(raw, options)
     if period is not None and not options.force and (done := _up_to_date(options, hashes, period)):
         return _skipped(done, options)
-    if data is None:
-        if period is not None and not options.data_only:
-            pool()  # every page runs again: the kernels start while the data are checked
+    # With pages to render, the raw data are checked while the pages render (`unchecked`).
+    unchecked = data is None and period is not None and not options.data_only
+    if unchecked:
+        pool()  # every page runs again: the kernels start at once
+        say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
+        data = _unchecked_data(raw, period, options, params)
+    elif data is None:
         say("Kontrollerer rådataene mot datakontrakten")
         validation = _validated(raw, period, options, params)
         assert period is not None  # no errors: every table was read
         say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
-        data = _data(raw, period, params, validation)
+        data = _data(raw, period, params)
+        data.checks, data.problems = validation.checks, validation.problems
     else:
         say("Datasettene er uendret siden forrige bygg (samme rådata, parametre og programkode)")
     # Keys are recorded only when the raw files read are those hashed when the build began.
@@ -541,13 +580,16 @@ def _run(
 
     snapshots = options.processed / archive.SNAPSHOTS
     built = dt.datetime.now().astimezone().replace(microsecond=0)
+    new_folders = swap.missing_folders(processed_dir, reports_dir, snapshots)
     staged_data = None if data.reused else swap.stage(processed_dir)
     try:
         staged_reports = swap.stage(reports_dir, keep, complete)
     except OSError:
         if staged_data is not None:
             swap.discard(staged_data)
+        swap.remove_empty(new_folders)
         raise
+    finished = False
     published = reports_dir if (reports_dir / archive.STAMP).is_file() else None
     try:
         say("Skriver datasett og rapporter")
@@ -557,19 +599,26 @@ def _run(
                 data.ds,
                 data.table,
                 data.before,
-                data.checks,
-                data.problems,
                 data.sha256,
                 kommune,
                 params["gammel_gevinst_dager"],
-                key=hashes.data_key() if trusted else None,
             )
+
+        def checks() -> None:
+            """Check the raw data if not yet done, and write the results with the datasets."""
+            if unchecked:
+                say("Kontrollerer rådataene mot datakontrakten mens rapportene lages")
+                _checked(data, raw, period, options, params)
+            if staged_data is not None:
+                key = hashes.data_key() if trusted else None
+                processed.write_checks(staged_data, data.checks, data.problems, key)
+
         data_dir = staged_data or processed_dir
         areas = [a for a in data.table.get_column("tjenesteomrade") if a != datasets.WHOLE]
         todo = [] if options.data_only else jobs(defaults, data_dir, period.year, areas, kommune)
         units = dict(data.table.select("tjenesteomrade", "enheter").iter_rows())
         bodies = _render(
-            todo, options, hashes if trusted else None, staged_reports, say, pool, units
+            todo, options, hashes if trusted else None, staged_reports, say, pool, units, checks
         )
         prov = render.provenance(period.as_of, period.year, data.sha256, kommune, built)
         _write_pages(staged_reports, todo, bodies, prov)
@@ -609,10 +658,13 @@ def _run(
             swap.swap_in(staged_data, processed_dir)
         swap.swap_in(staged_reports, reports_dir, (lambda _old: replaced) if replaced else None)
         pagecache.prune(options.processed / pagecache.FOLDER)
+        finished = True
     finally:
         if staged_data is not None:
             swap.discard(staged_data)
         swap.discard(staged_reports)
+        if not finished:  # e.g. the raw data were checked while the pages ran, and had errors
+            swap.remove_empty(new_folders)
     return Result(
         period.year,
         period.as_of,

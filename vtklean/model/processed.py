@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -41,11 +42,20 @@ class Processed:
     datasets: Datasets
     key_figures: Gated  # the report date
     key_figures_before: Gated  # the same date a year earlier
-    checks: pl.DataFrame
-    problems: pl.DataFrame
     raw_sha256: dict[str, str]
     kommune: str  # the municipality, as every page names it
+    folder: Path
     old_gain_days: int = 365  # a pending gain without a plan date is old after this many days
+
+    @functools.cached_property
+    def checks(self) -> pl.DataFrame:
+        """Every check of the raw data and its outcome (read when first asked for)."""
+        return pl.read_parquet(self.folder / CHECKS)
+
+    @functools.cached_property
+    def problems(self) -> pl.DataFrame:
+        """Every problem the checks found (read when first asked for)."""
+        return pl.read_parquet(self.folder / PROBLEMS)
 
     @property
     def period(self) -> Period:
@@ -126,17 +136,14 @@ def write(
     ds: Datasets,
     key_now: pl.DataFrame,
     key_before: pl.DataFrame,
-    checks: list,
-    problems: list[Problem],
     sha256: dict[str, str],
     kommune: str,
     old_gain_days: int = 365,
-    key: str | None = None,
 ) -> None:
-    """Write the processed folder (deterministically: same inputs, same bytes).
+    """Write the datasets of a processed folder (deterministically: same inputs, same bytes).
 
-    `key` (the build's hash of what the datasets depend on) lets a later build reuse them;
-    the SHA-256 of each file is recorded with it, so a file changed since is noticed.
+    The folder can be loaded at once; the checks' results follow (`write_checks`), so the
+    report pages that do not show them can render while the raw data are checked.
     """
     for stem, frame in ds.frames().items():
         frame.write_parquet(folder / f"{stem}.parquet", compression="zstd")
@@ -146,19 +153,39 @@ def write(
             key_before.with_columns(per=pl.lit(BEFORE)),
         ]
     ).write_parquet(folder / KEY_FIGURES, compression="zstd")
+    _write_meta(folder, _meta(ds, sha256, kommune, old_gain_days))
+
+
+def write_checks(folder: Path, checks: list, problems: list[Problem], key: str | None) -> None:
+    """Add the checks' results to a processed folder written by `write`.
+
+    `key` (the build's hash of what the datasets depend on) lets a later build reuse them;
+    the SHA-256 of each file is recorded with it, so a file changed since is noticed.
+    """
     _records(checks, CHECK_COLUMNS).write_parquet(folder / CHECKS, compression="zstd")
     _records(problems, PROBLEM_COLUMNS).write_parquet(folder / PROBLEMS, compression="zstd")
-    meta = {
+    if key is not None:
+        meta = json.loads((folder / META).read_text("utf-8"))
+        meta["nokkel"] = key
+        meta["filer_sha256"] = _file_hashes(folder)
+        _write_meta(folder, meta)
+
+
+def _meta(ds: Datasets, sha256: dict[str, str], kommune: str, old_gain_days: int) -> dict:
+    return {
         "ar": ds.period.year,
         "per_dato": ds.period.as_of.isoformat(),
         "kommune": kommune,
         "gammel_gevinst_dager": old_gain_days,
         "rafiler_sha256": dict(sorted(sha256.items())),
     }
-    if key is not None:
-        meta["nokkel"] = key
-        meta["filer_sha256"] = _file_hashes(folder)
-    (folder / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def _write_meta(folder: Path, meta: dict) -> None:
+    """Write meta.json whole: notebooks may be loading the folder while it is replaced."""
+    part = folder / f"{META}.tmp"
+    part.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    part.replace(folder / META)
 
 
 def _file_hashes(folder: Path) -> dict[str, str]:
@@ -214,9 +241,8 @@ def load(folder: str | Path | None = None, year: int | None = None) -> Processed
         # Written by the gate (figures.key_figures); sealing checks it still holds.
         key_figures=seal(key.filter(pl.col("per") == NOW).drop("per")),
         key_figures_before=seal(key.filter(pl.col("per") == BEFORE).drop("per")),
-        checks=pl.read_parquet(folder / CHECKS),
-        problems=pl.read_parquet(folder / PROBLEMS),
         raw_sha256=meta["rafiler_sha256"],
         kommune=meta["kommune"],
+        folder=folder,
         old_gain_days=meta.get("gammel_gevinst_dager", 365),
     )

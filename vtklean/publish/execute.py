@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -462,16 +462,33 @@ class Pool:
         self._executor.shutdown(wait=self._submitted, cancel_futures=True)
 
     def run(
-        self, todo: list[Job], out_dir: Path, say: Callable[[str], None]
+        self,
+        todo: list[Job],
+        out_dir: Path,
+        say: Callable[[str], None],
+        meanwhile: Callable[[], None] | None = None,
+        then: list[Job] | None = None,
     ) -> dict[str, tuple[float, str]]:
-        """Run every notebook; page -> (seconds, html body). Stops at the first failure."""
+        """Run every notebook; page -> (seconds, html body). Stops at the first failure.
+
+        `meanwhile` runs in this process while `todo` runs; the notebooks in `then` start
+        after it. When it raises, nothing more starts and its error is the build's (a
+        notebook failing meanwhile is reported only if it returns).
+        """
+        then = then or []
+        total = len(todo) + len(then)
         done: dict[str, tuple[float, str]] = {}
         self._submitted = True
-        with progress.bar(len(todo), "Rapporter", "sider", delay=0) as bar:
-            futures = [
-                self._executor.submit(_in_worker, j, self.notebooks_dir, out_dir) for j in todo
-            ]
-            pending = set(futures)
+        with progress.bar(total, "Rapporter", "sider", delay=0) as bar:
+            pending = {self._submit(j, out_dir) for j in todo}
+            try:
+                if meanwhile is not None:
+                    meanwhile()
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+            pending |= {self._submit(j, out_dir) for j in then}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -483,6 +500,9 @@ class Pool:
                     page, seconds, body = future.result()
                     done[page] = (seconds, body)
                     with progress.clear_for_text():
-                        say(f"  {len(done)}/{len(todo)} {page} ({norsk.number(seconds, 1)} s)")
+                        say(f"  {len(done)}/{total} {page} ({norsk.number(seconds, 1)} s)")
                     bar.update()
         return done
+
+    def _submit(self, job: Job, out_dir: Path) -> Future:
+        return self._executor.submit(_in_worker, job, self.notebooks_dir, out_dir)

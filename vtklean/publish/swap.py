@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -153,3 +154,21 @@ def swap_in(staged: Path, target: Path, keep: Keep | None = None) -> None:
 def discard(staged: Path) -> None:
     """Remove a staging folder that will not be swapped in."""
     shutil.rmtree(staged, ignore_errors=True)
+
+
+def missing_folders(*targets: Path) -> list[Path]:
+    """The folders that staging `targets` would create (they do not exist yet), deepest first."""
+    missing: set[Path] = set()
+    for target in targets:
+        for folder in (target, *target.parents):
+            if folder.exists():
+                break
+            missing.add(folder)
+    return sorted(missing, key=lambda f: len(f.parts), reverse=True)
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove those of `folders` (deepest first) that are still empty: a failed build's trail."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
