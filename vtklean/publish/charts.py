@@ -12,8 +12,8 @@ import copy
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
 import plotly.io as pio
 import polars as pl
 from _plotly_utils.utils import to_typed_array_spec
@@ -21,6 +21,9 @@ from _plotly_utils.utils import to_typed_array_spec
 from vtklean.core import escape, measures, norsk
 from vtklean.ingest import contract
 from vtklean.model import gate, targets
+
+if TYPE_CHECKING:  # numpy arrays come from polars; importing numpy adds warnings filters
+    import numpy as np
 
 # Column headings of gains tables, from the registry of measures.
 IDENTIFIED = measures.get("gevinster_identifisert_arsverk").narrow_heading

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 # grammar at import, about 2,7 s in every build and worker process. Notebook schemas have
 # no IRI fields, so the checker is never needed: a None entry in sys.modules makes Python's
 # import system raise ImportError for it, which jsonschema handles by skipping that format.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+_UNNEEDED = "rfc3987_syntax"
+sys.modules.setdefault(_UNNEEDED, None)  # type: ignore[arg-type]
 
 NOTEBOOK_DIR = "notatboker"  # executed notebooks, kept beside the pages for audit
 
@@ -230,6 +231,8 @@ CELL_TIMEOUT = 600  # seconds one cell may run before its notebook counts as han
 # filters): every notebook must see what it would see in a new kernel. A library that
 # fails to import is left to the notebook that imports it, to report.
 _WARM = (
+    # The kernels too: reading plotly's renderer imports nbformat (2,7 s with the grammar).
+    f"import sys\nsys.modules.setdefault({_UNNEEDED!r}, None)\n"
     "try:\n"
     "    import IPython.display, plotly.io, polars\n"
     "    from vtklean.core import norsk\n"

@@ -47,7 +47,10 @@ def restore() -> None:
     sys.path[:] = _saved["path"]
     warnings.resetwarnings()  # also tells the warnings machinery that the filters changed
     warnings.filters[:] = _saved["warnings"]
-    pio.templates.default = _saved["template"]
-    pio.renderers.default = _saved["renderer"]
+    # Set only when changed: setting plotly's template builds it again (0,2 s).
+    if pio.templates.default != _saved["template"]:
+        pio.templates.default = _saved["template"]
+    if pio.renderers.default != _saved["renderer"]:
+        pio.renderers.default = _saved["renderer"]
     pl.Config.restore_defaults()
     pl.Config.load(_saved["polars"])
