@@ -1,14 +1,16 @@
-"""The vectorised estimator code against straightforward reference computations (model.effects)."""
+"""The vectorised estimator and panel code against straightforward reference computations."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
 import polars as pl
 import pytest
 
-from vtklean.model import effects
+from vtklean.core import measures
+from vtklean.model import effects, pilot
 
 
 def random_panel(seed: int, units: int = 40, periods: int = 7) -> pl.DataFrame:
@@ -98,3 +100,68 @@ def test_estimates_on_one_balanced_panel_equal_those_from_the_table():
         assert dict(a.overall) == dict(b.overall) and dict(a.pretrend) == dict(b.pretrend)
     assert effects.twfe(frame, **keys) == effects.twfe(prepared, **keys)
     assert prepared.multipliers() is prepared.multipliers()  # drawn once
+
+
+def random_months(seed: int, units: int = 30) -> pl.DataFrame:
+    """Shuffled unit-months over 2010-2013 with gaps, empty cells and odd magnitudes."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(units):
+        start = [None, dt.date(2011, 3, 1), dt.date(2012, 1, 1)][int(rng.integers(0, 3))]
+        wave = None if start is None or rng.random() < 0.5 else 1
+        for year in range(2010, 2014):
+            for month in range(1, 13):
+                if rng.random() < 0.02:
+                    continue  # a month without a row: the year is not complete
+
+                def value(scale: float) -> float | None:
+                    empty = rng.random() < 0.03
+                    return (
+                        None if empty else float(rng.normal(1, 0.5) * 10 ** rng.uniform(0, scale))
+                    )
+
+                rows.append(
+                    {
+                        "enhet_id": f"E{(u * 7919) % 1000:03d}",
+                        "enhet": f"Enhet {u}",
+                        "pilot": wave,
+                        "lean_start": start,
+                        "ar": year,
+                        "maned": dt.date(year, month, 1),
+                        "fravaer_dagsverk": value(3),
+                        "avtalte_dagsverk": value(4),
+                        "regnskap_kr": value(9),
+                        "budsjett_kr": value(9),
+                        "volum": value(5),
+                        "arsverk": value(2),
+                    }
+                )
+    frame = pl.DataFrame(rows, schema_overrides={"pilot": pl.Int64, "ar": pl.Int32})
+    return frame.sample(fraction=1.0, shuffle=True, seed=seed)
+
+
+def reference_yearly(months: pl.DataFrame, outcome: str) -> pl.DataFrame:
+    """Unit-years as first written: one polars group_by over all attributes, every sum."""
+    sums = months.group_by("enhet_id", "enhet", "pilot", "lean_start", "ar").agg(
+        pl.len().alias("maneder"),
+        pl.col("fravaer_dagsverk", "avtalte_dagsverk", "regnskap_kr", "budsjett_kr").sum(),
+        pl.when(pl.col("volum").null_count() == 0).then(pl.col("volum").sum()).alias("volum"),
+        pl.col("arsverk").mean(),
+    )
+    return sums.filter(pl.col("maneder") == 12).with_columns(
+        measures.expr(k)
+        for k in ("sykefravaer_prosent", "budsjettavvik_prosent", "kostnad_per_volum")
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("outcome", list(pilot.OUTCOMES))
+def test_yearly_figures_equal_a_plain_group_by_to_the_last_bit(seed, outcome):
+    months = random_months(seed)
+    # Text categories made earlier in the process, in another order, change nothing.
+    pl.Series(sorted(months.get_column("enhet_id").unique(), reverse=True)).cast(pl.Categorical)
+    got = pilot._yearly(months, outcome).select("enhet_id", "ar", outcome).sort("enhet_id", "ar")
+    expected = reference_yearly(months, outcome).select("enhet_id", "ar", outcome)
+    expected = expected.sort("enhet_id", "ar")
+    assert got.height > 0 and got.get_column(outcome).null_count() < got.height
+    assert got.equals(expected)

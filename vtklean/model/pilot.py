@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from vtklean.core import measures
-from vtklean.model import datasets, effects, gate, privacy
+from vtklean.model import effects, gate, privacy
 
 UNIT = "enhet_id"
 
@@ -70,33 +71,68 @@ def _check(outcome: str, grain: str) -> Outcome:
     return OUTCOMES[outcome]
 
 
-def _yearly(unit_months: pl.DataFrame) -> pl.DataFrame:
-    """Unit-years as ratios of sums (årsverk: mean of the months); only complete years.
+def _kahan_sums(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Row sums of a groups x months matrix, compensated (Kahan) in month order.
+
+    Absent values are skipped. This is the arithmetic of polars' grouped sum (compensated,
+    in the rows' order), so the yearly figures are the same to the last bit as a
+    `group_by(...).agg(pl.col(...).sum())` over the months; a test checks it.
+    """
+    total = np.zeros(values.shape[0])
+    carry = np.zeros(values.shape[0])
+    for month in range(values.shape[1]):
+        on = present[:, month]
+        y = values[:, month] - carry
+        t = total + y
+        carry = np.where(on, (t - total) - y, carry)
+        total = np.where(on, t, total)
+    return total
+
+
+def _yearly(unit_months: pl.DataFrame, outcome: str) -> pl.DataFrame:
+    """Unit-years of `outcome` as a ratio of sums (årsverk: mean of the months); complete years.
 
     A year is complete with all twelve months: a report as of 30.04 has only January to
     April of its year, and four winter months are not a year (sick leave is seasonal).
+    The rows are grouped by unit and year with integer keys and a stable sort instead of
+    hashing text, and only the sums the outcome needs are taken; a unit's name, wave and
+    start are the same in all its rows.
     """
-    months_in_year = unit_months.group_by("ar").agg(pl.lit(12).alias("full"))
-    sums = unit_months.group_by(UNIT, "enhet", "pilot", "lean_start", "ar").agg(
-        pl.len().alias("maneder"),
-        pl.col("fravaer_dagsverk").sum(),
-        pl.col("avtalte_dagsverk").sum(),
-        pl.col("regnskap_kr").sum(),
-        pl.col("budsjett_kr").sum(),
-        # A month without volume leaves the year's volume empty: 12 months of spend over
-        # 11 months of volume would overstate the cost per volume unit.
-        pl.when(pl.col("volum").null_count() == 0).then(pl.col("volum").sum()).alias("volum"),
-        pl.col("arsverk").mean(),
+    m = measures.get(outcome)
+    if m.denominator is None:  # årsverk
+        columns = [outcome]
+    else:
+        columns = list(dict.fromkeys([*(c for c, _ in m.numerator), m.denominator]))
+    keys = unit_months.select(
+        pl.col(UNIT).cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1) + 1,
+        pl.col("ar").cast(pl.Int64).fill_null(-1) + 1,
     )
-    return (
-        sums.join(months_in_year, on="ar")
-        .filter(pl.col("maneder") == pl.col("full"))
-        .with_columns(
-            *(measures.expr(k) for k in datasets.RATIOS),
-            periode=pl.col("ar"),
-            start=pl.col("lean_start").dt.year(),
-        )
-    )
+    unit_code, year = (keys.to_series(i).to_numpy() for i in range(2))
+    key = unit_code * (int(year.max(initial=0)) + 1) + year
+    order = np.argsort(key, kind="stable")  # each unit-year's months in the rows' order
+    ordered = key[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, key.size])
+    rows = order[starts[sizes == 12][:, None] + np.arange(12)]  # complete years x months
+    years = unit_months.select(UNIT, "enhet", "pilot", "lean_start", "ar")[rows[:, 0]]
+    sums = {}
+    for column in columns:
+        series = unit_months.get_column(column).cast(pl.Float64)
+        present = series.is_not_null().to_numpy()[rows]
+        total = _kahan_sums(series.fill_null(0.0).to_numpy()[rows], present)
+        if column == outcome:  # årsverk: the mean of the months with a value
+            count = present.sum(axis=1)
+            sums[column] = pl.Series(total / np.maximum(count, 1)).set(pl.Series(count == 0), None)
+        elif column == "volum":
+            # A month without volume leaves the year's volume empty: 12 months of spend over
+            # 11 months of volume would overstate the cost per volume unit.
+            sums[column] = pl.Series(total).set(pl.Series(~present.all(axis=1)), None)
+        else:
+            sums[column] = pl.Series(total)
+    years = years.with_columns(**sums)
+    if m.denominator is not None:
+        years = years.with_columns(measures.expr(outcome))
+    return years.with_columns(periode=pl.col("ar"), start=pl.col("lean_start").dt.year())
 
 
 def panel(unit_months: pl.DataFrame, outcome: str, grain: str = "ar") -> Panel:
@@ -108,7 +144,7 @@ def panel(unit_months: pl.DataFrame, outcome: str, grain: str = "ar") -> Panel:
     """
     spec = _check(outcome, grain)
     if grain == "ar":
-        frame = _yearly(unit_months)
+        frame = _yearly(unit_months, outcome)
     else:
         frame = unit_months.with_columns(
             periode=pl.col("maned"), start=pl.col("lean_start").dt.month_start()
