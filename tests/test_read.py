@@ -366,6 +366,32 @@ def test_numbers_equal_the_contract_on_every_short_text():
     assert raw.height > 200_000
 
 
+def test_text_number_check_over_whole_columns_equals_the_cell_by_cell_one():
+    # A workbook's cells are looked at one by one (which of them are text) only when the
+    # whole-column check finds a cell written like `958.000`: it must find every such text
+    # the cell-by-cell check finds, whatever spaces, kr, parentheses and signs it has.
+    texts = [
+        *_every_text("1.,kr()-+ \u00a0K", 5),
+        *("958.000", "kr 1.250", "(1.250) kr", "-1,250", "1\u202f234.500", "Kr.1.000-"),
+        *("\x1c1.000", "1.000\x1f", "\u20001.000\u3000", "1\t2.345", "\u212ar 1.000"),
+        *(
+            a + b + c
+            for a in ("", "-", "+", "(", "kr", "Kr. ", "-kr", "(kr ", "+ (", "1")
+            for b in ("1.000", "12,345", "1 234.567", "1.2345", "1\u00a0000,5", "x.000")
+            for c in ("", ")", "-", " kr", "kr.", ") kr", ")-", "-kr", "KR)")
+        ),
+    ]  # fmt: skip
+    frame = pl.DataFrame({"v": texts})
+    found = frame.select(read._text_number_like(pl.col("v"))).get_column("v").to_list()
+    expected = [
+        read._TEXT_NUMBER.fullmatch(re.sub(r"[\s\u00a0\u202f]", "", t)) is not None for t in texts
+    ]
+    assert found == expected
+    assert 150 < sum(expected) < len(texts) / 2
+    assert read._may_hold_text_numbers(pl.DataFrame({"a": ["x", None], "b": ["1.5", "kr 2.000"]}))
+    assert not read._may_hold_text_numbers(pl.DataFrame({"a": ["x", None], "b": ["1.5", "2,00"]}))
+
+
 def test_dates_and_months_parsed_once_per_text_equal_parsing_every_row():
     days = [
         "01.03.2016", "1.3.2016", "2016-03-01", "2016-3-1", "2018-06-01 00:00:00",
