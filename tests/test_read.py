@@ -324,7 +324,8 @@ def _number_frame(file: str, texts: list[str | None], text_file: bool) -> pl.Dat
         },
         schema_overrides={read.ROW: pl.Int64},
     )
-    return frame.with_columns(read._clean_text(pl.col(c)).alias(c) for c in numbers)
+    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in numbers)
+    return frame.with_columns(read._empty_as_null(c) for c in numbers)
 
 
 def test_numbers_equal_the_contract_on_every_short_text():

@@ -825,9 +825,9 @@ def _map_headers(
     return mapping, {k: v for k, v in written.items() if k in known}, problems
 
 
-def _clean_text(expr: pl.Expr) -> pl.Expr:
-    stripped = expr.str.strip_chars()
-    return pl.when(stripped == "").then(None).otherwise(stripped)
+def _empty_as_null(column: str) -> pl.Expr:
+    """The column with its empty texts as nulls (no value)."""
+    return pl.when(pl.col(column) != "").then(pl.col(column)).alias(column)
 
 
 def _number_text(expr: pl.Expr) -> pl.Expr:
@@ -1167,7 +1167,7 @@ def _read_one(table: Table, path: Path) -> _FileRead:
         return result
     body = frame.slice(1).with_row_index(ROW, offset=cells.first_row + 1)
     cols = [
-        (_clean_text(pl.col(mapping[c.name])) if c.name in mapping else pl.lit(None, pl.String))
+        (pl.col(mapping[c.name]).str.strip_chars() if c.name in mapping else pl.lit(None))
         .cast(pl.String)
         .alias(c.name)
         for c in table.columns
@@ -1186,6 +1186,9 @@ def _read_one(table: Table, path: Path) -> _FileRead:
         *text_cells,
         *cols,
     )
+    # A text of spaces only is no value. Apart from the stripping above: in one expression
+    # polars strips every text twice.
+    body = body.with_columns(_empty_as_null(c) for c in table.column_names)
     # Rows left entirely empty (trailing `;;;;` lines from Excel) are not records.
     result.body = body.filter(
         pl.any_horizontal(pl.col(c).is_not_null() for c in table.column_names)
