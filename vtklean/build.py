@@ -429,12 +429,12 @@ def _render(
     say: Callable[[str], None],
     pool: Callable[[], execute.Pool],
     sizes: dict[str, int],
-    checks: Callable[[], None],
+    alongside: Callable[[], None],
 ) -> dict[str, str]:
     """The page body of every notebook run, run now or kept from an earlier build.
 
     A page is kept when nothing it depends on changed (`hashes`; None keeps nothing).
-    `sizes` are the units of each service area, to start the longest runs first. `checks`
+    `sizes` are the units of each service area, to start the longest runs first. `alongside`
     runs while the notebooks run, and before any notebook that shows the checks starts.
     """
     store = options.processed / pagecache.FOLDER
@@ -457,13 +457,13 @@ def _render(
         say(f"Kjører {len(run)} {what} ({min(execute.workers(), len(run))} om gangen){same}")
         first = [job for job in run if job.notebook not in SHOW_CHECKS]
         then = [job for job in run if job.notebook in SHOW_CHECKS]
-        done = pool().run(first, staged, say, meanwhile=checks, then=then)
+        done = pool().run(first, staged, say, meanwhile=alongside, then=then)
         for job in run:
             bodies[job.page] = done[job.page][1]
             if job.page in keys:
                 pagecache.put(store, keys[job.page], bodies[job.page], executed[job.page])
     else:
-        checks()
+        alongside()
         if todo:
             say(f"Alle {len(todo)} rapportene er uendret siden forrige bygg")
     return bodies
@@ -604,25 +604,27 @@ def _run(
                 params["gammel_gevinst_dager"],
             )
 
-        def checks() -> None:
-            """Check the raw data if not yet done, and write the results with the datasets."""
+        goals: list[pl.DataFrame] = []
+
+        def alongside() -> None:
+            """Check the data (if not yet done) and write the downloads, as the pages run."""
             if unchecked:
                 say("Kontrollerer rådataene mot datakontrakten mens rapportene lages")
                 _checked(data, raw, period, options, params)
             if staged_data is not None:
                 key = hashes.data_key() if trusted else None
                 processed.write_checks(staged_data, data.checks, data.problems, key)
+            goals.append(_export(staged_reports, data, kommune))
 
         data_dir = staged_data or processed_dir
         areas = [a for a in data.table.get_column("tjenesteomrade") if a != datasets.WHOLE]
         todo = [] if options.data_only else jobs(defaults, data_dir, period.year, areas, kommune)
         units = dict(data.table.select("tjenesteomrade", "enheter").iter_rows())
         bodies = _render(
-            todo, options, hashes if trusted else None, staged_reports, say, pool, units, checks
+            todo, options, hashes if trusted else None, staged_reports, say, pool, units, alongside
         )
         prov = render.provenance(period.as_of, period.year, data.sha256, kommune, built)
         _write_pages(staged_reports, todo, bodies, prov)
-        goals = _export(staged_reports, data, kommune)
         changes = (
             restate.compare(published, data.table, data.sha256, new_raw, snapshots)
             if published
@@ -639,8 +641,8 @@ def _run(
             changes=changes,
             earlier=index.earlier(options.reports, folder, replaced),
             missing=datasets.missing_note(data.ds),
-            headline=message.headline(data.table, data.before, goals, datasets.WHOLE),
-            goals=goals,
+            headline=message.headline(data.table, data.before, goals[0], datasets.WHOLE),
+            goals=goals[0],
         )
         if options.pdf:
             say("Skriver PDF av hver side")
