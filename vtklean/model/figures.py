@@ -92,7 +92,7 @@ def idea_counts(
     units = _area(ds.units, area).select("enhet_id", "enhet", "aktiv")
     per_unit = _area(ideas, area).group_by("enhet_id").agg(aggs)
     return (
-        units.join(per_unit, on="enhet_id", how="left")
+        units.join(per_unit, on="enhet_id", how="left", maintain_order="left")
         .with_columns(pl.col(*IDEA_COUNTS[:4]).fill_null(0))
         .sort(pl.col("enhet").map_elements(sort_key, return_dtype=pl.String))
     )
@@ -191,10 +191,10 @@ def key_figures(ds: Datasets) -> Gated:
         "gevinster_forsinket",
     )
     out = (
-        frame.join(unit_counts, on="tjenesteomrade", how="left")
-        .join(gain_sums, on="tjenesteomrade", how="left")
-        .join(year, on="tjenesteomrade", how="left")
-        .join(ideas, on="tjenesteomrade", how="left")
+        frame.join(unit_counts, on="tjenesteomrade", how="left", maintain_order="left")
+        .join(gain_sums, on="tjenesteomrade", how="left", maintain_order="left")
+        .join(year, on="tjenesteomrade", how="left", maintain_order="left")
+        .join(ideas, on="tjenesteomrade", how="left", maintain_order="left")
         .with_columns(
             pl.col(*counts, *fill).fill_null(0),
             pl.col(
@@ -374,9 +374,9 @@ def unit_table(ds: Datasets, area: str) -> Gated:
     table = (
         _area(ds.units, area)
         .select("enhet_id", "enhet", "aktiv", "lean_start", "pilot", "lagt_ned")
-        .join(gains, on="enhet_id", how="left")
-        .join(this, on="enhet_id", how="left")
-        .join(before, on="enhet_id", how="left")
+        .join(gains, on="enhet_id", how="left", maintain_order="left")
+        .join(this, on="enhet_id", how="left", maintain_order="left")
+        .join(before, on="enhet_id", how="left", maintain_order="left")
         .with_columns(pl.col("identifisert_arsverk", "realisert_arsverk").fill_null(0.0))
         .sort(pl.col("enhet").map_elements(sort_key, return_dtype=pl.String))
     )
@@ -404,7 +404,9 @@ def all_units(ds: Datasets) -> Gated:
     ).select("tjenesteomrade", pl.exclude("tjenesteomrade"))
     if ds.ideas is not None:
         ideas = pl.concat([idea_counts(ds, a, by_unit=True) for a in areas])
-        out = out.join(ideas.drop("enhet", "aktiv"), on="enhet_id", how="left")
+        out = out.join(
+            ideas.drop("enhet", "aktiv"), on="enhet_id", how="left", maintain_order="left"
+        )
     return seal(out)
 
 
@@ -447,7 +449,7 @@ def unit_changes(ds: Datasets, area: str | None = None) -> dict:
     )
     closed = (
         closed_units.select("enhet_id", "enhet", "lagt_ned")
-        .join(last_year, on="enhet_id", how="left")
+        .join(last_year, on="enhet_id", how="left", maintain_order="left")
         .rename({"arsverk": "arsverk_i_fjor", "regnskap_kr": "regnskap_kr_i_fjor"})
         .sort("lagt_ned", "enhet")
     )
@@ -459,7 +461,7 @@ def unit_changes(ds: Datasets, area: str | None = None) -> dict:
     opened = (
         units.filter(pl.col("enhet_id").is_in(sorted(ids_now - ids_before)))
         .select("enhet_id", "enhet")
-        .join(this_year, on="enhet_id", how="left")
+        .join(this_year, on="enhet_id", how="left", maintain_order="left")
         .sort("enhet")
     )
     # Like for like: figures in both years, and not closed during the year.
