@@ -22,8 +22,10 @@ setup: $(STAMP) ## Lag .venv og installer prosjektet (gjøres automatisk av de a
 report: $(STAMP) ## Bygg datasett og rapporter for siste hele år fra data/raw
 	$(BIN)/vtklean build
 
+# The fast tests run on every core (pytest-xdist), one test file per worker at a time, so a
+# module's shared build is made once.
 test: $(STAMP) ## Kjør de raske testene (alt unntatt de som bygger hele rapportsettet)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n auto --dist loadfile
 
 test-all: $(STAMP) ## Kjør alle testene, også de trege (som CI gjør)
 	$(BIN)/python -m pytest
