@@ -65,7 +65,10 @@ def _ideas(ds: Datasets) -> pl.DataFrame | None:
     if ds.ideas is None:
         return None
     return ds.ideas.join(
-        ds.units.select("enhet_id", "enhet", "tjenesteomrade"), on="enhet_id", how="left"
+        ds.units.select("enhet_id", "enhet", "tjenesteomrade"),
+        on="enhet_id",
+        how="left",
+        maintain_order="left",
     )
 
 
