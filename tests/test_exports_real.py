@@ -101,9 +101,12 @@ def converted(tmp_path_factory) -> Path:
     stray.active["XFD1048576"] = "x"
     stray.save(work / "stray.xlsx")
     sources = sorted(str(p) for p in work.glob("*.xlsx"))
+    # A profile of its own: a LibreOffice already open (or another test run) on the default
+    # profile would take the conversion over, or refuse it.
+    profile = f"-env:UserInstallation={(work / 'profil').as_uri()}"
     for fmt in ("xls", "ods"):
         subprocess.run(
-            [SOFFICE, "--headless", "--convert-to", fmt, "--outdir", str(work), *sources],
+            [SOFFICE, profile, "--headless", "--convert-to", fmt, "--outdir", str(work), *sources],
             check=True,
             capture_output=True,
             timeout=180,
