@@ -20,6 +20,10 @@ from vtklean.model.datasets import FILES, OPTIONAL, Datasets
 from vtklean.model.gate import Gated, seal
 
 META = "meta.json"
+# lz4, not zstd: on the national folder the monthly dataset (3,6 M rows) is written in 2,0
+# instead of 3,3 s and read by each notebook with 0,47 instead of 0,74 s of CPU, for a file
+# of 168 instead of 130 MB.
+COMPRESSION = "lz4"
 KEY_FIGURES = "nokkeltall.parquet"
 CHECKS = "kontroller.parquet"
 PROBLEMS = "avvik.parquet"
@@ -146,13 +150,13 @@ def write(
     report pages that do not show them can render while the raw data are checked.
     """
     for stem, frame in ds.frames().items():
-        frame.write_parquet(folder / f"{stem}.parquet", compression="zstd")
+        frame.write_parquet(folder / f"{stem}.parquet", compression=COMPRESSION)
     pl.concat(
         [
             key_now.with_columns(per=pl.lit(NOW)),
             key_before.with_columns(per=pl.lit(BEFORE)),
         ]
-    ).write_parquet(folder / KEY_FIGURES, compression="zstd")
+    ).write_parquet(folder / KEY_FIGURES, compression=COMPRESSION)
     _write_meta(folder, _meta(ds, sha256, kommune, old_gain_days))
 
 
@@ -162,8 +166,8 @@ def write_checks(folder: Path, checks: list, problems: list[Problem], key: str |
     `key` (the build's hash of what the datasets depend on) lets a later build reuse them;
     the SHA-256 of each file is recorded with it, so a file changed since is noticed.
     """
-    _records(checks, CHECK_COLUMNS).write_parquet(folder / CHECKS, compression="zstd")
-    _records(problems, PROBLEM_COLUMNS).write_parquet(folder / PROBLEMS, compression="zstd")
+    _records(checks, CHECK_COLUMNS).write_parquet(folder / CHECKS, compression=COMPRESSION)
+    _records(problems, PROBLEM_COLUMNS).write_parquet(folder / PROBLEMS, compression=COMPRESSION)
     if key is not None:
         meta = json.loads((folder / META).read_text("utf-8"))
         meta["nokkel"] = key
