@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 LOCALE = "nb_NO"
 MISSING = "–"
@@ -27,8 +29,19 @@ def number(value: float | None, decimals: int = 1) -> str:
     step = Decimal(1).scaleb(-max(decimals, 0))
     if Decimal(str(float(value))).quantize(step, rounding=ROUND_HALF_EVEN) == 0:
         value = 0
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(value, format=pattern, locale=LOCALE)
+    return _pattern(decimals).apply(value, _locale())
+
+
+# babel's format_decimal parses the locale and the pattern on every call; pages with a row
+# per unit format tens of thousands of numbers, so both are parsed once (same text).
+@functools.cache
+def _locale() -> Locale:
+    return Locale.parse(LOCALE)
+
+
+@functools.cache
+def _pattern(decimals: int) -> NumberPattern:
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals > 0 else ""))
 
 
 def kroner(value: float | None) -> str:
