@@ -408,6 +408,9 @@ def _start_worker(notebooks_dir: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     _quiet_stderr()
+    # papermill imports pyarrow.fs (and with it pyarrow and numpy, 0,3 s) for its HDFS paths
+    # and handles it missing; workers read and write local files only.
+    sys.modules.setdefault("pyarrow.fs", None)  # type: ignore[arg-type]
     _KERNEL = Kernel(notebooks_dir)
     atexit.register(_KERNEL.stop)
     try:
