@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -240,11 +241,13 @@ def earlier_figures(
 NOTEBOOKS = ("oversikt", "tjenesteomrade", "pilot-effekter", "datakvalitet")
 
 
-def notebook_defaults(options: Options) -> dict[str, dict[str, object]]:
-    """Each notebook's defaults from params/, checked against its parameters cell (exit 2)."""
-    return {
-        nb: execute.load_defaults(nb, options.params_dir, options.notebooks) for nb in NOTEBOOKS
-    }
+def notebook_defaults(options: Options, pool: execute.Pool) -> Future:
+    """Each notebook's defaults from params/, checked against its parameters cell (exit 2).
+
+    Read in a notebook worker, which imports papermill anyway, while this process reads
+    the raw data; the result is taken before anything is written.
+    """
+    return pool.defaults(NOTEBOOKS, options.params_dir)
 
 
 def jobs(
@@ -540,7 +543,7 @@ def _run(
 
     params = load_params(options.params)
     kommune = params["kommune"].strip()  # checked by load_params
-    defaults = {} if options.data_only else notebook_defaults(options)
+    asked = None if options.data_only else notebook_defaults(options, pool())
     data = None if options.force else _kept_data(options, hashes, params)
     raw = None
     if data is None:
@@ -580,6 +583,7 @@ def _run(
 
     snapshots = options.processed / archive.SNAPSHOTS
     built = dt.datetime.now().astimezone().replace(microsecond=0)
+    defaults = {} if asked is None else asked.result()  # a UsageError before anything is written
     new_folders = swap.missing_folders(processed_dir, reports_dir, snapshots)
     staged_data = None if data.reused else swap.stage(processed_dir)
     try:

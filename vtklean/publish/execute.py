@@ -427,6 +427,12 @@ def _ready() -> None:
     """A task that does nothing: submitting one per worker starts every worker at once."""
 
 
+def _defaults(
+    notebooks: tuple[str, ...], params_dir: Path, notebooks_dir: Path
+) -> dict[str, dict[str, object]]:
+    return {nb: load_defaults(nb, params_dir, notebooks_dir) for nb in notebooks}
+
+
 def _in_worker(job: Job, notebooks_dir: Path, out_dir: Path) -> tuple[str, float, str]:
     return execute(job, notebooks_dir, out_dir, _KERNEL)
 
@@ -510,6 +516,10 @@ class Pool:
                         say(f"  {len(done)}/{total} {page} ({norsk.number(seconds, 1)} s)")
                     bar.update()
         return done
+
+    def defaults(self, notebooks: tuple[str, ...], params_dir: Path) -> Future:
+        """Each notebook's checked defaults (`load_defaults`), read in a worker."""
+        return self._executor.submit(_defaults, notebooks, params_dir, self.notebooks_dir)
 
     def _submit(self, job: Job, out_dir: Path) -> Future:
         return self._executor.submit(_in_worker, job, self.notebooks_dir, out_dir)
