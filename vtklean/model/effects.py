@@ -369,7 +369,9 @@ def staggered_did(
     g_eff = np.where(never, big, g_index)
 
     cells: list[tuple[int, int, float, int, int]] = []  # (g, t, att, n_treated, n_control)
-    influences: list[np.ndarray] = []
+    # One row per cell: its influence function over the units, written in place (a list of
+    # vectors stacked afterwards would hold them twice).
+    influences = np.empty((len(treated_cohorts) * (n_periods - 1), n))
     for g in treated_cohorts:
         treated = (g_index == g) & is_focus
         n_g = int(treated.sum())
@@ -384,11 +386,11 @@ def staggered_did(
             dy = y[:, t] - y[:, b]
             mean_t = dy[treated].mean()
             mean_c = dy[controls].mean()
-            inf = np.zeros(n)
+            inf = influences[len(cells)]
+            inf.fill(0.0)
             inf[treated] = (dy[treated] - mean_t) * (n / n_g) * _scale(n_g, correction)
             inf[controls] -= (dy[controls] - mean_c) * (n / n_c) * _scale(n_c, correction)
             cells.append((g, t, float(mean_t - mean_c), n_g, n_c))
-            influences.append(inf)
     if not cells:
         raise EffectError(
             "Ingen kohort har kontrollenheter: det finnes verken enheter som aldri er "
@@ -397,13 +399,18 @@ def staggered_did(
     cell_g = np.array([c[0] for c in cells])
     cell_t = np.array([c[1] for c in cells])
     att = np.array([c[2] for c in cells])
-    psi = np.column_stack(influences)  # units x cells
+    influences = influences[: len(cells)]
+
+    def psi(chosen: np.ndarray) -> np.ndarray:
+        """The chosen cells' influence functions, units x cells."""
+        return influences[chosen].T
+
     groups = np.array(treated_cohorts)
     indicator = np.column_stack([(g_index == g) & is_focus for g in groups]).astype(float)
     pg_group = indicator.mean(axis=0)
     group_of_cell = np.searchsorted(groups, cell_g)
     pg_cell = pg_group[group_of_cell]
-    se_cell = np.array([_se(psi[:, k]) for k in range(len(cells))])
+    se_cell = np.array([_se(row) for row in influences])
     n_cell = np.array([c[3] for c in cells], dtype=np.int64)
     crit_cell = np.array([critical_value(alpha, int(m))[0] for m in n_cell])
     group_size = indicator.sum(axis=0).astype(np.int64)
@@ -429,7 +436,7 @@ def staggered_did(
         mine = post & (group_of_cell == j)
         if mine.any():
             theta.append(att[mine].mean())
-            theta_inf.append(psi[:, mine].mean(axis=1))
+            theta_inf.append(psi(mine).mean(axis=1))
             theta_groups.append(j)
     if theta:
         pg = pg_group[theta_groups]
@@ -449,7 +456,7 @@ def staggered_did(
         pg = pg_cell[mine]
         w = pg / pg.sum()
         wif = _wif(indicator[:, group_of_cell[mine]], pg)
-        inf_e = psi[:, mine] @ w + wif @ att[mine]
+        inf_e = psi(mine) @ w + wif @ att[mine]
         est = float(att[mine] @ w)
         used = int(n_cell[mine].sum())
         rows.append(
