@@ -151,3 +151,27 @@ def test_sample_out_that_is_a_file_is_named_as_a_file(tmp_path, capsys):
     assert f"--out {target} er en fil, ikke en mappe" in err and "tabellfiler" not in err, err
     assert target.read_text(encoding="utf-8") == "mine data\n"
     assert [p.name for p in tmp_path.iterdir()] == ["enheter.csv"]
+
+
+def test_the_console_command_ends_with_mains_code_and_all_its_output(tmp_path, tiny_raw):
+    """After a good build the command exits at once; its output still reaches a pipe whole."""
+    code = "from vtklean.__main__ import console; console()"
+    out = tmp_path / "out"
+    good = ["build", "--raw", str(tiny_raw), "--processed", str(out / "p")]
+    run = subprocess.run(
+        [sys.executable, "-c", code, *good, "--reports", str(out / "r"), "--data-only"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.rstrip().endswith(f"{out / 'r' / '2017' / 'index.html'}")
+    bad = tmp_path / "bad"
+    tables = helpers.tiny_tables()
+    tables["gevinster"][0]["arsverk"] = 75.0
+    raw = helpers.write_folder(bad / "raw", tables)
+    args = ["build", "--raw", str(raw), "--processed", str(bad / "p"), "--reports", str(bad / "r")]
+    run = subprocess.run(
+        [sys.executable, "-c", code, *args, "--data-only"], capture_output=True, text=True
+    )
+    assert run.returncode == 1 and "Ingenting er skrevet" in run.stderr
