@@ -420,11 +420,8 @@ _SHEET = """<?xml version="1.0" encoding="UTF-8"?>
 </x:worksheet>"""
 
 
-def test_workbook_xml_scan_finds_values_formulas_and_merges(tmp_path):
-    # A hand-written sheet with a namespace prefix, a cell and a row without `r`, a
-    # lower-case `$c$3`, formulas with and without stored value, an empty value and a
-    # styled empty cell: only cells with a value count for the used range.
-    path = tmp_path / "gevinster.xlsx"
+def _write_workbook(path: Path, sheet: str) -> None:
+    """A workbook whose only part besides the workbook and its relations is `sheet`."""
     workbook = (
         '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r='
         '"http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
@@ -437,9 +434,82 @@ def test_workbook_xml_scan_finds_values_formulas_and_merges(tmp_path):
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("xl/workbook.xml", workbook)
         zf.writestr("xl/_rels/workbook.xml.rels", rels)
-        zf.writestr("xl/worksheets/sheet1.xml", _SHEET)
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+
+
+def test_workbook_xml_scan_finds_values_formulas_and_merges(tmp_path):
+    # A hand-written sheet with a namespace prefix, a cell and a row without `r`, a
+    # lower-case `$c$3`, formulas with and without stored value, an empty value and a
+    # styled empty cell: only cells with a value count for the used range.
+    path = tmp_path / "gevinster.xlsx"
+    _write_workbook(path, _SHEET)
     scan = read._scan_xlsx(path)
     assert (scan.last_row, scan.far_row) == (8, "B9")
     assert (scan.last_col, scan.far_col) == (27, "AB4")
     assert scan.uncached == [("C3", "SUM(A1:B1)")]
     assert scan.merges == [(4, 0, 7, 0)]
+
+
+def _expat_scan(path: Path) -> read._SheetScan:
+    """The first sheet's scan by expat's callbacks, whatever the sheet looks like."""
+    scan = read._SheetScan()
+    with zipfile.ZipFile(path) as zf, zf.open(read._first_sheet_part(zf)[0]) as part:
+        read._XlsxCells(scan).parse(part)
+    return scan
+
+
+def _plain_scan(path: Path) -> read._SheetScan | None:
+    with zipfile.ZipFile(path) as zf:
+        return read._scan_plain_sheet(zf.read(read._first_sheet_part(zf)[0]))
+
+
+def test_plain_sheet_scan_equals_the_expat_scan(tmp_path):
+    # Sheets as xlsxwriter and openpyxl write them (merges, styled empty cells, far cells,
+    # text, numbers, dates) are scanned by regular expressions, with expat's answer.
+    import openpyxl
+
+    rows = helpers.tiny_tables()["gevinster"]
+    written = helpers.write_xlsx(tmp_path / "a.xlsx", rows)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for i, row in enumerate(rows, start=3):
+        for j, value in enumerate(row.values(), start=2):
+            sheet.cell(row=i, column=j, value=value)
+    sheet.merge_cells("B5:B7")
+    sheet.cell(row=40, column=30).style = "Good"  # styled, no value: not in the used range
+    sheet.cell(row=30, column=20, value="")
+    sheet.cell(row=12, column=28, value=0)
+    book.save(tmp_path / "b.xlsx")
+    for path in (written, tmp_path / "b.xlsx"):
+        plain = _plain_scan(path)
+        assert plain is not None and plain == _expat_scan(path)
+    assert _plain_scan(tmp_path / "b.xlsx").merges == [(4, 1, 6, 1)]
+    assert _plain_scan(tmp_path / "b.xlsx").far_col == "AB12"
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        '<x:c r="A2"><x:v>1</x:v></x:c>',  # a prefix
+        '<c r="A2"><f>1+1</f><v>2</v></c>',  # a formula
+        '<c r="A2">\n<v>1</v></c>',  # a value after spaces
+        '<c r="A2"><v xml:space="preserve"> </v></c>',
+        '<c r="A2"><v><![CDATA[1]]></v></c>',
+        '<c r="A2" t="inlineStr"><is/></c>',
+        '<c r="a2"><v>1</v></c>',  # a reference Excel does not write
+        "<c r='A2'><v>1</v></c>",
+        '<c s="1" r="A2"><v>1</v></c>',
+        "<c><v>1</v></c>",
+    ],
+)
+def test_sheet_written_otherwise_is_scanned_by_expat(tmp_path, cells):
+    # Each of these cells holds a value the regular expressions would not see.
+    path = tmp_path / "gevinster.xlsx"
+    _write_workbook(
+        path,
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Gevinst-ID</t></is></c></row>'
+        f'<row r="2">{cells}</row></sheetData></worksheet>',
+    )
+    assert _plain_scan(path) is None
+    assert _expat_scan(path).last_row == 1

@@ -56,6 +56,7 @@ MAX_NUMBER = 1e15  # larger numbers cannot be amounts of a municipality
 CHUNK_BYTES = 16 * 2**20  # large text files are read in pieces of this size (progress bar)
 MAX_PARSE_PROBLEMS = 1000  # per column; the rest of a column written wrong is one line
 PROGRESS_DELAY = 1.0  # seconds before a progress bar shows (none for quick files)
+PLAIN_SHEET_BYTES = 64 * 2**20  # a larger sheet's XML is scanned as a stream, not in memory
 
 # calamine's names of Excel's error values, and how Excel shows them.
 _EXCEL_ERRORS = {
@@ -431,8 +432,61 @@ def _scan_xlsx(path: Path) -> _SheetScan:
         if "chartsheets/" in member:
             scan.chart = name
             return scan
+        if zf.getinfo(member).file_size <= PLAIN_SHEET_BYTES:
+            plain = _scan_plain_sheet(zf.read(member))
+            if plain is not None:
+                return plain
         with zf.open(member) as part:
             _XlsxCells(scan).parse(part)
+    return scan
+
+
+# A plain sheet's XML (as Excel, openpyxl and xlsxwriter write it): every value tag comes
+# right after a cell tag `<c r="A1" ...>`, written `<v>` or `<is>` without prefix. Each
+# pattern starts with a literal, so Python's `re` skips to it quickly.
+_CELL_VALUE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: [^<>/]*)?>(?:<v>(<?)|<is>)')
+_MERGE = re.compile(rb'<mergeCell ref="([A-Z]{1,3}[0-9]{1,7}):([A-Z]{1,3}[0-9]{1,7})" ?/>')
+_ANY_MERGE = re.compile(rb"<mergeCell[\s/>]")
+_NOT_PLAIN = (  # a formula, a value tag written otherwise, a prefixed tag
+    re.compile(rb"<f[\s/>]"),
+    re.compile(rb"<v[\s/]"),
+    re.compile(rb"<is[\s/]"),
+    re.compile(rb":(?:c|v|is|f|row|mergeCell|sheetData)[\s/>]"),
+    re.compile(rb"<!"),  # CDATA or a comment
+)
+
+
+def _scan_plain_sheet(xml: bytes) -> _SheetScan | None:
+    """`_XlsxCells`' answer for a plain sheet (no formula), by regular expressions; else None.
+
+    About twice as fast as expat's callbacks on a national gains register. Anything written
+    otherwise (a prefix, a formula, a value after spaces, ...) gives None, and the sheet is
+    read by `_XlsxCells`; a test checks both give the same answer on plain sheets.
+    """
+    if any(pattern.search(xml) for pattern in _NOT_PLAIN):
+        return None
+    values = _CELL_VALUE.findall(xml)
+    merges = _MERGE.findall(xml)
+    if len(values) != xml.count(b"<v>") + xml.count(b"<is>"):
+        return None
+    if len(merges) != len(_ANY_MERGE.findall(xml)):
+        return None
+    scan = _SheetScan()
+    for first, last in merges:
+        (r1, c1), (r2, c2) = _cell_position(first.decode()), _cell_position(last.decode())
+        scan.merges.append((r1, c1, r2, c2))
+    cells = [(letters, digits) for letters, digits, empty in values if not empty]
+    if not cells:
+        return scan
+    letters, digits = zip(*cells, strict=True)
+    rows = list(map(int, digits))
+    scan.last_row = max(rows) - 1
+    at = rows.index(scan.last_row + 1)  # the first cell in the last row, as expat finds it
+    scan.far_row = (letters[at] + digits[at]).decode()
+    columns = {x: _cell_position(f"{x.decode()}1")[1] for x in set(letters)}
+    scan.last_col = max(columns.values())
+    at = letters.index(next(x for x, c in columns.items() if c == scan.last_col))
+    scan.far_col = (letters[at] + digits[at]).decode()
     return scan
 
 
