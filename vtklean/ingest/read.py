@@ -959,32 +959,36 @@ def _careful_numbers(
 
     The rows in `careful` get the full Norwegian rewrite (`_number_text`) and checks
     (`_number_failure`); the decimal comma or point of the other values in a file is
-    looked for only when such a row could be ambiguous.
+    looked for only in the files where such a row could be ambiguous.
     """
     failure = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(column)
     if not careful.any():
         return quick, failure
     rows = careful.arg_true()
     text_cell = pl.col(TEXT_FILE) | pl.col(TEXT_CELL + column)
-    sub = frame.select(FILE, text_cell.alias("cell"), pl.col(column).alias("text"))[rows]
-    sub = sub.with_columns(_number_text(pl.col("text")).alias("text"))
-    sub = sub.with_columns(_as_float(pl.col("text")).alias("value"))
-    could_be_ambiguous = sub.select(
-        pl.col("cell")
-        & pl.col("text").str.contains(f"{_DOT_THOUSANDS}|{_COMMA_THOUSANDS}").fill_null(False)
-    ).to_series()
+    sub = frame.select(
+        pl.col(FILE).gather(rows),
+        text_cell.gather(rows).alias("cell"),
+        _number_text(pl.col(column).gather(rows)).alias("text"),
+    ).with_columns(_as_float(pl.col("text")).alias("value"))
+    # A file's other values matter for `958.000` outside money columns and for `1,234`.
+    dot = pl.col("cell") & pl.col("text").str.contains(_DOT_THOUSANDS) & (not money)
+    comma = pl.col("cell") & pl.col("text").str.contains(_COMMA_THOUSANDS)
+    asks = sub.select(
+        pl.col(FILE).filter(dot.fill_null(False)).unique().implode().alias("dot"),
+        pl.col(FILE).filter(comma.fill_null(False)).unique().implode().alias("comma"),
+    ).row(0)
     comma_files: list[str] = []
     point_files: list[str] = []
-    if could_be_ambiguous.any():
-        # Every value's compact text: the quick ones need no rewrite.
+    if asks[0] or asks[1]:
+        # Every value's compact text in those files: the quick ones need no rewrite.
         texts = frame.get_column(column).scatter(rows, sub.get_column("text"))
-        marks = (
-            pl.DataFrame({FILE: frame.get_column(FILE), "text": texts})
-            .group_by(FILE)
-            .agg(
-                pl.col("text").str.contains(_DECIMAL_COMMA).any().alias("comma"),
-                pl.col("text").str.contains(_DECIMAL_POINT).any().alias("point"),
-            )
+        texts = pl.DataFrame([frame.get_column(FILE), texts.alias("text")]).filter(
+            pl.col(FILE).is_in([*asks[0], *asks[1]])
+        )
+        marks = texts.group_by(FILE).agg(
+            pl.col("text").str.contains(_DECIMAL_COMMA).any().alias("comma"),
+            pl.col("text").str.contains(_DECIMAL_POINT).any().alias("point"),
         )
         comma_files = marks.filter("comma").get_column(FILE).to_list()
         point_files = marks.filter("point").get_column(FILE).to_list()
