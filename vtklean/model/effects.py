@@ -37,6 +37,7 @@ before/after difference for single units.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -231,6 +232,7 @@ def _se(influence: np.ndarray) -> float:
     return float(math.sqrt(np.sum(influence**2)) / n)
 
 
+@functools.lru_cache(maxsize=1024)  # every cell, event time and table row asks again
 def critical_value(alpha: float, units: int) -> tuple[float, int | None]:
     """The two-sided critical value for an estimate resting on `units` treated units.
 
