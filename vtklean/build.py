@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -344,7 +345,7 @@ def _validated(
 def _data(raw: read.RawData, period: calendar.Period, params: dict) -> Data:
     """The datasets and key figures of the period (and a year earlier) from the raw data.
 
-    The checks' results are added when the raw data have been checked (`_checked`).
+    The checks' results are added when the raw data have been checked.
     """
     tables = {name: td.data for name, td in raw.tables.items()}
     rule = privacy_rule(params)
@@ -354,27 +355,50 @@ def _data(raw: read.RawData, period: calendar.Period, params: dict) -> Data:
     return Data(period, ds, table, before, [], [], raw.sha256, rule)
 
 
-def _checked(
-    data: Data, raw: read.RawData, period: calendar.Period, options: Options, params: dict
-) -> None:
-    """Check the raw data the datasets came from, and add the results; DataError on errors."""
-    validation = _validated(raw, period, options, params)
-    data.checks, data.problems = validation.checks, validation.problems
+class _Checks:
+    """The raw data checked against the contract in a thread of their own, from now on.
+
+    Great Expectations is imported and run there while this thread makes the datasets and
+    starts the pages. A daemon thread: Ctrl-C, or an error elsewhere, does not wait for it.
+    """
+
+    def __init__(
+        self, raw: read.RawData, period: calendar.Period, options: Options, params: dict
+    ) -> None:
+        self._outcome: list = []
+        self._thread = threading.Thread(
+            target=self._run, args=(raw, period, options, params), daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, *args: object) -> None:
+        try:
+            self._outcome.append(_validated(*args))
+        except BaseException as err:  # handed to the thread that asks for the result
+            self._outcome.append(err)
+
+    def result(self) -> Validation:
+        """The checks' outcome, when they are done; their DataError when the data are wrong."""
+        self._thread.join()
+        outcome = self._outcome[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
 
 def _unchecked_data(
-    raw: read.RawData, period: calendar.Period, options: Options, params: dict
+    raw: read.RawData, period: calendar.Period, params: dict, checks: _Checks
 ) -> Data:
-    """The datasets before the raw data are checked, so the pages can render meanwhile.
+    """The datasets while the raw data are checked, so the pages can render meanwhile.
 
-    Raw data that break the contract can make the datasets fail: then the checks run at
-    once, and their DataError is what the user sees. (Datasets from such data are never
-    published either way: the build stops when the checks find errors.)
+    Raw data that break the contract can make the datasets fail: then the checks' DataError
+    is what the user sees. (Datasets from such data are never published either way: the
+    build stops when the checks find errors.)
     """
     try:
         return _data(raw, period, params)
     except Exception:
-        _validated(raw, period, options, params)  # raises DataError when the data are wrong
+        checks.result()  # raises DataError when the data are wrong
         raise
 
 
@@ -556,8 +580,10 @@ def _run(
     unchecked = data is None and period is not None and not options.data_only
     if unchecked:
         pool()  # every page runs again: the kernels start at once
+        say("Kontrollerer rådataene mot datakontrakten mens datasett og rapporter lages")
+        checks = _Checks(raw, period, options, params)
         say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
-        data = _unchecked_data(raw, period, options, params)
+        data = _unchecked_data(raw, period, params, checks)
     elif data is None:
         say("Kontrollerer rådataene mot datakontrakten")
         validation = _validated(raw, period, options, params)
@@ -613,8 +639,8 @@ def _run(
         def alongside() -> None:
             """Check the data (if not yet done) and write the downloads, as the pages run."""
             if unchecked:
-                say("Kontrollerer rådataene mot datakontrakten mens rapportene lages")
-                _checked(data, raw, period, options, params)
+                validation = checks.result()
+                data.checks, data.problems = validation.checks, validation.problems
             if staged_data is not None:
                 key = hashes.data_key() if trusted else None
                 processed.write_checks(staged_data, data.checks, data.problems, key)
