@@ -265,9 +265,15 @@ class Kernel:
     def __init__(self, cwd: Path, timeout: float = CELL_TIMEOUT) -> None:
         self.cwd, self.timeout = cwd, timeout
         self._client = None  # the nbclient client that owns the kernel manager
+        self._warm = False  # connected, and the libraries imported
 
     def start(self) -> None:
         """Start the kernel and import the libraries (a failed import shows in the notebook)."""
+        self.launch()
+        self._warm_up()
+
+    def launch(self) -> None:
+        """Start the kernel process only: it boots while this process does other work."""
         import nbformat
         from nbclient import NotebookClient
 
@@ -276,18 +282,23 @@ class Kernel:
         )
         client.km = client.create_kernel_manager()
         client.start_new_kernel(cwd=str(self.cwd))
-        client.start_new_kernel_client()
-        self._client = client
+        self._client, self._warm = client, False
+
+    def _warm_up(self) -> None:
+        """Connect to the launched kernel, wait until it is ready, import the libraries."""
+        self._client.start_new_kernel_client()
         self._run(_WARM)
+        self._warm = True
 
     def stop(self) -> None:
         """Shut the kernel down (at once: it may be busy in a hanging cell)."""
         if self._client is not None:
             from jupyter_core.utils import run_sync
 
-            self._client.kc.stop_channels()
+            if self._client.kc is not None:
+                self._client.kc.stop_channels()
             run_sync(self._client.km.shutdown_kernel)(now=True)
-            self._client = None
+            self._client, self._warm = None, False
 
     def restart(self) -> None:
         """Replace the kernel with a new one."""
@@ -304,6 +315,8 @@ class Kernel:
         """The kernel manager and client, with the kernel ready for a new notebook."""
         if self._client is None:
             self.start()
+        elif not self._warm:
+            self._warm_up()
         if not self._run(_FRESH):
             self.restart()
         return self._client.km, self._client.kc
@@ -414,7 +427,7 @@ def _start_worker(notebooks_dir: Path) -> None:
     _KERNEL = Kernel(notebooks_dir)
     atexit.register(_KERNEL.stop)
     try:
-        _KERNEL.start()
+        _KERNEL.launch()  # it boots while this worker imports; it is warmed up when first used
     except Exception:  # the first notebook starts it again, and reports why it fails
         _KERNEL.stop()
     import nbformat
