@@ -15,7 +15,9 @@ from vtklean import cli
 # Tests that need a whole report suite built (notebooks, browser, LibreOffice or a JupyterLab
 # server) run in CI only (`make test-all`, `.ci/run`); `make test` runs the rest. The rule
 # is by fixture, by file and by a test that builds pages itself (`run_build(..., pages=True)`),
-# so a new test on these builds is marked without being listed.
+# so a new test on these builds is marked without being listed. `make test` runs the test
+# files side by side (pytest-xdist, one file per worker): a test writes only under its own
+# temporary folders and uses no fixed port or shared LibreOffice profile.
 SLOW_FIXTURES = frozenset({"suite", "shipped_builds", "small_build", "hostile_build"})
 SLOW_FILES = frozenset({"test_accessibility.py", "test_lab.py", "test_shapes.py"})
 BUILDS_PAGES = "pages=True"
