@@ -46,7 +46,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from vtklean.core.errors import UsageError
 
@@ -241,6 +240,8 @@ def critical_value(alpha: float, units: int) -> tuple[float, int | None]:
     Returns (value, degrees of freedom or None for normal).
     """
     if 2 <= units < FEW_UNITS:
+        from scipy import stats  # here: importing scipy.stats costs about a second
+
         return float(stats.t.ppf(1 - alpha / 2, units - 1)), units - 1
     return NormalDist().inv_cdf(1 - alpha / 2), None
 
@@ -282,6 +283,8 @@ def wald_test(estimates: np.ndarray, influence: np.ndarray, units: int) -> dict[
         return {"statistic": math.nan, "df": 0, "p_value": math.nan, "units": units}
     projected = vectors[:, keep].T @ estimates
     statistic = float(np.sum(projected**2 / values[keep]))
+    from scipy import stats  # here: the notebooks' parameter check imports this module
+
     if units >= 2:
         p_value = float(stats.f.sf(statistic / rank, rank, units - 1))
     else:
