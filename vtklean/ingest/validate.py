@@ -307,10 +307,15 @@ def _run_suite(
     source = ctx.data_sources.add_pandas(f"raw_{td.table.name}")
     asset = source.add_dataframe_asset(td.table.name)
     batch = asset.add_batch_definition_whole_dataframe("alle_rader")
-    suite = ctx.suites.add(gx.ExpectationSuite(name=f"kontrakt_{td.table.name}"))
     for i, r in enumerate(rules):
         r.expectation.meta = {RULE_INDEX: i}
-        suite.add_expectation(r.expectation)
+    # The suite is made with its expectations: added one by one to a suite in the context,
+    # each would be stored (serialised) again, a fifth of the checks' time.
+    suite = ctx.suites.add(
+        gx.ExpectationSuite(
+            name=f"kontrakt_{td.table.name}", expectations=[r.expectation for r in rules]
+        )
+    )
     definition = ctx.validation_definitions.add(
         gx.ValidationDefinition(name=f"kontroll_{td.table.name}", data=batch, suite=suite)
     )
