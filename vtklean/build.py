@@ -457,12 +457,14 @@ def _render(
     pool: Callable[[], execute.Pool],
     sizes: dict[str, int],
     alongside: Callable[[], None],
-) -> dict[str, str]:
-    """The page body of every notebook run, run now or kept from an earlier build.
+    write: Callable[[execute.Job, str], None],
+) -> None:
+    """Every notebook's page, run now or kept from an earlier build, written by `write`.
 
     A page is kept when nothing it depends on changed (`hashes`; None keeps nothing).
     `sizes` are the units of each service area, to start the longest runs first. `alongside`
     runs while the notebooks run, and before any notebook that shows the checks starts.
+    Each page is written as soon as its notebook is done.
     """
     store = options.processed / pagecache.FOLDER
     keys = {}
@@ -471,41 +473,42 @@ def _render(
             shown = {k: v for k, v in job.parameters if k != "processed_dir"}
             keys[job.page] = hashes.page_key(job.page, job.notebook, job.title, shown)
     executed = {job.page: staged / execute.NOTEBOOK_DIR / f"{job.page}.ipynb" for job in todo}
-    bodies: dict[str, str] = {}
+    kept = set()
     if not options.force:
-        for page, key in keys.items():
-            body = pagecache.take(store, key, executed[page])
+        for job in todo:
+            body = pagecache.take(store, keys[job.page], executed[job.page]) if keys else None
             if body is not None:
-                bodies[page] = body
-    run = longest_first([job for job in todo if job.page not in bodies], sizes)
+                write(job, body)
+                kept.add(job.page)
+    run = longest_first([job for job in todo if job.page not in kept], sizes)
+    by_page = {job.page: job for job in run}
+
+    def done(page: str, body: str) -> None:
+        write(by_page[page], body)
+
     if run:
-        same = f"; {len(bodies)} er uendret siden forrige bygg" if bodies else ""
+        same = f"; {len(kept)} er uendret siden forrige bygg" if kept else ""
         what = "rapport" if len(run) == 1 else "rapporter"
         say(f"Kjører {len(run)} {what} ({min(execute.workers(), len(run))} om gangen){same}")
         first = [job for job in run if job.notebook not in SHOW_CHECKS]
         then = [job for job in run if job.notebook in SHOW_CHECKS]
-        done = pool().run(first, staged, say, meanwhile=alongside, then=then)
-        for job in run:
-            bodies[job.page] = done[job.page][1]
-            if job.page in keys:
-                pagecache.put(store, keys[job.page], bodies[job.page], executed[job.page])
+        bodies = pool().run(first, staged, say, meanwhile=alongside, then=then, on_done=done)
+        for page, (_seconds, body) in bodies.items():  # kept only when every page ran
+            if page in keys:
+                pagecache.put(store, keys[page], body, executed[page])
     else:
         alongside()
         if todo:
             say(f"Alle {len(todo)} rapportene er uendret siden forrige bygg")
-    return bodies
 
 
-def _write_pages(
-    staged: Path, todo: list[execute.Job], bodies: dict[str, str], prov: render.Provenance
-) -> None:
-    """Each rendered notebook as a house page, with its own parameters in the provenance."""
-    for job in todo:
-        shown = [(k, v) for k, v in job.parameters if k != "processed_dir"]
-        page_prov = dataclasses.replace(prov, parameters=tuple(shown))
-        (staged / f"{job.page}.html").write_text(
-            render.notebook_page(job, bodies[job.page], page_prov), encoding="utf-8"
-        )
+def _write_page(staged: Path, job: execute.Job, body: str, prov: render.Provenance) -> None:
+    """A rendered notebook as a house page, with its own parameters in the provenance."""
+    shown = [(k, v) for k, v in job.parameters if k != "processed_dir"]
+    page_prov = dataclasses.replace(prov, parameters=tuple(shown))
+    (staged / f"{job.page}.html").write_text(
+        render.notebook_page(job, body, page_prov), encoding="utf-8"
+    )
 
 
 def _export(staged: Path, data: Data, kommune: str) -> pl.DataFrame:
@@ -637,24 +640,35 @@ def _run(
         goals: list[pl.DataFrame] = []
 
         def alongside() -> None:
-            """Check the data (if not yet done) and write the downloads, as the pages run."""
+            """Write the downloads and take the checks (if not yet done), as the pages run."""
+            goals.append(_export(staged_reports, data, kommune))  # while the checks run
             if unchecked:
                 validation = checks.result()
                 data.checks, data.problems = validation.checks, validation.problems
             if staged_data is not None:
                 key = hashes.data_key() if trusted else None
                 processed.write_checks(staged_data, data.checks, data.problems, key)
-            goals.append(_export(staged_reports, data, kommune))
 
         data_dir = staged_data or processed_dir
         areas = [a for a in data.table.get_column("tjenesteomrade") if a != datasets.WHOLE]
         todo = [] if options.data_only else jobs(defaults, data_dir, period.year, areas, kommune)
         units = dict(data.table.select("tjenesteomrade", "enheter").iter_rows())
-        bodies = _render(
-            todo, options, hashes if trusted else None, staged_reports, say, pool, units, alongside
-        )
         prov = render.provenance(period.as_of, period.year, data.sha256, kommune, built)
-        _write_pages(staged_reports, todo, bodies, prov)
+
+        def write(job: execute.Job, body: str) -> None:
+            _write_page(staged_reports, job, body, prov)
+
+        _render(
+            todo,
+            options,
+            hashes if trusted else None,
+            staged_reports,
+            say,
+            pool,
+            units,
+            alongside,
+            write,
+        )
         changes = (
             restate.compare(published, data.table, data.sha256, new_raw, snapshots)
             if published

@@ -402,6 +402,10 @@ def _replace(kernel: Kernel | None) -> None:
 # ---- the worker pool -----------------------------------------------------------------------
 
 _KERNEL: Kernel | None = None  # this worker process's kernel
+# Workers and their kernels run at a lower priority than the build process: while the
+# notebooks run, the build checks the raw data, the longest step it waits for. Measured on
+# the sample (2 cores, idle): cold build 9,1 s with equal priority, 8,1 s with this.
+WORKER_NICENESS = 10
 
 
 def _exit_with_parent() -> None:
@@ -419,6 +423,8 @@ def _start_worker(notebooks_dir: Path) -> None:
     """Worker start: ignore Ctrl-C (the CLI handles it), quiet stderr, warm kernel and tools."""
     global _KERNEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(WORKER_NICENESS)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     _quiet_stderr()
     # papermill imports pyarrow.fs (and with it pyarrow and numpy, 0,3 s) for its HDFS paths
@@ -434,6 +440,17 @@ def _start_worker(notebooks_dir: Path) -> None:
     import papermill  # noqa: F401 (imported now, while the data are checked)
 
     _export(nbformat.v4.new_notebook())  # the exporter's templates, loaded now too
+
+
+def _stop(pending: set[Future]) -> None:
+    """Drop the notebooks not yet started and wait for the running ones to end.
+
+    A running notebook writes into the staged report folder; the build discards that
+    folder only once nothing writes into it any more.
+    """
+    for future in pending:
+        future.cancel()
+    wait(pending)
 
 
 def _ready() -> None:
@@ -494,12 +511,14 @@ class Pool:
         say: Callable[[str], None],
         meanwhile: Callable[[], None] | None = None,
         then: list[Job] | None = None,
+        on_done: Callable[[str, str], None] | None = None,
     ) -> dict[str, tuple[float, str]]:
         """Run every notebook; page -> (seconds, html body). Stops at the first failure.
 
         `meanwhile` runs in this process while `todo` runs; the notebooks in `then` start
         after it. When it raises, nothing more starts and its error is the build's (a
-        notebook failing meanwhile is reported only if it returns).
+        notebook failing meanwhile is reported only if it returns). `on_done(page, body)`
+        is called for each notebook as it is done.
         """
         then = then or []
         total = len(todo) + len(then)
@@ -511,8 +530,7 @@ class Pool:
                 if meanwhile is not None:
                     meanwhile()
             except BaseException:
-                for future in pending:
-                    future.cancel()
+                _stop(pending)
                 raise
             pending |= {self._submit(j, out_dir) for j in then}
             while pending:
@@ -520,11 +538,12 @@ class Pool:
                 for future in finished:
                     error = future.exception()
                     if error is not None:
-                        for other in pending:
-                            other.cancel()
+                        _stop(pending)
                         raise error
                     page, seconds, body = future.result()
                     done[page] = (seconds, body)
+                    if on_done is not None:
+                        on_done(page, body)
                     with progress.clear_for_text():
                         say(f"  {len(done)}/{total} {page} ({norsk.number(seconds, 1)} s)")
                     bar.update()
