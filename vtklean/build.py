@@ -365,25 +365,18 @@ class _Checks:
     def __init__(
         self, raw: read.RawData, period: calendar.Period, options: Options, params: dict
     ) -> None:
-        self._outcome: list = []
-        self._thread = threading.Thread(
-            target=self._run, args=(raw, period, options, params), daemon=True
-        )
-        self._thread.start()
+        self._outcome: Future = Future()
+        threading.Thread(target=self._run, args=(raw, period, options, params), daemon=True).start()
 
     def _run(self, *args: object) -> None:
         try:
-            self._outcome.append(_validated(*args))
+            self._outcome.set_result(_validated(*args))
         except BaseException as err:  # handed to the thread that asks for the result
-            self._outcome.append(err)
+            self._outcome.set_exception(err)
 
     def result(self) -> Validation:
         """The checks' outcome, when they are done; their DataError when the data are wrong."""
-        self._thread.join()
-        outcome = self._outcome[0]
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+        return self._outcome.result()
 
 
 def _unchecked_data(
