@@ -313,6 +313,10 @@ class Data:
     rule: privacy.Rule
     reused: Path | None = None  # the datasets folder of an earlier build, used as it is
 
+    def checked(self, validation: Validation) -> None:
+        """Add the checks' results (the datasets are made before or while they run)."""
+        self.checks, self.problems = validation.checks, validation.problems
+
     @property
     def warnings(self) -> list:
         """Problems that do not stop the build."""
@@ -504,10 +508,9 @@ def _write_page(staged: Path, job: execute.Job, body: str, prov: render.Provenan
     )
 
 
-def _export(staged: Path, data: Data, kommune: str) -> pl.DataFrame:
-    """The downloads (CSV files and workbook) of a build; returns the target table."""
+def _export(staged: Path, data: Data, kommune: str, goals: pl.DataFrame) -> None:
+    """The downloads (CSV files and workbook) of a build, with the target table `goals`."""
     period = data.period
-    goals = targets.table(data.table, data.ds.targets)
     context = export.Context(
         kommune=kommune,
         title=f"Lean og ressursbruk {period.year}",
@@ -518,7 +521,6 @@ def _export(staged: Path, data: Data, kommune: str) -> pl.DataFrame:
         files=tuple(sorted(data.sha256.items())),
     )
     export.write(staged, context, data.table, figures.all_units(data.ds), goals)
-    return goals
 
 
 def run(
@@ -588,7 +590,7 @@ def _run(
         assert period is not None  # no errors: every table was read
         say(f"Lager datasett for {period.year} per {period.as_of:%d.%m.%Y}")
         data = _data(raw, period, params)
-        data.checks, data.problems = validation.checks, validation.problems
+        data.checked(validation)
     else:
         say("Datasettene er uendret siden forrige bygg (samme rådata, parametre og programkode)")
     # Keys are recorded only when the raw files read are those hashed when the build began.
@@ -632,14 +634,13 @@ def _run(
                 params["gammel_gevinst_dager"],
             )
 
-        goals: list[pl.DataFrame] = []
+        goals = targets.table(data.table, data.ds.targets)
 
         def alongside() -> None:
             """Write the downloads and take the checks (if not yet done), as the pages run."""
-            goals.append(_export(staged_reports, data, kommune))  # while the checks run
+            _export(staged_reports, data, kommune, goals)  # while the checks run
             if unchecked:
-                validation = checks.result()
-                data.checks, data.problems = validation.checks, validation.problems
+                data.checked(checks.result())
             if staged_data is not None:
                 key = hashes.data_key() if trusted else None
                 processed.write_checks(staged_data, data.checks, data.problems, key)
@@ -680,8 +681,8 @@ def _run(
             changes=changes,
             earlier=index.earlier(options.reports, folder, replaced),
             missing=datasets.missing_note(data.ds),
-            headline=message.headline(data.table, data.before, goals[0], datasets.WHOLE),
-            goals=goals[0],
+            headline=message.headline(data.table, data.before, goals, datasets.WHOLE),
+            goals=goals,
         )
         if options.pdf:
             say("Skriver PDF av hver side")
