@@ -175,6 +175,30 @@ def test_wald_test_by_hand_and_with_a_rank_deficient_covariance():
     assert twice["df"] == 2 and twice["statistic"] == pytest.approx(by_hand)
 
 
+def test_t_f_and_chi_square_values_are_scipy_stats_own_to_the_last_bit():
+    """The estimator calls scipy.special (a third of scipy.stats' import); same values."""
+    for units in range(2, effects.FEW_UNITS):
+        for alpha in (0.01, 0.05, 0.1, 0.32):
+            assert effects.critical_value(alpha, units) == (
+                stats.t.ppf(1 - alpha / 2, units - 1),
+                units - 1,
+            )
+    rng = np.random.default_rng(7)
+    for units in (1, 2, 3, 9, 40, 500):
+        for k in (1, 2, 5):
+            influence = rng.normal(size=(max(units, 6), k))
+            est = rng.normal(scale=0.3, size=k)
+            result = effects.wald_test(est, influence, units=units)
+            rank, statistic = result["df"], result["statistic"]
+            assert rank == k
+            expected = (
+                stats.f.sf(statistic / rank, rank, units - 1)
+                if units >= 2
+                else stats.chi2.sf(statistic, rank)
+            )
+            assert result["p_value"] == expected
+
+
 def test_few_treated_units_use_t_with_g_minus_1_degrees_of_freedom():
     panel = simulate(9, per_cohort=4, cohorts=(4, 8), never=20)
     result = effects.staggered_did(panel, outcome="y", **KEYS)

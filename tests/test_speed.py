@@ -47,6 +47,31 @@ def test_build_process_imports_neither_rfc3987_syntax_nor_great_expectations():
     assert out == ["[]", "ok"]
 
 
+def test_checks_run_without_loading_scipy_stats_or_altair_which_still_work_when_used(tiny_raw):
+    """Great Expectations' unused altair and scipy.stats imports are deferred, not removed."""
+    code = (
+        "import datetime as dt, pathlib, sys\n"
+        "from vtklean.ingest import read, validate\n"
+        "loaded = lambda: sorted(m for m in ('scipy.stats._stats_py', 'altair.vegalite')"
+        " if m in sys.modules)\n"
+        "print(loaded())\n"
+        f"raw = read.read_folder(pathlib.Path({str(tiny_raw)!r}))\n"
+        "result = validate.validate(raw, as_of=dt.date(2017, 12, 31))\n"
+        "print(len(result.checks) > 0, result.errors == [], loaded())\n"
+        "from scipy import stats\n"
+        "import altair\n"
+        "print(stats.norm.cdf(0.0), altair.Chart.__name__, loaded())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=paths.ROOT
+    ).stdout.splitlines()
+    assert out == [
+        "[]",
+        "True True []",
+        "0.5 Chart ['altair.vegalite', 'scipy.stats._stats_py']",
+    ]
+
+
 def test_render_workers_are_the_cores_this_process_may_use():
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert execute.workers() == available

@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from vtklean.core import calendar, measures, progress
+from vtklean.core import calendar, imports, measures, progress
 from vtklean.core.norsk import normalise_name
 from vtklean.ingest.contract import KIND_TEXT, TABLES, WHOLE, Column, Kind, RowRule, RuleKind, Table
 from vtklean.ingest.problems import MAX_EXAMPLES, Problem, Severity
@@ -20,14 +20,19 @@ from vtklean.ingest.read import FILE, ROW, RawData, TableData, record_key
 # Great Expectations must never phone home: this suite runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
-from great_expectations.data_context.types.base import (
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
-)
-from great_expectations.expectations.row_conditions import Column as Col
+# Great Expectations loads modules for features these checks never use: altair for its own
+# charts (0,3 s) and scipy.stats for the KL-divergence expectation (1 s). They load when
+# first used, which is never here; the IRI checker under altair's jsonschema is left out.
+imports.block(imports.IRI_CHECKER)
+with imports.deferred("altair", "scipy.stats"):
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+    from great_expectations.expectations.row_conditions import Column as Col
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ import polars as pl
 
 from vtklean.core import measures
 from vtklean.model import effects, gate, privacy
+from vtklean.model.choices import GRAINS, OUTCOME_DECIMALS
 
 UNIT = "enhet_id"
 
@@ -35,18 +36,7 @@ class Outcome:
         return measures.get(self.name).change_unit
 
 
-OUTCOMES = {
-    o.name: o
-    for o in (
-        Outcome("sykefravaer_prosent", 2),
-        Outcome("arsverk", 2),
-        Outcome("kostnad_per_volum", 0),
-        Outcome("budsjettavvik_prosent", 2),
-    )
-}
-
-
-GRAINS = {"ar": "år", "maned": "måned"}
+OUTCOMES = {name: Outcome(name, decimals) for name, decimals in OUTCOME_DECIMALS.items()}
 
 
 PRETREND_TEST_LEVEL = 0.05  # below this p-value, the pre-start estimates are more than chance

@@ -9,7 +9,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,21 +19,17 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from vtklean.core import norsk, progress
+from vtklean.core import imports, norsk, progress
 from vtklean.core.errors import EXIT_RENDER, UsageError, VtkleanError
+from vtklean.model import choices
 from vtklean.publish import defaults
 
 if TYPE_CHECKING:
     from nbconvert import HTMLExporter
     from nbformat import NotebookNode
 
-# jsonschema (under nbformat and papermill) imports the optional IRI checker rfc3987_syntax
-# whenever it is installed (jupyter-events asks for jsonschema[format-nongpl]); it builds a
-# grammar at import, about 2,7 s in every build and worker process. Notebook schemas have
-# no IRI fields, so the checker is never needed: a None entry in sys.modules makes Python's
-# import system raise ImportError for it, which jsonschema handles by skipping that format.
-_UNNEEDED = "rfc3987_syntax"
-sys.modules.setdefault(_UNNEEDED, None)  # type: ignore[arg-type]
+# jsonschema's IRI checker (under nbformat and papermill) is never needed: see `imports`.
+imports.block(imports.IRI_CHECKER)
 
 NOTEBOOK_DIR = "notatboker"  # executed notebooks, kept beside the pages for audit
 
@@ -79,14 +74,11 @@ def declared_parameters(path: Path) -> dict[str, dict]:
 
 
 # The values a notebook parameter may take, where the cell's type alone is not enough.
-def _allowed_values() -> dict[str, tuple]:
-    from vtklean.model import effects, pilot
-
-    return {
-        "utfall": tuple(pilot.OUTCOMES),
-        "periode": tuple(pilot.GRAINS),
-        "kontrollgruppe": effects.CONTROLS,
-    }
+ALLOWED = {
+    "utfall": tuple(choices.OUTCOME_DECIMALS),
+    "periode": tuple(choices.GRAINS),
+    "kontrollgruppe": choices.CONTROLS,
+}
 
 
 MINIMUM = {"etterslep_antall": 1, "maks_enheter": 1, "vis_perioder_for": 0, "vis_perioder_etter": 0}
@@ -100,7 +92,7 @@ def _problem(name: str, value: object, declared: dict) -> str | None:
     types = _TYPES.get(kind)
     if types and (not isinstance(value, types) or (kind != "bool" and isinstance(value, bool))):
         return f"skal være {_TYPE_NAMES[kind]}"
-    allowed = _allowed_values().get(name)
+    allowed = ALLOWED.get(name)
     if allowed is not None and value not in allowed:
         return f"tillatt er {', '.join(allowed)}"
     minimum = MINIMUM.get(name)
@@ -232,7 +224,8 @@ CELL_TIMEOUT = 600  # seconds one cell may run before its notebook counts as han
 # fails to import is left to the notebook that imports it, to report.
 _WARM = (
     # The kernels too: reading plotly's renderer imports nbformat (2,7 s with the grammar).
-    f"import sys\nsys.modules.setdefault({_UNNEEDED!r}, None)\n"
+    "from vtklean.core import imports\n"
+    f"imports.block({imports.IRI_CHECKER!r})\n"
     "try:\n"
     "    import IPython.display, plotly.io, polars\n"
     "    from vtklean.core import norsk\n"
@@ -429,7 +422,7 @@ def _start_worker(notebooks_dir: Path) -> None:
     _quiet_stderr()
     # papermill imports pyarrow.fs (and with it pyarrow and numpy, 0,3 s) for its HDFS paths
     # and handles it missing; workers read and write local files only.
-    sys.modules.setdefault("pyarrow.fs", None)  # type: ignore[arg-type]
+    imports.block("pyarrow.fs")
     _KERNEL = Kernel(notebooks_dir)
     atexit.register(_KERNEL.stop)
     try:
