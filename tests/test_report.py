@@ -491,7 +491,8 @@ def test_page_exporter_gives_what_nbconverts_html_exporter_gives():
     """The page body is HTMLExporter's, without its costly BeautifulSoup pass over the page.
 
     That pass only re-serialises our pages (no images, no lab cell wrappers), so the soup of
-    our body must be exactly HTMLExporter's body: same elements, attributes and text.
+    our body must be exactly HTMLExporter's body: same elements, attributes and text; also
+    with the output formats the page never shows left out before the export.
     """
     import copy
 
@@ -508,6 +509,13 @@ def test_page_exporter_gives_what_nbconverts_html_exporter_gives():
     outputs = [
         nbformat.v4.new_output("display_data", {"text/html": widgets.setup().text}),
         nbformat.v4.new_output("display_data", {"text/html": fragment, "text/plain": hostile}),
+        nbformat.v4.new_output(  # a chart: its plotly JSON (for JupyterLab) is not on the page
+            "display_data",
+            {
+                "text/html": f"<figure>{escape.html_text(hostile)}</figure>",
+                widgets.PLOTLY_MIME: {"data": [{"type": "bar", "x": [hostile], "y": [1]}]},
+            },
+        ),
         nbformat.v4.new_output("execute_result", {"text/plain": hostile}, execution_count=2),
         nbformat.v4.new_output("stream", name="stdout", text=hostile),
         nbformat.v4.new_output("stream", name="stderr", text="advarsel"),

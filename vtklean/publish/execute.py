@@ -149,13 +149,23 @@ def load_defaults(notebook: str, params_dir: Path, notebooks_dir: Path) -> dict[
 
 
 def _export(nb: NotebookNode) -> str:
-    """The executed notebook's outputs as an HTML body: no code, no prompts, no stderr."""
+    """The executed notebook's outputs as an HTML body: no code, no prompts, no stderr.
+
+    Output formats the exporter never shows (a chart's plotly JSON beside its HTML, for
+    JupyterLab) are left out first: the exporter copies the whole notebook, and those many
+    small objects were most of what it copied.
+    """
+    exporter = _exporter()
+    shown = set(exporter.shown_formats)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [
                 o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")
             ]
-    body, _ = _exporter().from_notebook_node(nb)
+            for output in cell.outputs:
+                if "data" in output:
+                    output.data = {k: v for k, v in output.data.items() if k in shown}
+    body, _ = exporter.from_notebook_node(nb)
     return body
 
 
@@ -166,6 +176,9 @@ EXPORTER_SETTINGS = {
     "exclude_input_prompt": True,
     "exclude_output_prompt": True,
     "exclude_anchor_links": True,
+    # The notebook is checked against its schema once, after the preprocessors, not after
+    # each of them (nbconvert's own option; each check walks the whole notebook).
+    "optimistic_validation": True,
 }
 
 
@@ -185,8 +198,14 @@ def _exporter() -> HTMLExporter:
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+    from nbconvert.utils.base import NbConvertBase
 
     class PageExporter(HTMLExporter):
+        @functools.cached_property
+        def shown_formats(self) -> list[str]:
+            """The output formats the page may show, in the order the exporter prefers them."""
+            return NbConvertBase(parent=self).display_data_priority
+
         def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
             info = nb.metadata.get("language_info", {})
             lexer = info.get("pygments_lexer", info.get("name"))
