@@ -387,6 +387,27 @@ def test_content_policy_lets_only_the_projects_own_scripts_run():
     assert "<title>&lt;/title&gt;&lt;script&gt;" in built
 
 
+def test_inline_scripts_are_found_as_one_whole_page_pattern_finds_them():
+    """The content policy's script scan (an end tag searched per script) reads pages alike."""
+    from vtklean.publish import render, widgets
+
+    whole = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+    pages = [
+        "",
+        "<p>ingen skript</p>",
+        "<script>a</script>",
+        "<SCRIPT type='x'>a</Script >b<script>c</script>",
+        "<script>a<script>b</script>c</script><script>d</script>",
+        "<script>uten slutt",
+        "<script>a</script<script>b</script>",
+        "<scripts>ikke</scripts><script src=x></script><script>1</script\n>",
+        "<script\n data-x='>'>2</script>",
+        str(widgets.setup()) + "<script>window.__pwned=1</script>" * 3,
+    ]
+    for page in pages:
+        assert render._scripts(page) == whole.findall(page), page[:80]
+
+
 def test_chart_categories_stay_distinct_and_literal():
     long = "Helse og omsorg " * 625
     names = [long + "a", long + "b", "<b>Omsorg</b>", "Omsorg", "Omsorg"]
