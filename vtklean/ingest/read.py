@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import hashlib
@@ -89,6 +90,8 @@ _CELL_REF = re.compile(r"\$?([A-Z]+)\$?(\d+)")  # a cell name as Excel writes it
 # Runs of UTF-8 multi-byte sequences: their presence in a file that is not valid UTF-8
 # means a damaged or mixed file, which must not be decoded as Windows-1252 silently.
 _UTF8_SEQ = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+_BOM = b"\xef\xbb\xbf"
+_UTF8_PIECE = 2**20  # bytes decoded at a time when a text file is only checked
 
 
 @dataclass
@@ -274,9 +277,9 @@ def _header_index(records: list[list[str]], table: Table) -> int:
     return first or 0
 
 
-def _line_starts(data: bytes, limit: int) -> list[int]:
-    """Byte offsets of the first `limit` lines of `data`."""
-    starts = [0]
+def _line_starts(data: bytes, limit: int, start: int = 0) -> list[int]:
+    """Byte offsets of the first `limit` lines of `data[start:]`."""
+    starts = [start]
     while len(starts) < limit:
         nl = data.find(b"\n", starts[-1])
         if nl < 0:
@@ -308,41 +311,74 @@ def _progress(total: int, name: str) -> tqdm:
     return progress.bar(total, f"Leser {name}", " rader", PROGRESS_DELAY)
 
 
+def _utf8_start(data: bytes) -> int | None:
+    """Where the text starts (after a BOM) when `decode` would read `data` as UTF-8 alone.
+
+    None for anything else (UTF-16, an empty file, binary data, not UTF-8): `decode` then
+    says what it is. The check decodes a piece at a time, so no copy of the whole file is
+    made only to be thrown away.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or not data or data.isspace():
+        return None
+    if b"\x00" in data:
+        return None
+    start = 3 if data.startswith(_BOM) else 0
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for lo in range(start, len(data), _UTF8_PIECE):
+            decoder.decode(view[lo : lo + _UTF8_PIECE])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return start
+
+
 def _read_csv(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list[Problem]]:
-    text, encoding, problems = decode(data, path.name)
-    if text is None:
-        return None, problems
-    # polars reads UTF-8 bytes; a file already in UTF-8 is not copied again.
-    payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    if encoding != "utf-8":
-        payload = text.encode("utf-8")
-    del text
-    starts = _line_starts(payload, HEADER_SEARCH_ROWS)
-    head = payload[: starts[-1]].decode("utf-8").splitlines() or [""]
+    start = _utf8_start(data)
+    payload = data
+    if start is None:  # not UTF-8: polars reads UTF-8 bytes
+        text, _, problems = decode(data, path.name)
+        if text is None:
+            return None, problems
+        payload, start = text.encode("utf-8"), 0
+        del text
+    starts = _line_starts(payload, HEADER_SEARCH_ROWS, start)
+    head = payload[start : starts[-1]].decode("utf-8").splitlines() or [""]
     sep = _header_delimiter(head, table)
     records = list(csv.reader(io.StringIO("\n".join(head)), delimiter=sep))
     skip = _header_index(records, table)
     body_start = starts[skip] if skip < len(starts) else len(payload)
     width = len(records[skip]) if skip < len(records) else 1
     schema = {f"column_{i + 1}": pl.String() for i in range(width)}
+    options = {
+        "separator": sep,
+        "has_header": False,
+        "schema": schema,
+        "quote_char": '"',
+        "raise_if_empty": False,
+    }
     pieces = []
-    total = max(0, payload.count(b"\n", body_start) - 1)  # rows below the header line
-    with _progress(total, path.name) as bar:
-        for lo, hi in _chunks(payload, body_start, CHUNK_BYTES):
-            try:
-                piece = pl.read_csv(
-                    io.BytesIO(payload[lo:hi]),
-                    separator=sep,
-                    has_header=False,
-                    schema=schema,
-                    quote_char='"',
-                    raise_if_empty=False,
-                )
-            except pl.exceptions.ComputeError:
-                body = payload[body_start:].decode("utf-8")
-                return None, [_ragged(body, sep, path.name, skip)]
-            bar.update(piece.height - (not pieces))  # the first piece holds the header
-            pieces.append(piece)
+    try:
+        if not progress.shown() and body_start < len(payload):
+            # No bar to move: one read of the whole file, no copy of it. polars drops a BOM
+            # at the very start and skips the lines above the header by line ends alone, as
+            # `_line_starts` counts them; a BOM where the body starts is dropped by reading
+            # from there, as before.
+            if payload.startswith(_BOM, body_start):
+                pieces.append(pl.read_csv(payload[body_start:], **options))
+            else:
+                pieces.append(pl.read_csv(payload, skip_lines=skip, **options))
+        else:
+            total = max(0, payload.count(b"\n", body_start) - 1)  # rows below the header line
+            with _progress(total, path.name) as bar:
+                for lo, hi in _chunks(payload, body_start, CHUNK_BYTES):
+                    piece = pl.read_csv(io.BytesIO(payload[lo:hi]), **options)
+                    bar.update(piece.height - (not pieces))  # the first piece holds the header
+                    pieces.append(piece)
+    except pl.exceptions.ComputeError:
+        body = payload[body_start:].decode("utf-8")
+        return None, [_ragged(body, sep, path.name, skip)]
     frame = pl.concat(pieces, how="vertical") if pieces else pl.DataFrame(schema=schema)
     return Cells(frame, skip + 1, text_file=True), []
 
@@ -1200,16 +1236,26 @@ def _text_number_rows(cells: Cells, frame: pl.DataFrame, column: str | None) -> 
 
 @dataclass
 class _FileRead:
-    """One file of a table: its hash, problems, headers as written and its rows (or None)."""
+    """One file of a table: its hash, problems, headers as written and its rows (or None).
+
+    `raw` holds the rows' texts, `data` the same rows typed and `failures` the failure code
+    of each value that could not be typed (see `_typed`).
+    """
 
     sha256: str
     problems: list[Problem]
     headers: dict[str, str] | None = None
-    body: pl.DataFrame | None = None
+    raw: pl.DataFrame | None = None
+    data: pl.DataFrame | None = None
+    failures: pl.DataFrame | None = None
 
 
 def _read_one(table: Table, path: Path) -> _FileRead:
-    """Read one file of `table` to its rows: text cells, `_fil`, `_rad` and cell flags."""
+    """Read one file of `table` to its rows, as texts and typed (each file on its own).
+
+    Typing here, in the file's own thread, lets one file's typing overlap the reading of
+    the next; every step of `_typed` looks at one row, or at the rows of one file.
+    """
     data = path.read_bytes()
     result = _FileRead(hashlib.sha256(data).hexdigest(), [])
     cells, result.problems = _read_file(path, data, table)
@@ -1248,9 +1294,9 @@ def _read_one(table: Table, path: Path) -> _FileRead:
     # polars strips every text twice.
     body = body.with_columns(_empty_as_null(c) for c in table.column_names)
     # Rows left entirely empty (trailing `;;;;` lines from Excel) are not records.
-    result.body = body.filter(
-        pl.any_horizontal(pl.col(c).is_not_null() for c in table.column_names)
-    )
+    body = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in table.column_names))
+    result.data, result.failures = _typed(table, body)
+    result.raw = body.drop(TEXT_FILE, *(c for c in body.columns if c.startswith(TEXT_CELL)))
     return result
 
 
@@ -1259,27 +1305,56 @@ def _workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def read_table(table: Table, paths: list[Path]) -> tuple[TableData | None, list[Problem], dict]:
-    """Read and stack every file of one table; return the data, problems and file hashes.
-
-    The files are read at once, one per core; rows, problems and hashes keep the files' order.
-    """
-    with ThreadPoolExecutor(max_workers=min(_workers(), max(1, len(paths)))) as pool:
-        reads = list(pool.map(lambda path: _read_one(table, path), paths))
+def _stack(
+    table: Table, paths: list[Path], reads: list[_FileRead]
+) -> tuple[TableData | None, list[Problem], dict]:
+    """One table from its files' reads (in the files' order): data, problems, file hashes."""
     problems = [p for r in reads for p in r.problems]
     hashes = {path.name: r.sha256 for path, r in zip(paths, reads, strict=True)}
     headers = {
         path.name: r.headers for path, r in zip(paths, reads, strict=True) if r.headers is not None
     }
-    pieces = [r.body for r in reads if r.body is not None]
-    if not pieces:
+    done = [r for r in reads if r.raw is not None]
+    if not done:
         return None, problems, hashes
-    raw = pl.concat(pieces, how="vertical")
-    typed, failures = _typed(table, raw)
-    raw = raw.drop(TEXT_FILE, *(c for c in raw.columns if c.startswith(TEXT_CELL)))
-    td = TableData(table=table, data=typed, raw=raw, headers=headers, files=[p.name for p in paths])
-    problems += _parse_problems(td, failures)
+    td = TableData(
+        table=table,
+        data=pl.concat([r.data for r in done], how="vertical"),
+        raw=pl.concat([r.raw for r in done], how="vertical"),
+        headers=headers,
+        files=[p.name for p in paths],
+    )
+    problems += _parse_problems(td, pl.concat([r.failures for r in done], how="vertical"))
     return td, problems, hashes
+
+
+def _read_all(jobs: list[tuple[Table, Path]]) -> list[_FileRead]:
+    """Read the files (of one or more tables) at once, one per core; reads in `jobs`' order.
+
+    The costliest start first, so that no long file is left to run alone at the end: a
+    workbook's XML is scanned in Python (about 20 times a text file's time per byte), and
+    its interpreter-bound work overlaps the text files' polars work.
+    """
+    if not jobs:
+        return []
+
+    def cost(i: int) -> int:
+        path = jobs[i][1]
+        weight = 20 if path.suffix.lower() in SPREADSHEET_SUFFIXES else 1
+        return -weight * path.stat().st_size
+
+    order = sorted(range(len(jobs)), key=cost)
+    with ThreadPoolExecutor(max_workers=min(_workers(), len(jobs))) as pool:
+        done = dict(zip(order, pool.map(lambda i: _read_one(*jobs[i]), order), strict=True))
+    return [done[i] for i in range(len(jobs))]
+
+
+def read_table(table: Table, paths: list[Path]) -> tuple[TableData | None, list[Problem], dict]:
+    """Read and stack every file of one table; return the data, problems and file hashes.
+
+    The files are read at once, one per core; rows, problems and hashes keep the files' order.
+    """
+    return _stack(table, paths, _read_all([(table, path) for path in paths]))
 
 
 def read_folder(folder: Path) -> RawData:
@@ -1293,10 +1368,10 @@ def read_folder(folder: Path) -> RawData:
     found, problems = discover(folder)
     result = RawData(folder=folder, tables={}, problems=problems)
     tables = [(name, paths) for name, paths in found.items() if paths]
-    # Tables at once too: one table's Python work (a workbook's XML) overlaps another's polars.
-    with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        done = list(pool.map(lambda item: read_table(TABLES[item[0]], item[1]), tables))
-    for (name, paths), (td, table_problems, hashes) in zip(tables, done, strict=True):
+    # Every file of every table in one pool: a workbook's Python work overlaps text files'.
+    reads = iter(_read_all([(TABLES[name], path) for name, paths in tables for path in paths]))
+    for name, paths in tables:
+        td, table_problems, hashes = _stack(TABLES[name], paths, [next(reads) for _ in paths])
         log.info("Leste %s (%d filer)", name, len(paths))
         result.problems += table_problems
         result.sha256.update(hashes)
