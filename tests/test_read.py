@@ -89,6 +89,49 @@ def test_ragged_row_is_located(tmp_path):
     assert problem.rule == "ikke_csv" and problem.row == 3
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf\n\n",  # a BOM and empty lines: no row for polars to see
+        b"enhet_id;enhet;tjenesteomrade\nE1;A\rB;C\nE2;A;B;C;D\n",  # a lone carriage return
+    ],
+)
+def test_csv_polars_and_the_csv_module_cannot_read_is_refused_not_a_crash(tmp_path, data):
+    (tmp_path / "enheter.csv").write_bytes(data)
+    data, td = _read(tmp_path)
+    assert td is None
+    [problem] = [p for p in data.errors if p.file == "enheter.csv"]
+    assert problem.rule == "ikke_csv" and "kan ikke tolkes som CSV" in problem.line()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '\ufeffEnhet-ID;Enhet;Tjenesteområde\r\nE1;«A»;B\r\nE2;"C;\r\nD";E\r\n',
+        "\ufeffRapport 2017;;\r\n\r\nEnhet-ID;Enhet;Tjenesteområde\r\nE1;A;B\r\n",
+        "\ufeff\ufeffEnhet-ID,Enhet,Tjenesteområde\nE1,A,B\n",  # a second BOM
+        "Rapport\n\ufeffEnhet-ID\tEnhet\tTjenesteområde\nE1\tA\tB",  # a BOM at the header
+        "Rapport;«x»\nEnhet-ID;Enhet;Tjenesteområde\nE1;Bø;Å\n".encode("cp1252").decode("latin-1"),
+        "Enhet-ID;Enhet;Tjenesteområde\n",
+    ],
+)
+def test_csv_read_in_one_go_equals_the_pieces_read_behind_a_bar(tmp_path, monkeypatch, text):
+    # Without a terminal a text file is read by polars in one go, the lines above the
+    # header skipped by polars; behind a progress bar it is read in pieces: the same cells.
+    data = text.encode("latin-1") if "Bø" in text else text.encode("utf-8")
+    path = tmp_path / "enheter.csv"
+    cells = {}
+    for shown in (False, True):
+        monkeypatch.setattr(read.progress, "shown", lambda shown=shown: shown)
+        monkeypatch.setattr(read, "CHUNK_BYTES", 8 if shown else read.CHUNK_BYTES)
+        got, problems = read._read_csv(path, data, TABLES["enheter"])
+        assert got is not None and not problems
+        cells[shown] = got
+    assert cells[False].first_row == cells[True].first_row
+    assert cells[False].frame.equals(cells[True].frame)
+    assert cells[False].frame.row(0)[0] == "Enhet-ID"
+
+
 def test_norwegian_numbers(tmp_path):
     rows = helpers.tiny_tables()["ressursbruk"][:1]
     helpers.write_csv(tmp_path / "ressursbruk.csv", rows, helpers.PLAIN)

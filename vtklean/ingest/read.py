@@ -376,7 +376,7 @@ def _read_csv(path: Path, data: bytes, table: Table) -> tuple[Cells | None, list
                     piece = pl.read_csv(io.BytesIO(payload[lo:hi]), **options)
                     bar.update(piece.height - (not pieces))  # the first piece holds the header
                     pieces.append(piece)
-    except pl.exceptions.ComputeError:
+    except pl.exceptions.PolarsError:  # a ragged row, or (schema) no row polars could see
         body = payload[body_start:].decode("utf-8")
         return None, [_ragged(body, sep, path.name, skip)]
     frame = pl.concat(pieces, how="vertical") if pieces else pl.DataFrame(schema=schema)
@@ -387,18 +387,21 @@ def _ragged(text: str, sep: str, name: str, skipped: int) -> Problem:
     """Find the first record whose field count differs from the header's (the first record)."""
     records = csv.reader(io.StringIO(text), delimiter=sep)
     width = None
-    for i, record in enumerate(records, start=skipped + 1):
-        if width is None:
-            width = len(record)
-        elif record and len(record) != width:
-            return Problem.error(
-                "ikke_csv",
-                "Filen er ikke en gyldig CSV-fil",
-                f"raden har {len(record)} felt, men overskriftsraden har {width} "
-                f"(skilletegn «{_SEP_NAMES.get(sep, sep)}»)",
-                file=name,
-                row=i,
-            )
+    try:
+        for i, record in enumerate(records, start=skipped + 1):
+            if width is None:
+                width = len(record)
+            elif record and len(record) != width:
+                return Problem.error(
+                    "ikke_csv",
+                    "Filen er ikke en gyldig CSV-fil",
+                    f"raden har {len(record)} felt, men overskriftsraden har {width} "
+                    f"(skilletegn «{_SEP_NAMES.get(sep, sep)}»)",
+                    file=name,
+                    row=i,
+                )
+    except csv.Error:  # a lone carriage return in a field, say: no row to point at
+        pass
     return Problem.error(
         "ikke_csv", "Filen er ikke en gyldig CSV-fil", "filen kan ikke tolkes som CSV", file=name
     )
@@ -479,8 +482,12 @@ def _scan_xlsx(path: Path) -> _SheetScan:
 
 # A plain sheet's XML (as Excel, openpyxl and xlsxwriter write it): every value tag comes
 # right after a cell tag `<c r="A1" ...>`, written `<v>` or `<is>` without prefix. Each
-# pattern starts with a literal, so Python's `re` skips to it quickly.
-_CELL_VALUE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: [^<>/]*)?>(?:<v>(<?)|<is>)')
+# pattern starts with a literal, so Python's `re` skips to it quickly. Below: the column
+# letters, and the row digits, of each cell with a value (`<v>` not followed by `<`, as in
+# an empty `<v></v>`): two patterns of one group each give lists of byte strings, not a
+# tuple per cell (300 000 for the garbage collector to look at).
+_VALUE_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]{1,7}"(?: [^<>/]*)?>(?:<v>(?!<)|<is>)')
+_VALUE_DIGITS = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"(?: [^<>/]*)?>(?:<v>(?!<)|<is>)')
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]{1,3}[0-9]{1,7}):([A-Z]{1,3}[0-9]{1,7})" ?/>')
 _ANY_MERGE = re.compile(rb"<mergeCell[\s/>]")
 _NOT_PLAIN = (  # a formula, a value tag written otherwise, a prefixed tag
@@ -501,20 +508,20 @@ def _scan_plain_sheet(xml: bytes) -> _SheetScan | None:
     """
     if any(pattern.search(xml) for pattern in _NOT_PLAIN):
         return None
-    values = _CELL_VALUE.findall(xml)
-    merges = _MERGE.findall(xml)
-    if len(values) != xml.count(b"<v>") + xml.count(b"<is>"):
+    letters = _VALUE_LETTERS.findall(xml)
+    # Every value, but the empty ones (which count for nothing), right after its cell tag.
+    if len(letters) + xml.count(b"<v><") != xml.count(b"<v>") + xml.count(b"<is>"):
         return None
+    merges = _MERGE.findall(xml)
     if len(merges) != len(_ANY_MERGE.findall(xml)):
         return None
     scan = _SheetScan()
     for first, last in merges:
         (r1, c1), (r2, c2) = _cell_position(first.decode()), _cell_position(last.decode())
         scan.merges.append((r1, c1, r2, c2))
-    cells = [(letters, digits) for letters, digits, empty in values if not empty]
-    if not cells:
+    if not letters:
         return scan
-    letters, digits = zip(*cells, strict=True)
+    digits = _VALUE_DIGITS.findall(xml)  # the same cells, in the same order
     rows = list(map(int, digits))
     scan.last_row = max(rows) - 1
     at = rows.index(scan.last_row + 1)  # the first cell in the last row, as expat finds it
