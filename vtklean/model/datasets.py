@@ -114,16 +114,7 @@ def unit_months(
         # The Lean start's month as one number, once per unit rather than per row.
         .with_columns(_lean=_month_number("lean_start"))
     )
-    place = (
-        frame.select("enhet_id")
-        .join(
-            unit.select("enhet_id").with_row_index("_nr"),
-            on="enhet_id",
-            how="left",
-            maintain_order="left",  # one place per row of `frame`, in its order
-        )
-        .get_column("_nr")
-    )
+    place = _places(frame.get_column("enhet_id"), unit.get_column("enhet_id"))
     # Sorted by unit and month. The unit's place in enhet_id order sorts as its text id
     # does, and far faster as one number with the month; the unit's columns are then taken
     # by place (a unit not in the register: joined and sorted by text).
@@ -141,6 +132,25 @@ def unit_months(
         frame.with_columns(ar=pl.col("maned").dt.year(), lean_maned=months_since.cast(pl.Int64)),
         RATIOS,
     ).drop("_lean")
+
+
+def _places(ids: pl.Series, register: pl.Series) -> pl.Series:
+    """Each id's row number in `register` (null where it is not there, or not once).
+
+    Looked up once per run of equal ids: the exports list a unit's months together, so
+    a national file needs a twelfth of the lookups of text ids. Rows in any order give the
+    same numbers.
+    """
+    if not register.is_unique().all():
+        return pl.Series(ids.name, [None] * len(ids), pl.UInt32)
+    runs = ids.rle().struct.field("value").to_frame("enhet_id")
+    place = runs.join(
+        register.to_frame("enhet_id").with_row_index("_nr"),
+        on="enhet_id",
+        how="left",
+        maintain_order="left",  # one place per run, in the runs' order
+    ).get_column("_nr")
+    return place.gather(ids.rle_id())
 
 
 def _month_number(column: str) -> pl.Expr:
@@ -231,6 +241,15 @@ def unit_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:
 
     Headcount (`ansatte`) is the count in the year's last month in the data.
     """
+    return _unit_years(month_frame, period)[0]
+
+
+def _unit_years(month_frame: pl.DataFrame, period: Period) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`unit_years`, and the unit-years' sizes for suppression (privacy.unit_year_sizes).
+
+    Both come from one pass over the months: the sizes need the same groups and the same
+    exact sum of årsverk.
+    """
     keys = ["enhet_id", "enhet", "tjenesteomrade", "ar"]
     months_in_year = (
         pl.when(pl.col("ar") == period.year).then(period.months).otherwise(12).cast(pl.Float64)
@@ -251,6 +270,9 @@ def unit_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:
                 *[exact_sum(c) for c in _SUMS],
                 pl.len().alias("maneder"),
                 pl.col("ansatte").sum(),
+                # The last month's headcount is kept as it is there (the sum above is
+                # 0 where it is missing).
+                *privacy.size_parts(),
             )
             .drop("_run")
         )
@@ -263,8 +285,10 @@ def unit_years(month_frame: pl.DataFrame, period: Period) -> pl.DataFrame:
     )
     if out.select(after.slice(1).all(ignore_nulls=False)).item() is not True:
         out = sums(month_frame.sort("enhet_id", "maned"))
+    sizes = privacy.unit_year_sizes(out)
     # årsverk is the sum over the months / the months in the year's period (12 for a year).
-    return _with_ratios(out.with_columns(arsverk=pl.col("arsverk") / months_in_year))
+    out = out.drop(privacy.SIZE_PARTS).with_columns(arsverk=pl.col("arsverk") / months_in_year)
+    return _with_ratios(out), sizes
 
 
 def area_years(unit_year: pl.DataFrame, period: Period) -> pl.DataFrame:
@@ -351,7 +375,7 @@ def build(
             )
             .sort("forslag_id")
         )
-    unit_year_frame = unit_years(months, period)
+    unit_year_frame, sizes = _unit_years(months, period)
     return Datasets(
         period=period,
         units=unit_frame,
@@ -360,7 +384,7 @@ def build(
         unit_years=unit_year_frame,
         area_years=area_years(unit_year_frame, period),
         ideas=ideas,
-        hidden=privacy.hidden_cells(months, rule),
+        hidden=privacy.hidden_cells(months, rule, sizes),
         targets=targets.prepare(tables["mal"], period.year, tolerances)
         if "mal" in tables
         else None,

@@ -104,35 +104,64 @@ def _size(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     )
 
 
-def _sizes(unit_months: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Sizes of every cell the reports can show, by level."""
+# A unit-year's size is made of the headcount of its last month and how many of its months
+# have årsverk (with the exact sum of those). datasets.unit_years makes them in the same
+# pass as its own sums; `_sizes` makes them from the months when it is not given them.
+LAST_HEADCOUNT, FTE_MONTHS = "_ansatte_siste", "_arsverk_maneder"
+SIZE_PARTS = (LAST_HEADCOUNT, FTE_MONTHS)
+
+
+def size_parts() -> list[pl.Expr]:
+    """Aggregations over a unit-year's months: what its size is made of (SIZE_PARTS)."""
+    return [
+        pl.col("ansatte").get(pl.col("maned").arg_max()).alias(LAST_HEADCOUNT),
+        pl.col("arsverk").count().alias(FTE_MONTHS),
+    ]
+
+
+def unit_year_sizes(unit_years: pl.DataFrame) -> pl.DataFrame:
+    """The sizes `hidden_cells` takes, from one row per unit-year with its SIZE_PARTS.
+
+    `unit_years` has tjenesteomrade, enhet_id, ar, `arsverk` (the exact sum over the
+    months) and SIZE_PARTS; the sizes are the headcount in the last month and the mean
+    årsverk of the months (the areas' sizes need both).
+    """
+    return unit_years.select(
+        "enhet_id",
+        "ar",
+        "tjenesteomrade",
+        pl.col(LAST_HEADCOUNT).alias("ansatte"),
+        pl.col("arsverk") / pl.col(FTE_MONTHS),
+    )
+
+
+def _sizes(
+    unit_months: pl.DataFrame, unit_years: pl.DataFrame | None = None
+) -> dict[str, pl.DataFrame]:
+    """Sizes of every cell the reports can show, by level (`unit_years`: see hidden_cells)."""
     m = unit_months.lazy().select(
         "enhet_id", "tjenesteomrade", "maned", "ansatte", "arsverk", ar=pl.col("maned").dt.year()
     )
-    # A unit's size in a year: its headcount in its last month that year (årsverk: mean).
-    # The rows of a unit-year are one run when the months are sorted by unit (as built);
-    # a key found in two runs means they are not, and then they are grouped by key.
-    sizes = [
-        pl.col("enhet_id", "ar", "tjenesteomrade").first(),
-        pl.col("ansatte").get(pl.col("maned").arg_max()),
-        _sum("arsverk") / pl.col("arsverk").count(),
-    ]
-    run = pl.struct("enhet_id", "ar").rle_id().alias("_run")
-    last = m.group_by(run).agg(sizes).drop("_run").collect()
-    if not last.select(pl.struct("enhet_id", "ar").is_unique().all()).item():
-        keys = [pl.col("enhet_id").alias("_id"), pl.col("ar").alias("_ar")]
-        last = m.group_by(keys).agg(sizes).drop("_id", "_ar").collect()
-    last = last.lazy()
+    if unit_years is None:
+        unit_years = _unit_year_sizes(m)
+    last = unit_years.lazy()
     unit_year = last.with_columns(
         storrelse=pl.coalesce(pl.col("ansatte").cast(pl.Float64), pl.col("arsverk"))
     )
     both = pl.concat([last, last.with_columns(tjenesteomrade=pl.lit(WHOLE))])
     # Months: the areas' sums first, then the municipality's as the sum of the areas'.
+    # Årsverk decide only where a headcount is missing, so they are summed only in the
+    # months where one is (in every area of such a month: the municipality's needs them).
     areas = m.group_by("tjenesteomrade", "maned").agg(
-        pl.col("ansatte").sum(),
-        pl.col("ansatte").null_count().alias("ansatte_nuller"),
-        _sum("arsverk"),
+        pl.col("ansatte").sum(), pl.col("ansatte").null_count().alias("ansatte_nuller")
     )
+    gaps = m.filter(pl.col("ansatte").is_null()).select("maned").unique()
+    fte = (
+        m.join(gaps, on="maned", how="semi", nulls_equal=True)
+        .group_by("tjenesteomrade", "maned")
+        .agg(_sum("arsverk"))
+    )
+    areas = areas.join(fte, on=["tjenesteomrade", "maned"], how="left", nulls_equal=True)
     whole = areas.group_by("maned").agg(
         pl.col("ansatte").sum(), pl.col("ansatte_nuller").sum(), _sum("arsverk")
     )
@@ -152,6 +181,21 @@ def _sizes(unit_months: pl.DataFrame) -> dict[str, pl.DataFrame]:
         ]
     )
     return {UNIT_YEAR: unit_year, AREA_YEAR: area_year, AREA_MONTH: area_month}
+
+
+def _unit_year_sizes(m: pl.LazyFrame) -> pl.DataFrame:
+    """`unit_year_sizes` from the months (columns enhet_id, tjenesteomrade, maned, ar, ...).
+
+    The rows of a unit-year are one run when the months are sorted by unit (as built); a
+    key found in two runs means they are not, and then they are grouped by key.
+    """
+    parts = [pl.col("enhet_id", "ar", "tjenesteomrade").first(), _sum("arsverk"), *size_parts()]
+    run = pl.struct("enhet_id", "ar").rle_id().alias("_run")
+    last = m.group_by(run).agg(parts).drop("_run").collect()
+    if not last.select(pl.struct("enhet_id", "ar").is_unique().all()).item():
+        keys = [pl.col("enhet_id").alias("_id"), pl.col("ar").alias("_ar")]
+        last = m.group_by(keys).agg(parts).drop("_id", "_ar").collect()
+    return unit_year_sizes(last)
 
 
 Key = tuple
@@ -210,9 +254,15 @@ def _unit_parts(unit_year: pl.DataFrame, threshold: float) -> list[tuple[Key, fl
     return _cells(parts, UNIT_YEAR, "tjenesteomrade", "enhet_id", "ar", None)
 
 
-def hidden_cells(unit_months: pl.DataFrame, rule: Rule) -> pl.DataFrame:
-    """Every hidden cell (level, keys, measure, primary or secondary), sorted."""
-    sizes = _sizes(unit_months)
+def hidden_cells(
+    unit_months: pl.DataFrame, rule: Rule, unit_years: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Every hidden cell (level, keys, measure, primary or secondary), sorted.
+
+    `unit_years` are the unit-years' sizes (`unit_year_sizes`) when the caller has made
+    them from the same months (datasets.build does), else they are made here.
+    """
+    sizes = _sizes(unit_months, unit_years)
     return _closed(sizes, _unit_parts(sizes[UNIT_YEAR], rule.threshold), rule)
 
 
