@@ -113,3 +113,50 @@ def test_every_unit_has_an_area_in_gains(tables):
     assert set(ds.gains.get_column("gevinst_id")) == {
         r["gevinst_id"] for r in helpers.tiny_tables()["gevinster"]
     }
+
+
+def _months(tables) -> pl.DataFrame:
+    period = calendar.Period(2017, D(2017, 12, 31))
+    return datasets.unit_months(
+        tables["ressursbruk"], calendar.units(tables["enheter"], period.as_of), period.cutoff
+    )
+
+
+def test_unit_years_do_not_depend_on_the_order_of_the_months(tables):
+    """The months as built (rising within each unit-year), reversed within each unit-year,
+    and in no order give the same unit-years, also where the last month has no headcount."""
+    period = calendar.Period(2017, D(2017, 12, 31))
+    months = _months(tables)
+    last = months.group_by("enhet_id").agg(pl.col("maned").max())
+    no_head = last.row(0, named=True)  # one unit's last month without a headcount
+    months = months.with_columns(
+        ansatte=pl.when(
+            (pl.col("enhet_id") == no_head["enhet_id"]) & (pl.col("maned") == no_head["maned"])
+        )
+        .then(None)
+        .otherwise(pl.col("ansatte"))
+    )
+    built = datasets.unit_years(months, period)
+    reversed_ = months.sort("enhet_id", "maned", descending=[False, True])
+    assert datasets.unit_years(reversed_, period).equals(built)
+    assert datasets.unit_years(months.sample(fraction=1.0, shuffle=True, seed=3), period).equals(
+        built
+    )
+    # The headcount is the last month's (hand-computed from the months), 0 where it is empty.
+    for row in built.iter_rows(named=True):
+        unit = months.filter((pl.col("enhet_id") == row["enhet_id"]) & (pl.col("ar") == row["ar"]))
+        expected = unit.sort("maned").get_column("ansatte")[-1]
+        assert row["ansatte"] == (expected or 0)
+    assert built.filter(pl.col("enhet_id") == no_head["enhet_id"]).get_column("ansatte")[-1] == 0
+
+
+def test_unit_ids_are_found_in_the_register_in_any_order():
+    register = pl.Series(["E1", "E2", "E3"])
+    ids = pl.Series(["E2", "E2", "E1", "E3", "E3", "E9", "E2", None, "E1"])
+    expected = [1, 1, 0, 2, 2, None, 1, None, 0]
+    assert datasets._places(ids, register).to_list() == expected
+    shuffled = [3, 0, 8, 5, 1, 7, 2, 6, 4]
+    assert datasets._places(ids[shuffled], register).to_list() == [expected[i] for i in shuffled]
+    # An id listed twice in the register has no one place: nothing is taken by place.
+    twice = pl.Series(["E1", "E2", "E2"])
+    assert datasets._places(ids, twice).null_count() == len(ids)

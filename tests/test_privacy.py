@@ -521,6 +521,24 @@ def test_vectorised_closing_equals_closing_over_every_unit_year():
     assert secondary > 50  # the cases exercise secondary suppression, not only primary
 
 
+def test_unit_year_sizes_made_with_the_unit_years_give_the_same_cells():
+    """datasets.build hands suppression the unit-years' sizes from its own pass over the
+    months; suppression making them itself from the months must hide the same cells."""
+    rng = np.random.default_rng(23)
+    period = calendar.Period(2017, D(2017, 12, 31))
+    for case in range(40):
+        months = _random_months(rng).with_columns(
+            enhet=pl.col("enhet_id"),
+            ar=pl.col("maned").dt.year(),
+            **{c: pl.lit(1.0) for c in datasets._SUMS if c != "arsverk"},
+        )
+        if case % 2:
+            months = months.sample(fraction=1.0, shuffle=True, seed=case)
+        rule = privacy.Rule(threshold=float(rng.choice([3, 5, 8])))
+        _, sizes = datasets._unit_years(months, period)
+        assert privacy.hidden_cells(months, rule, sizes).equals(privacy.hidden_cells(months, rule))
+
+
 # ---- the gate: every frame the model hands on is gated; views take nothing else ---------
 
 

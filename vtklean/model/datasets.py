@@ -258,12 +258,17 @@ def _unit_years(month_frame: pl.DataFrame, period: Period) -> tuple[pl.DataFrame
     def sums(frame: pl.DataFrame) -> pl.DataFrame:
         """One row per run of rows of one unit-year, in the order of the runs."""
         run = pl.col("_run")
+        frame = frame.with_columns(pl.struct("enhet_id", "ar").rle_id().alias("_run"))
         # Headcount of the run's last month, marked over whole columns (a filter inside the
-        # aggregation runs group by group).
-        last = pl.when(pl.col("maned") == pl.col("maned").max().over(run))
+        # aggregation runs group by group): the run's last row where the months rise within
+        # every run (as unit_months sorts them), else the rows of the run's latest month.
+        rising = (run != run.shift()) | (pl.col("maned") > pl.col("maned").shift())
+        if frame.select(rising.slice(1).all(ignore_nulls=False)).item() is True:
+            last = pl.when(run.ne_missing(run.shift(-1)))
+        else:
+            last = pl.when(pl.col("maned") == pl.col("maned").max().over(run))
         return (
-            frame.with_columns(pl.struct("enhet_id", "ar").rle_id().alias("_run"))
-            .with_columns(ansatte=last.then(pl.col("ansatte")))
+            frame.with_columns(ansatte=last.then(pl.col("ansatte")))
             .group_by(run, maintain_order=True)
             .agg(
                 pl.col(keys).first(),

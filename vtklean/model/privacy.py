@@ -247,10 +247,10 @@ def _unit_parts(unit_year: pl.DataFrame, threshold: float) -> list[tuple[Key, fl
     small = pl.col("storrelse").is_not_null() & (pl.col("storrelse") < threshold)
     smallest = (
         unit_year.filter(~small)
-        .sort("storrelse", "enhet_id")
-        .unique(subset=["tjenesteomrade", "ar"], keep="first", maintain_order=True)
+        .group_by("tjenesteomrade", "ar")
+        .agg(pl.col("enhet_id", "storrelse").sort_by("storrelse", "enhet_id").first())
     )
-    parts = pl.concat([unit_year.filter(small), smallest])
+    parts = pl.concat([unit_year.filter(small), smallest], how="diagonal")
     return _cells(parts, UNIT_YEAR, "tjenesteomrade", "enhet_id", "ar", None)
 
 
