@@ -112,7 +112,7 @@ def unit_months(
         unit_frame.select("enhet_id", "enhet", "tjenesteomrade", "lean_start", "pilot")
         .sort("enhet_id")
         # The Lean start's month as one number, once per unit rather than per row.
-        .with_columns(_lean=_month_number("lean_start"))
+        .with_columns(_lean=_month_number("lean_start").cast(pl.Int32))
     )
     place = _places(frame.get_column("enhet_id"), unit.get_column("enhet_id"))
     # Sorted by unit and month. The unit's place in enhet_id order sorts as its text id
@@ -259,24 +259,25 @@ def _unit_years(month_frame: pl.DataFrame, period: Period) -> tuple[pl.DataFrame
         """One row per run of rows of one unit-year, in the order of the runs."""
         run = pl.col("_run")
         frame = frame.with_columns(pl.struct("enhet_id", "ar").rle_id().alias("_run"))
-        # Headcount of the run's last month, marked over whole columns (a filter inside the
-        # aggregation runs group by group): the run's last row where the months rise within
-        # every run (as unit_months sorts them), else the rows of the run's latest month.
+        # Headcount of the run's last month. Where the months rise within every run (as
+        # unit_months sorts them), that is the run's last row; otherwise the rows of its
+        # latest month are marked over whole columns (a filter inside the aggregation runs
+        # group by group). A sum, so that a missing headcount counts 0.
         rising = (run != run.shift()) | (pl.col("maned") > pl.col("maned").shift())
         if frame.select(rising.slice(1).all(ignore_nulls=False)).item() is True:
-            last = pl.when(run.ne_missing(run.shift(-1)))
+            headcount = pl.col("ansatte").last().sum()
         else:
-            last = pl.when(pl.col("maned") == pl.col("maned").max().over(run))
+            last = pl.col("maned") == pl.col("maned").max().over(run)
+            frame = frame.with_columns(ansatte=pl.when(last).then(pl.col("ansatte")))
+            headcount = pl.col("ansatte").sum()
         return (
-            frame.with_columns(ansatte=last.then(pl.col("ansatte")))
-            .group_by(run, maintain_order=True)
+            frame.group_by(run, maintain_order=True)
             .agg(
                 pl.col(keys).first(),
                 *[exact_sum(c) for c in _SUMS],
                 pl.len().alias("maneder"),
-                pl.col("ansatte").sum(),
-                # The last month's headcount is kept as it is there (the sum above is
-                # 0 where it is missing).
+                headcount.alias("ansatte"),
+                # The last month's headcount as it is there (missing stays missing).
                 *privacy.size_parts(),
             )
             .drop("_run")
