@@ -1,6 +1,7 @@
 import datetime as dt
 import functools
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -556,3 +557,36 @@ def test_sheet_written_otherwise_is_scanned_by_expat(tmp_path, cells):
     )
     assert _plain_scan(path) is None
     assert _expat_scan(path).last_row == 1
+
+
+def test_files_typed_alone_or_together_give_the_same_table(sample_raw, tmp_path, monkeypatch):
+    # A long file is typed in its own thread, shorter ones together when stacked. Typing
+    # looks at one row, or at one file's rows (`1,234` is ambiguous only in a file that
+    # writes decimals with a point): any split of the files gives the same frames.
+    raw = tmp_path / "raw"
+    shutil.copytree(sample_raw, raw)
+    points = raw / "ressursbruk_2010.csv"
+    lines = points.read_bytes().decode("utf-8-sig").split("\r\n")
+    lines[1:] = [line.replace(",", ".") for line in lines[1:]]
+    fields = lines[5].split(";")
+    fields[4] = "1,234"  # arsverk, among decimal points: ambiguous
+    lines[5] = ";".join(fields)
+    points.write_bytes("\r\n".join(lines).encode("utf-8-sig"))
+    commas = raw / "ressursbruk_2011.csv"
+    text = commas.read_bytes().decode("utf-8-sig")
+    first = text.split("\r\n")[1].split(";")
+    row = ";".join([first[0], "13.2011", "958.000", "abc", "1,234", "2,5", *first[6:]])
+    commas.write_bytes(text.replace("\r\n", f"\r\n{row}\r\n", 1).encode("utf-8-sig"))
+    reads = {}
+    for alone in (0, 905, 10**9):  # every file alone, some alone, all together
+        monkeypatch.setattr(read, "TYPE_ALONE_ROWS", alone)
+        reads[alone] = read.read_folder(raw)
+    rules = {p.rule for p in reads[0].errors}
+    assert {"ugyldig_tvetydig_tall", "ugyldig_tall", "ugyldig_heltall", "ugyldig_maned"} <= rules
+    heights = [pl.read_csv(p, separator=";").height for p in sorted(raw.glob("ressursbruk*.csv"))]
+    assert min(heights) < 905 <= max(heights)  # the middle split types some files alone
+    for alone in (905, 10**9):
+        assert reads[alone].problems == reads[0].problems
+        for name, td in reads[0].tables.items():
+            assert td.data.equals(reads[alone].tables[name].data), (alone, name)
+            assert td.raw.equals(reads[alone].tables[name].raw), (alone, name)

@@ -56,6 +56,7 @@ MAX_SHEET_CELLS = 20_000_000  # a larger used range is refused (calamine allocat
 MAX_NUMBER = 1e15  # larger numbers cannot be amounts of a municipality
 CHUNK_BYTES = 16 * 2**20  # large text files are read in pieces of this size (progress bar)
 MAX_PARSE_PROBLEMS = 1000  # per column; the rest of a column written wrong is one line
+TYPE_ALONE_ROWS = 100_000  # a file with this many rows is typed in its own thread
 PROGRESS_DELAY = 1.0  # seconds before a progress bar shows (none for quick files)
 PLAIN_SHEET_BYTES = 64 * 2**20  # a larger sheet's XML is scanned as a stream, not in memory
 
@@ -1245,8 +1246,8 @@ def _text_number_rows(cells: Cells, frame: pl.DataFrame, column: str | None) -> 
 class _FileRead:
     """One file of a table: its hash, problems, headers as written and its rows (or None).
 
-    `raw` holds the rows' texts, `data` the same rows typed and `failures` the failure code
-    of each value that could not be typed (see `_typed`).
+    `raw` holds the rows' texts (with the cell flags until they are typed), `data` the same
+    rows typed and `failures` the failure code of each value that could not be typed.
     """
 
     sha256: str
@@ -1258,10 +1259,12 @@ class _FileRead:
 
 
 def _read_one(table: Table, path: Path) -> _FileRead:
-    """Read one file of `table` to its rows, as texts and typed (each file on its own).
+    """Read one file of `table` to its rows: texts, and typed if the file is long.
 
-    Typing here, in the file's own thread, lets one file's typing overlap the reading of
-    the next; every step of `_typed` looks at one row, or at the rows of one file.
+    A long file is typed here, in its own thread, so that its typing overlaps the reading
+    of the next; shorter files are typed together by `_stack` (a polars call costs some
+    milliseconds whatever its size). Every step of `_typed` looks at one row, or at the
+    rows of one file, so either way gives the same frames.
     """
     data = path.read_bytes()
     result = _FileRead(hashlib.sha256(data).hexdigest(), [])
@@ -1302,9 +1305,22 @@ def _read_one(table: Table, path: Path) -> _FileRead:
     body = body.with_columns(_empty_as_null(c) for c in table.column_names)
     # Rows left entirely empty (trailing `;;;;` lines from Excel) are not records.
     body = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in table.column_names))
-    result.data, result.failures = _typed(table, body)
-    result.raw = body.drop(TEXT_FILE, *(c for c in body.columns if c.startswith(TEXT_CELL)))
+    result.raw = body
+    if body.height >= TYPE_ALONE_ROWS:
+        _type_reads(table, [result])
     return result
+
+
+def _type_reads(table: Table, reads: list[_FileRead]) -> None:
+    """Type the rows of `reads` (still with their cell flags) in one polars call, in place."""
+    typed, failures = _typed(table, pl.concat([r.raw for r in reads], how="vertical"))
+    at = 0
+    for r in reads:
+        assert r.raw is not None
+        rows = r.raw.height
+        r.data, r.failures = typed.slice(at, rows), failures.slice(at, rows)
+        r.raw = r.raw.drop(TEXT_FILE, *(c for c in r.raw.columns if c.startswith(TEXT_CELL)))
+        at += rows
 
 
 def _workers() -> int:
@@ -1324,6 +1340,8 @@ def _stack(
     done = [r for r in reads if r.raw is not None]
     if not done:
         return None, problems, hashes
+    if untyped := [r for r in done if r.data is None]:
+        _type_reads(table, untyped)
     td = TableData(
         table=table,
         data=pl.concat([r.data for r in done], how="vertical"),
