@@ -303,16 +303,17 @@ def area_years(unit_year: pl.DataFrame, period: Period) -> pl.DataFrame:
     Built from the unit-year sums (sums are additive; within a year every unit's årsverk
     is divided by the same number of months), not from every month again.
     """
-    parts = []
-    for frame in (unit_year, unit_year.with_columns(tjenesteomrade=pl.lit(WHOLE))):
-        agg = frame.group_by("tjenesteomrade", "ar").agg(
-            *[exact_sum(c) for c in _SUMS],
-            pl.col("maneder").sum(),
-            pl.col("ansatte").sum(),
-        )
-        parts.append(_with_ratios(agg))
+    # The areas and the municipality as two lazy parts of one query: polars runs them at once.
+    units = unit_year.lazy()
     columns = unit_year.drop("enhet_id", "enhet").columns
-    return pl.concat([p.select(columns) for p in parts]).sort("tjenesteomrade", "ar")
+    parts = [
+        frame.group_by("tjenesteomrade", "ar")
+        .agg(*[exact_sum(c) for c in _SUMS], pl.col("maneder").sum(), pl.col("ansatte").sum())
+        .with_columns(measures.expr(k) for k in RATIOS)
+        .select(columns)
+        for frame in (units, units.with_columns(tjenesteomrade=pl.lit(WHOLE)))
+    ]
+    return pl.concat(parts).sort("tjenesteomrade", "ar").collect()
 
 
 @dataclass(frozen=True)
