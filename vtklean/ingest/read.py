@@ -1192,10 +1192,15 @@ def _parse_problems(table_data: TableData, failures: pl.DataFrame) -> list[Probl
         codes = failures.get_column(col.name)
         if codes.null_count() == len(codes):
             continue
-        marked = table_data.raw.with_columns(codes.alias("_feil"))
-        rows = marked.filter(pl.col("_feil").is_not_null())
-        if rows.height > MAX_PARSE_PROBLEMS:  # a whole column written wrong: say so once
-            rest = rows.height - MAX_PARSE_PROBLEMS
+        # The failed rows alone, gathered by position (a filter over the whole table, with
+        # the codes added as a column, costs a copy of the table when its pieces differ).
+        at = codes.is_not_null().arg_true()
+        shown = at.head(MAX_PARSE_PROBLEMS)
+        rows = table_data.raw.select(pl.all().gather(shown)).with_columns(
+            codes.gather(shown).alias("_feil")
+        )
+        if len(at) > MAX_PARSE_PROBLEMS:  # a whole column written wrong: say so once
+            rest = len(at) - MAX_PARSE_PROBLEMS
             first = rows.row(0, named=True)
             problems.append(
                 Problem.error(
@@ -1207,7 +1212,6 @@ def _parse_problems(table_data: TableData, failures: pl.DataFrame) -> list[Probl
                     column=table_data.written(first[FILE], col.name),
                 )
             )
-            rows = rows.head(MAX_PARSE_PROBLEMS)
         for rec in rows.iter_rows(named=True):
             if rec["_feil"] in _NUMBER_RULES:
                 rule, heading, expected = _NUMBER_RULES[rec["_feil"]]
