@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-VTKLEAN = [PY, "-m", "vtklean.cli"]
+VTKLEAN = [PY, "-m", "vtklean"]  # what the installed `vtklean` command runs (make report)
 
 TARGETS = {
     "cold": ("kaldt bygg av eksempeldataene", "<= én naiv side (målt i samme kjøring)"),
