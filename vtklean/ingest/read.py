@@ -8,7 +8,6 @@ import dataclasses
 import hashlib
 import io
 import logging
-import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -24,7 +23,7 @@ import polars as pl
 from python_calamine import CalamineWorkbook
 from tqdm import tqdm
 
-from vtklean.core import progress
+from vtklean.core import machine, progress
 from vtklean.core.norsk import normalise_name
 from vtklean.ingest.contract import KIND_TEXT, TABLES, Kind, Table
 from vtklean.ingest.problems import Problem, Severity
@@ -1327,11 +1326,6 @@ def _type_reads(table: Table, reads: list[_FileRead]) -> None:
         at += rows
 
 
-def _workers() -> int:
-    """Files read at once: the cores this process may use (polars and hashing free the GIL)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _stack(
     table: Table, paths: list[Path], reads: list[_FileRead]
 ) -> tuple[TableData | None, list[Problem], dict]:
@@ -1373,7 +1367,8 @@ def _read_all(jobs: list[tuple[Table, Path]]) -> list[_FileRead]:
         return -weight * path.stat().st_size
 
     order = sorted(range(len(jobs)), key=cost)
-    with ThreadPoolExecutor(max_workers=min(_workers(), len(jobs))) as pool:
+    # One file per core: polars and hashing free the lock Python's threads share.
+    with ThreadPoolExecutor(max_workers=min(machine.cores(), len(jobs))) as pool:
         done = dict(zip(order, pool.map(lambda i: _read_one(*jobs[i]), order), strict=True))
     return [done[i] for i in range(len(jobs))]
 

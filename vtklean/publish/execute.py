@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from vtklean.core import imports, norsk, progress
+from vtklean.core import imports, machine, norsk, progress
 from vtklean.core.errors import EXIT_RENDER, UsageError, VtkleanError
 from vtklean.model import choices
 from vtklean.publish import defaults
@@ -487,8 +487,7 @@ def workers() -> int:
     cold build took 5,4-5,7 s with one worker and 5,9-6,0 s with two (1,8 s less CPU: a
     worker and its kernel cost about that to start); the national folder 24 s with either.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) - 1)
+    return max(1, machine.cores() - 1)
 
 
 class Pool:
